@@ -1,0 +1,28 @@
+"""Building blocks shared by backbones and heads.
+
+Attribute names (`_conv`, `_batch_norm`) follow PaddleSeg 2.8 so that its
+checkpoints load without renaming.
+"""
+
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+
+class ConvBN(nn.Layer):
+    """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
+        super().__init__()
+        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
+                               **conv_kwargs)
+        self._batch_norm = nn.BatchNorm2D(out_channels)
+
+    def forward(self, x):
+        return self._batch_norm(self._conv(x))
+
+
+class ConvBNReLU(ConvBN):
+    """ConvBN followed by ReLU."""
+
+    def forward(self, x):
+        return F.relu(self._batch_norm(self._conv(x)))
