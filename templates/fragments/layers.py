@@ -4,8 +4,8 @@ Attribute names (`_conv`, `_batch_norm`) follow PaddleSeg 2.8 so that its
 checkpoints load without renaming.
 """
 
-import paddle.nn as nn
 import paddle.nn.functional as F
+from paddle import nn
 
 
 class ConvBN(nn.Layer):

@@ -1,0 +1,244 @@
+"""Assemble a standalone script from a skeleton body and the fragment library.
+
+Fragments are plain Python modules. Each top-level definition (class,
+function, constant) is a unit; a script gets exactly the units its body
+reaches, directly or through other units, under one merged import block. So a
+PSPNet script carries no HRNet code even though both live in the library.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+THIRD_PARTY = ("cv2", "numpy", "paddle")  # all a generated script may import besides stdlib
+
+
+class FragmentError(Exception):
+    """The fragment library breaks a convention (see templates/fragments/CONVENTIONS.md)."""
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # "paddle.nn" for `import paddle.nn as nn` and `from paddle import nn`
+    name: str | None  # the imported attribute for `from` imports
+    alias: str  # the local name it binds
+
+    @property
+    def top_module(self) -> str:
+        return self.module.split(".")[0]
+
+
+@dataclass
+class Unit:
+    name: str
+    fragment: str
+    lineno: int
+    source: str
+    uses: set[str] = field(default_factory=set)
+
+
+def _names_used(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _imports_of(stmt: ast.stmt) -> list[Import]:
+    if isinstance(stmt, ast.Import):
+        return [Import(a.name, None, a.asname or a.name.split(".")[0]) for a in stmt.names]
+    return [Import(stmt.module, a.name, a.asname or a.name) for a in stmt.names]
+
+
+def _unit_source(lines: list[str], node: ast.stmt) -> tuple[int, str]:
+    """A definition's text: decorators and the comment block directly above it included."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return start, "\n".join(lines[start:node.end_lineno]).rstrip() + "\n"
+
+
+def _bound_names(stmt: ast.stmt) -> list[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, ast.Assign):
+        return [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return [stmt.target.id]
+    return []
+
+
+class FragmentLibrary:
+    """Every top-level unit of every fragment, indexed by name."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.units: dict[str, Unit] = {}
+        self.imports: dict[str, Import] = {}
+        self.fragment_deps: dict[str, set[str]] = {}
+        self.fragment_sources: dict[str, str] = {}
+        for path in sorted(directory.glob("*.py")):
+            if path.name != "__init__.py":
+                self._add(path)
+        self._check_fragment_imports()
+
+    def _add(self, path: Path) -> None:
+        fragment = path.stem
+        text = path.read_text(encoding="utf-8")
+        self.fragment_sources[fragment] = text
+        lines = text.splitlines()
+        deps: set[str] = set()
+        for stmt in ast.parse(text, filename=str(path)).body:
+            if isinstance(stmt, ast.ImportFrom) and stmt.level:
+                deps.add(stmt.module)
+                continue
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                    continue
+                for imp in _imports_of(stmt):
+                    self._add_import(imp, fragment)
+                continue
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue  # the module docstring stays with the fragment
+            names = _bound_names(stmt)
+            if not names:
+                raise FragmentError(f"{path.name}:{stmt.lineno}: only imports and definitions "
+                                    "may stand at the top level of a fragment")
+            start, source = _unit_source(lines, stmt)
+            for name in names:
+                if name in self.units:
+                    other = self.units[name].fragment
+                    raise FragmentError(f"{path.name}:{stmt.lineno}: '{name}' is also defined "
+                                        f"in {other}.py; top-level names must be unique")
+                self.units[name] = Unit(name, fragment, start, source, _names_used(stmt))
+        self.fragment_deps[fragment] = deps
+
+    def _add_import(self, imp: Import, fragment: str) -> None:
+        if imp.top_module not in THIRD_PARTY and imp.top_module not in sys.stdlib_module_names:
+            raise FragmentError(f"{fragment}.py imports '{imp.module}': generated scripts may "
+                                "import only the standard library, paddle, numpy and cv2")
+        known = self.imports.get(imp.alias)
+        meaning = (imp.module, imp.name)
+        if known and (known.module, known.name) != meaning:
+            def full(i):
+                return f"{i.module}.{i.name}" if i.name else i.module
+
+            if full(known) != full(imp):
+                raise FragmentError(f"{fragment}.py binds '{imp.alias}' to {full(imp)}, another "
+                                    f"fragment to {full(known)}; use one meaning per name")
+        self.imports.setdefault(imp.alias, imp)
+
+    def _check_fragment_imports(self) -> None:
+        """Relative imports must name existing fragments and must not form a cycle."""
+        visiting: set[str] = set()
+        done: set[str] = set()
+
+        def visit(fragment: str) -> None:
+            if fragment in done:
+                return
+            if fragment in visiting:
+                raise FragmentError(f"import cycle between fragments at {fragment}.py")
+            visiting.add(fragment)
+            for dep in self.fragment_deps[fragment]:
+                if dep not in self.fragment_deps:
+                    raise FragmentError(f"{fragment}.py imports missing fragment '{dep}'")
+                visit(dep)
+            visiting.discard(fragment)
+            done.add(fragment)
+
+        for fragment in sorted(self.fragment_deps):
+            visit(fragment)
+
+    def closure(self, roots: list[str]) -> list[Unit]:
+        """The units reachable from `roots`, grouped by fragment, in source order.
+
+        Fragments come in the order the roots first reach them (so a script reads
+        backbone before head when its body builds them in that order), each after
+        the fragments it imports from.
+        """
+        reached: dict[str, Unit] = {}
+        fragment_order: list[str] = []
+
+        def place(fragment: str) -> None:
+            if fragment in fragment_order:
+                return
+            for dep in sorted(self.fragment_deps[fragment]):
+                place(dep)
+            fragment_order.append(fragment)
+
+        def reach(name: str) -> None:
+            if name in reached or name not in self.units:
+                return
+            unit = self.units[name]
+            reached[name] = unit
+            for used in sorted(unit.uses):
+                reach(used)
+            place(unit.fragment)
+
+        for root in roots:
+            reach(root)
+        rank = {f: i for i, f in enumerate(fragment_order)}
+        units = {id(u): u for u in reached.values()}  # one unit may bind two names
+        return sorted(units.values(), key=lambda u: (rank[u.fragment], u.lineno))
+
+    def assemble(self, body: str, banner: str) -> str:
+        """banner + body docstring + merged imports + the units `body` needs + body."""
+        tree = ast.parse(body)
+        lines = body.splitlines()
+        docstring = ""
+        body_imports: dict[str, Import] = {}
+        skip: set[int] = set()
+        for index, stmt in enumerate(tree.body):
+            if index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                docstring = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
+                skip.update(range(stmt.lineno - 1, stmt.end_lineno))
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                for imp in _imports_of(stmt):
+                    body_imports[imp.alias] = imp
+                skip.update(range(stmt.lineno - 1, stmt.end_lineno))
+        body_text = "\n".join(line for i, line in enumerate(lines) if i not in skip)
+
+        # Roots in the order the body first mentions them.
+        names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name)),
+                       key=lambda n: (n.lineno, n.col_offset))
+        roots = list(dict.fromkeys(n.id for n in names if n.id not in dir(builtins)))
+        units = self.closure(roots)
+        needed = set(roots).union(*(unit.uses for unit in units))
+        imports = {alias: imp for alias, imp in {**self.imports, **body_imports}.items()
+                   if alias in needed}
+
+        header = banner.rstrip("\n") + ("\n" + docstring if docstring else "")
+        parts = [header + "\n\n" + _format_imports(imports.values())]
+        fragment = None
+        for unit in units:
+            source = unit.source
+            if unit.fragment != fragment:
+                fragment = unit.fragment
+                source = f"# ---- {fragment} " + "-" * (70 - len(fragment)) + "\n\n" + source
+            parts.append(source)
+        parts.append(body_text)
+        # two blank lines between top-level blocks, as PEP 8 asks
+        return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _format_imports(imports) -> str:
+    """isort-style: standard library, then third party; plain imports before from-imports."""
+    groups: dict[bool, dict] = {True: {}, False: {}}
+    for imp in imports:
+        group = groups[imp.top_module in sys.stdlib_module_names]
+        if imp.name is None:
+            bare = imp.alias == imp.top_module  # `import os.path` binds `os`
+            line = f"import {imp.module}" + ("" if bare else f" as {imp.alias}")
+            group[(0, imp.module, imp.alias)] = line
+        else:
+            names = group.setdefault((1, imp.module, ""), set())
+            names.add(imp.name if imp.alias == imp.name else f"{imp.name} as {imp.alias}")
+    blocks = []
+    for stdlib in (True, False):
+        lines = []
+        for (kind, module, _), entry in sorted(groups[stdlib].items()):
+            lines.append(entry if kind == 0 else f"from {module} import {', '.join(sorted(entry))}")
+        if lines:
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,188 @@
+"""The `segc` command line. It only parses arguments and calls the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__, spec_schema
+from .diagnostics import Diagnostic
+from .emitter import check, write
+from .pipeline import render_outputs, resolve_specs, zoo_dir, zoo_specs
+
+EXIT_USER_ERROR = 2
+
+
+class UsageError(Exception):
+    """A user mistake that is not about a spec's content (bad paths, bad flags)."""
+
+
+def _spec_paths(args) -> list[Path]:
+    if getattr(args, "all", False):
+        if args.specs:
+            raise UsageError("give spec files or --all, not both")
+        directory = zoo_dir(args.zoo)
+        paths = zoo_specs(directory)
+        if not paths:
+            raise UsageError(f"no *.yaml specs in {directory}")
+        return paths
+    if not args.specs:
+        raise UsageError("name at least one spec file, or use --all")
+    return [Path(p) for p in args.specs]
+
+
+def _report(diagnostics: list[Diagnostic]) -> int:
+    for d in diagnostics:
+        print(d.format(), file=sys.stderr)
+    count = len(diagnostics)
+    print(f"segc: {count} error{'s' if count != 1 else ''}; nothing was written", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def cmd_compile(args) -> int:
+    out_dir = Path(args.out)
+    variants, diagnostics = resolve_specs(_spec_paths(args), out_dir.resolve().parent)
+    if diagnostics:
+        return _report(diagnostics)
+    outputs = render_outputs(variants, out_dir.resolve().parent)
+    if args.check:
+        report = check(outputs, out_dir, complete=args.all)
+        for line in report:
+            print(line)
+        if report:
+            print(f"segc: {len(report)} generated file(s) out of date; run "
+                  f"'segc compile{' --all' if args.all else ''}' and commit the result",
+                  file=sys.stderr)
+            return 1
+        print(f"segc: {len(outputs)} combination(s) up to date in {out_dir}")
+        return 0
+    written = write(outputs, out_dir, complete=args.all)
+    print(f"segc: compiled {len(outputs)} combination(s) into {out_dir} "
+          f"({len(written)} file(s) changed)")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    paths = _spec_paths(args)
+    variants, diagnostics = resolve_specs(paths, Path.cwd())
+    if diagnostics:
+        return _report(diagnostics)
+    print(f"segc: {len(paths)} spec(s) valid, {len(variants)} combination(s)")
+    return 0
+
+
+def _figure(value, fmt="{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def cmd_list(args) -> int:
+    args.all = not args.specs
+    variants, diagnostics = resolve_specs(_spec_paths(args), Path.cwd())
+    if diagnostics:
+        return _report(diagnostics)
+    rows = [("combination", "architecture", "backbone", "mIoU%", "GFLOPs", "Params(M)")]
+    for v in variants:
+        ref = v.reference
+        rows.append((v.name, v.title, v.backbone.type, _figure(ref.get("miou")),
+                     _figure(ref.get("gflops")), _figure(ref.get("params_m"))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_show(args) -> int:
+    args.all = False
+    variants, diagnostics = resolve_specs(_spec_paths(args), Path.cwd())
+    if diagnostics:
+        return _report(diagnostics)
+    if args.variant:
+        variants = [v for v in variants if v.name == args.variant]
+        if not variants:
+            raise UsageError(f"no variant named '{args.variant}'; "
+                             "'segc list' shows the names")
+    print(json.dumps([v.plain() for v in variants] if len(variants) > 1 else
+                     variants[0].plain(), indent=2))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    text = spec_schema.dumps()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"segc: wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segc", description="Compile YAML segmentation specs into standalone "
+        "PaddlePaddle train/export/infer scripts.")
+    parser.add_argument("--version", action="version", version=f"segc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def specs_args(p, allow_all=True):
+        p.add_argument("specs", nargs="*", metavar="SPEC", help="spec files (zoo_specs/*.yaml)")
+        if allow_all:
+            p.add_argument("--all", action="store_true", help="every spec of the zoo")
+        p.add_argument("--zoo", type=Path, default=None,
+                       help="zoo folder for --all (default ./zoo_specs, else the bundled zoo)")
+
+    p = sub.add_parser("compile", help="compile specs into generated/<combination>/")
+    specs_args(p)
+    p.add_argument("--out", default="generated", help="output folder (default: generated)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; list missing or stale files and exit 1 if any")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("validate", help="check specs without writing anything")
+    specs_args(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="every architecture x backbone with reference figures")
+    specs_args(p, allow_all=False)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="print the fully resolved spec of each variant (JSON)")
+    specs_args(p, allow_all=False)
+    p.add_argument("--variant", help="only this combination (a name from 'segc list')")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a spec")
+    p.add_argument("--output", help="write it to this file instead")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("demo", help="compile, train briefly on built-in demo data, evaluate, "
+                       "export and infer")
+    p.add_argument("--combination", default="fcn_hrnet_w18",
+                   help="which generated combination to run (default: fcn_hrnet_w18)")
+    p.add_argument("--iters", type=int, default=60, help="training iterations (default 60)")
+    p.add_argument("--workdir", default="demo_run", help="where outputs go (default demo_run)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"segc: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        print(f"segc: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Emit rendered files: syntax-check, compare (--check) or write atomically, keep a manifest.
+
+The manifest (`<out>/manifest.json`) records what each output folder was made
+from: spec files, templates and fragments (with content hashes) and the segc
+version, plus a hash of every output file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Output:
+    folder: str  # the variant's folder under the output dir
+    files: dict[str, str]  # file name -> text
+    provenance: dict  # spec/template sources with hashes
+
+
+def sha256(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def syntax_check(outputs: list[Output]) -> list[str]:
+    """Problems with generated Python (a template bug, never a user error)."""
+    problems = []
+    for out in outputs:
+        for name, text in out.files.items():
+            if name.endswith(".py"):
+                try:
+                    compile(text, f"{out.folder}/{name}", "exec")
+                except SyntaxError as exc:
+                    problems.append(f"{out.folder}/{name}:{exc.lineno}: {exc.msg}")
+    return problems
+
+
+def _manifest_entry(out: Output) -> dict:
+    return {
+        "made_from": out.provenance,
+        "segc_version": __version__,
+        "files": {name: sha256(text) for name, text in sorted(out.files.items())},
+    }
+
+
+def _read_manifest(out_dir: Path) -> dict:
+    try:
+        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _manifest_text(entries: dict) -> str:
+    return json.dumps({"generator": "segc", "outputs": dict(sorted(entries.items()))},
+                      indent=2, sort_keys=True) + "\n"
+
+
+def check(outputs: list[Output], out_dir: Path, complete: bool) -> list[str]:
+    """What differs on disk from `outputs`: 'missing', a unified diff, or 'extra' (complete only)."""
+    report = []
+    expected = {}
+    for out in outputs:
+        for name, text in sorted(out.files.items()):
+            expected[f"{out.folder}/{name}"] = text
+    for rel, text in sorted(expected.items()):
+        path = out_dir / rel
+        if not path.is_file():
+            report.append(f"missing {path}")
+            continue
+        current = path.read_text(encoding="utf-8")
+        if current != text:
+            diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                        f"{path} (on disk)", f"{path} (from specs)", n=2)
+            report.append(f"stale {path}\n" + "".join(diff).rstrip("\n"))
+    folders = {out.folder for out in outputs}
+    manifest = _read_manifest(out_dir).get("outputs", {})
+    if complete:
+        for folder in sorted(p.name for p in out_dir.iterdir() if p.is_dir()) \
+                if out_dir.is_dir() else []:
+            if folder not in folders:
+                report.append(f"extra {out_dir / folder} (no spec produces it)")
+        entries = {k: v for k, v in manifest.items() if k in folders}
+    else:
+        entries = dict(manifest)
+    entries.update({out.folder: _manifest_entry(out) for out in outputs})
+    wanted = _manifest_text(entries)
+    manifest_path = out_dir / MANIFEST
+    if not manifest_path.is_file():
+        report.append(f"missing {manifest_path}")
+    elif manifest_path.read_text(encoding="utf-8") != wanted:
+        report.append(f"stale {manifest_path}")
+    return report
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(outputs: list[Output], out_dir: Path, complete: bool) -> list[Path]:
+    """Write every output folder; drop files (and, if complete, folders) no spec makes now."""
+    written = []
+    manifest = _read_manifest(out_dir).get("outputs", {})
+    folders = {out.folder for out in outputs}
+    for out in outputs:
+        folder = out_dir / out.folder
+        for name, text in sorted(out.files.items()):
+            path = folder / name
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                _atomic_write(path, text)
+                written.append(path)
+        for old in manifest.get(out.folder, {}).get("files", {}):
+            if old not in out.files:
+                (folder / old).unlink(missing_ok=True)
+    if complete:
+        manifest = {k: v for k, v in manifest.items() if k in folders}
+        for folder in manifest_folders_to_remove(out_dir, folders):
+            shutil.rmtree(folder)
+    manifest.update({out.folder: _manifest_entry(out) for out in outputs})
+    _atomic_write(out_dir / MANIFEST, _manifest_text(manifest))
+    return written
+
+
+def manifest_folders_to_remove(out_dir: Path, keep: set[str]) -> list[Path]:
+    """Folders a previous compile made (they hold a train.py) that no spec makes now."""
+    if not out_dir.is_dir():
+        return []
+    return [p for p in sorted(out_dir.iterdir())
+            if p.is_dir() and p.name not in keep and (p / "train.py").is_file()]

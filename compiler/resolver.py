@@ -1,0 +1,62 @@
+"""Resolve a validated spec document into one frozen IR record per variant."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import catalog
+from .ir import Call, Loss, Variant, freeze
+from .loader import Document
+from .validator import output_name, variant_sections
+
+TRAIN_DEFAULTS = {"save_interval": 1000, "eval_interval": 1000, "log_interval": 10,
+                  "num_workers": 2, "seed": None}
+DATASET_DEFAULTS = {"root": "data", "ignore_index": 255, "train_list": None, "val_list": None}
+
+
+def _call(kind: str, written: dict) -> Call:
+    component = catalog.KINDS[kind][written["type"]]
+    args = catalog.defaults(component)
+    args.update({k: v for k, v in written.items() if k in args})
+    overrides = {a.name: a.runtime_override for a in component.args if a.runtime_override}
+    return Call(kind, component.name, component.symbol, freeze(args), freeze(overrides),
+                component.runtime_args)
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    """A path as outputs record it: relative to the project root, with '/' separators."""
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def resolve(doc: Document, project_root: Path) -> list[Variant]:
+    data = doc.data
+    variants = []
+    for index in range(len(data["variants"])):
+        spec = variant_sections(data, index)
+        dataset = dict(DATASET_DEFAULTS, **spec["dataset"])
+        train = dict(TRAIN_DEFAULTS, **{k: v for k, v in spec["train"].items()
+                                        if k != "transforms"})
+        variants.append(Variant(
+            arch=data["name"],
+            name=output_name(data, index),
+            title=data["title"],
+            paper=data.get("paper", ""),
+            description=data.get("description", "").strip(),
+            spec_file=relative_to_root(doc.path, project_root),
+            sources=tuple(relative_to_root(s, project_root) for s in doc.sources),
+            model=_call("model", spec["model"]),
+            backbone=_call("backbone", spec["backbone"]),
+            losses=tuple(Loss(_call("loss", item), float(item.get("coef", 1.0)))
+                         for item in spec["loss"]),
+            train_transforms=tuple(_call("transform", t) for t in spec["train"]["transforms"]),
+            val_transforms=tuple(_call("transform", t) for t in data["val"]["transforms"]),
+            optimizer=_call("optimizer", spec["optimizer"]),
+            lr_scheduler=_call("lr_scheduler", spec["lr_scheduler"]),
+            dataset=freeze(dataset),
+            train=freeze(train),
+            export=freeze({"output_op": data.get("export", {}).get("output_op", "argmax")}),
+            reference=freeze(data["variants"][index].get("reference", {})),
+        ))
+    return variants
+

@@ -1,0 +1,228 @@
+"""Build the JSON Schema of a spec from the catalog.
+
+`schema/segspec.schema.json` is this function's output, committed so editors
+(yaml-language-server) can use it; a test keeps the two equal. Draft-07 is the
+newest draft yaml-language-server fully supports.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import catalog
+
+IDENTIFIER = "^[a-z][a-z0-9_]*$"
+ONE_LINE = "^[^\\r\\n]*$"
+
+
+def _text(description: str, *, one_line: bool = True, examples=None) -> dict:
+    schema = {"type": "string", "description": description}
+    if one_line:
+        schema["pattern"] = ONE_LINE
+    if examples:
+        schema["examples"] = examples
+    return schema
+
+
+def _component(kind: str, components: dict, description: str, extra_props: dict | None = None,
+               examples=None) -> dict:
+    """A `{type: Name, arg: value, ...}` object whose allowed args depend on `type`."""
+    names = sorted(components)
+    type_schema = {
+        "description": f"Which {kind.replace('_', ' ')} to use.",
+        "enum": names,
+        "oneOf": [{"const": n, "description": components[n].description} for n in names],
+    }
+    branches = []
+    for name in names:
+        props = {"type": {"const": name}}
+        props.update(extra_props or {})
+        for arg in components[name].args:
+            prop = dict(arg.schema)
+            prop["description"] = arg.description
+            prop["default"] = arg.default
+            props[arg.name] = prop
+        branches.append({
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"properties": props, "additionalProperties": False},
+        })
+    schema = {
+        "type": "object",
+        "description": description,
+        "required": ["type"],
+        "properties": {"type": type_schema},
+        "allOf": branches,
+    }
+    if examples:
+        schema["examples"] = examples
+    return schema
+
+
+REQUIRED_TOP_LEVEL = ["name", "title", "dataset", "train", "val", "optimizer", "lr_scheduler",
+                      "loss", "model", "variants"]
+
+
+def build() -> dict:
+    num = {"type": ["number", "null"], "minimum": 0}
+    reference = {
+        "type": "object",
+        "description": "Reference figures of this combination from PaddleSeg's model zoo.",
+        "additionalProperties": False,
+        "properties": {
+            "config": _text("PaddleSeg config file this variant reproduces.",
+                            examples=["pspnet_resnet50_os8_cityscapes_1024x512_80k.yml"]),
+            "miou": dict(num, maximum=100, description="Reference mIoU in percent."),
+            "gflops": dict(num, description="Reference GFLOPs at 1x3x512x1024."),
+            "params_m": dict(num, description="Reference parameters, millions (eval mode)."),
+            "inference_ms": dict(num, description="Reference inference time (V100), ms."),
+            "preprocess_ms": dict(num, description="Reference preprocess time, ms."),
+            "postprocess_ms": dict(num, description="Reference postprocess time, ms."),
+            "note": _text("Where the figures come from, or how this variant deviates."),
+        },
+    }
+    transform = _component("transform", catalog.TRANSFORMS, "One data transform.",
+                           examples=[{"type": "RandomHorizontalFlip"}])
+    loss = _component(
+        "loss", catalog.LOSSES,
+        "Loss applied to the model output at the same position (main output first, "
+        "then auxiliary outputs), weighted by `coef`.",
+        extra_props={"coef": {"type": "number", "minimum": 0, "default": 1.0,
+                              "description": "Weight of this loss in the total."}},
+        examples=[{"type": "CrossEntropyLoss", "coef": 0.4}])
+    backbone = _component("backbone", catalog.BACKBONES, "The backbone network.",
+                          examples=[{"type": "ResNet50_vd", "output_stride": 8}])
+    model = _component("model", catalog.MODELS,
+                       "The segmentation architecture and its arguments.",
+                       examples=[{"type": "PSPNet", "enable_auxiliary_loss": True}])
+    optimizer = _component("optimizer", catalog.OPTIMIZERS, "The optimizer.",
+                           examples=[{"type": "SGD", "momentum": 0.9, "weight_decay": 4.0e-5}])
+    lr_scheduler = _component("lr_scheduler", catalog.LR_SCHEDULERS,
+                              "The learning-rate schedule.",
+                              examples=[{"type": "PolynomialDecay", "learning_rate": 0.01}])
+    transforms = {"type": "array", "items": {"$ref": "#/definitions/transform"},
+                  "description": "Transforms applied in order; the last must be Normalize."}
+    dataset_types = sorted(catalog.DATASETS)
+    overridable = {
+        "model": {"$ref": "#/definitions/model"},
+        "loss": {"$ref": "#/definitions/losses"},
+        "optimizer": {"$ref": "#/definitions/optimizer"},
+        "lr_scheduler": {"$ref": "#/definitions/lr_scheduler"},
+        "train": {"$ref": "#/definitions/train"},
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://segc.dev/schema/segspec.schema.json",
+        "title": "segc model spec",
+        "description": "One segmentation architecture and its backbone variants, compiled by "
+        "segc into standalone PaddlePaddle train/export/infer scripts.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "_base_": {
+                "description": "Spec file(s) this one extends, relative to it; mappings are "
+                "merged key by key, any other value is replaced whole.",
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                "examples": ["_base_/cityscapes.yaml"],
+            },
+            "name": {"type": "string", "pattern": IDENTIFIER,
+                     "description": "Architecture identifier (lower-case Python name); it "
+                     "prefixes every output folder.", "examples": ["pspnet"]},
+            "title": _text("Display name of the architecture.", examples=["PSPNet"]),
+            "paper": _text("The paper that introduced the architecture."),
+            "description": _text("A few sentences on the architecture for the model card.",
+                                 one_line=False),
+            "dataset": {"$ref": "#/definitions/dataset"},
+            "train": {"$ref": "#/definitions/train"},
+            "val": {
+                "type": "object", "additionalProperties": False,
+                "description": "Evaluation settings.",
+                "properties": {"transforms": transforms},
+            },
+            "optimizer": {"$ref": "#/definitions/optimizer"},
+            "lr_scheduler": {"$ref": "#/definitions/lr_scheduler"},
+            "loss": {"$ref": "#/definitions/losses"},
+            "model": {"$ref": "#/definitions/model"},
+            "export": {
+                "type": "object", "additionalProperties": False,
+                "description": "Defaults of the generated export.py.",
+                "properties": {"output_op": {
+                    "enum": ["argmax", "softmax", "none"], "default": "argmax",
+                    "description": "Operation appended to the exported model's output."}},
+            },
+            "variants": {
+                "type": "array", "minItems": 1,
+                "description": "Backbone variants; each compiles to its own output folder.",
+                "items": {
+                    "type": "object", "additionalProperties": False, "required": ["backbone"],
+                    "description": "One backbone variant, optionally overriding spec sections.",
+                    "properties": dict(
+                        {
+                            "name": {"type": "string", "pattern": IDENTIFIER,
+                                     "description": "Output folder name; default "
+                                     "<name>_<backbone>[_os<N>], lower-case."},
+                            "backbone": {"$ref": "#/definitions/backbone"},
+                            "reference": reference,
+                        },
+                        **overridable,
+                    ),
+                },
+            },
+        },
+        "definitions": {
+            "completeSpec": {
+                "description": "What a spec must define once its bases are merged.",
+                "required": REQUIRED_TOP_LEVEL,
+            },
+            "dataset": {
+                "type": "object", "additionalProperties": False,
+                "description": "The dataset the recipe trains on.",
+                "properties": {
+                    "type": {"enum": dataset_types, "description": "Dataset layout.",
+                             "oneOf": [{"const": n, "description": catalog.DATASETS[n].description}
+                                       for n in dataset_types]},
+                    "root": _text("Default dataset root (the --data flag overrides it).",
+                                  examples=["data/cityscapes"]),
+                    "num_classes": {"type": "integer", "minimum": 2, "maximum": 255,
+                                    "description": "Number of classes."},
+                    "ignore_index": {"type": "integer", "minimum": 0, "maximum": 255,
+                                     "default": 255,
+                                     "description": "Label value excluded from loss and metrics."},
+                    "train_list": {"type": ["string", "null"], "pattern": ONE_LINE,
+                                   "description": "FileList: training list relative to root."},
+                    "val_list": {"type": ["string", "null"], "pattern": ONE_LINE,
+                                 "description": "FileList: validation list relative to root."},
+                },
+            },
+            "train": {
+                "type": "object", "additionalProperties": False,
+                "description": "Training schedule and data pipeline.",
+                "properties": {
+                    "iters": {"type": "integer", "minimum": 1, "description": "Iterations."},
+                    "batch_size": {"type": "integer", "minimum": 1,
+                                   "description": "Images per device per iteration."},
+                    "transforms": transforms,
+                    "save_interval": {"type": "integer", "minimum": 1, "default": 1000,
+                                      "description": "Checkpoint every N iterations."},
+                    "eval_interval": {"type": "integer", "minimum": 1, "default": 1000,
+                                      "description": "Evaluate every N iterations."},
+                    "log_interval": {"type": "integer", "minimum": 1, "default": 10,
+                                     "description": "Log every N iterations."},
+                    "num_workers": {"type": "integer", "minimum": 0, "default": 2,
+                                    "description": "DataLoader worker processes."},
+                    "seed": {"type": ["integer", "null"], "minimum": 0, "default": None,
+                             "description": "Random seed; null for a non-reproducible run."},
+                },
+            },
+            "transform": transform,
+            "losses": {"type": "array", "minItems": 1, "items": loss,
+                       "description": "One loss per model output, main output first."},
+            "backbone": backbone,
+            "model": model,
+            "optimizer": optimizer,
+            "lr_scheduler": lr_scheduler,
+        },
+    }
+
+
+def dumps() -> str:
+    return json.dumps(build(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,212 @@
+"""Validate a loaded spec: the JSON Schema first, then rules a schema cannot say.
+
+Every problem becomes a Diagnostic pointing at the file, line and column where
+the offending value (or key) was written; all of a spec's problems are
+reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+from functools import lru_cache
+
+from jsonschema import Draft7Validator
+
+from . import catalog, spec_schema
+from .diagnostics import Diagnostic, SpecError
+from .loader import Document
+
+OVERRIDABLE = ("model", "loss", "optimizer", "lr_scheduler", "train")
+
+
+@lru_cache(maxsize=1)
+def _validators() -> tuple[Draft7Validator, Draft7Validator]:
+    schema = spec_schema.build()
+    complete = dict(schema["definitions"]["completeSpec"])
+    return Draft7Validator(schema), Draft7Validator(complete)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggest(value, choices) -> str:
+    if not isinstance(value, str):
+        return ""
+    match = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.6)
+    if not match:
+        match = [c for c in choices if isinstance(c, str) and c.lower() == value.lower()]
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _schema_diagnostics(doc: Document, error) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return [doc.diagnostic(path + (key,),
+                               f"unknown key '{key}'{_suggest(key, allowed)} "
+                               f"(allowed here: {', '.join(allowed)})", at_key=True)
+                for key in extra]
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [doc.diagnostic(path, f"missing required key '{missing}'")]
+    if kind == "enum":
+        choices = error.validator_value
+        listed = ", ".join("null" if c is None else str(c) for c in choices)
+        return [doc.diagnostic(path, f"{_short(error.instance)} is not one of: {listed}"
+                                     f"{_suggest(error.instance, choices)}")]
+    if kind == "oneOf" and all("const" in s for s in error.validator_value):
+        return []  # the sibling `enum` says the same, with the list of choices
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = type(error.instance).__name__.replace("NoneType", "null").replace("dict", "mapping")
+        return [doc.diagnostic(path, f"expected {expected}, got {got} {_short(error.instance)}")]
+    if kind == "pattern":
+        if error.validator_value == spec_schema.IDENTIFIER:
+            return [doc.diagnostic(path, f"{_short(error.instance)} is not a valid identifier: "
+                                         "use lower-case letters, digits and '_', starting "
+                                         "with a letter")]
+        if error.validator_value == spec_schema.ONE_LINE:
+            return [doc.diagnostic(path, "must be a single line of text")]
+    if kind in ("minItems", "maxItems"):
+        size = error.validator_value
+        word = "at least" if kind == "minItems" else "at most"
+        return [doc.diagnostic(path, f"must have {word} {size} item(s), got {len(error.instance)}")]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
+                    "exclusiveMaximum": "<"}[kind]
+        return [doc.diagnostic(path, f"must be {relation} {error.validator_value}, "
+                                     f"got {_short(error.instance)}")]
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    return [doc.diagnostic(path, message)]
+
+
+def schema_check(doc: Document) -> list[Diagnostic]:
+    full, complete = _validators()
+    diagnostics: list[Diagnostic] = []
+    for validator in (full, complete):
+        for error in validator.iter_errors(doc.data):
+            diagnostics.extend(_schema_diagnostics(doc, error))
+    unique = {}
+    for d in diagnostics:
+        unique.setdefault((d.file, d.line, d.col, d.path, d.message), d)
+    return list(unique.values())
+
+
+def variant_sections(data: dict, index: int) -> dict:
+    """The spec as one variant sees it: its section overrides merged over the spec's."""
+    variant = data["variants"][index]
+    effective = {k: v for k, v in data.items() if k != "variants"}
+    for section in OVERRIDABLE:
+        if section in variant:
+            base, override = effective.get(section), variant[section]
+            if isinstance(base, dict) and isinstance(override, dict):
+                effective[section] = {**base, **override}
+            else:
+                effective[section] = override
+    effective["backbone"] = variant["backbone"]
+    return effective
+
+
+def _where(data: dict, index: int, section: str) -> tuple:
+    """JSON path of `section` as written: in the variant when it overrides it."""
+    if section == "backbone" or section in data["variants"][index]:
+        return ("variants", index, section)
+    return (section,)
+
+
+def output_name(data: dict, index: int) -> str:
+    """Output folder of a variant: <name>_<backbone>[_os<N>] unless the variant names it."""
+    variant = data["variants"][index]
+    if "name" in variant:
+        return variant["name"]
+    component = catalog.BACKBONES[variant["backbone"]["type"]]
+    args = {**catalog.defaults(component), **variant["backbone"]}
+    name = f"{data['name']}_{component.name.lower()}"
+    if args.get("output_stride"):
+        name += f"_os{args['output_stride']}"
+    return name
+
+
+def _semantic_check(doc: Document) -> list[Diagnostic]:
+    data = doc.data
+    found: list[Diagnostic] = []
+    if keyword.iskeyword(data["name"]):
+        found.append(doc.diagnostic(("name",), f"'{data['name']}' is a Python keyword; "
+                                               "choose another name"))
+    if data["dataset"].get("type") == "FileList":
+        for key in ("train_list", "val_list"):
+            if not data["dataset"].get(key):
+                found.append(doc.diagnostic(("dataset",), f"a FileList dataset needs '{key}'"))
+    if "num_classes" not in data["dataset"]:
+        found.append(doc.diagnostic(("dataset",), "missing required key 'num_classes'"))
+
+    seen_names: dict[str, int] = {}
+    for index in range(len(data["variants"])):
+        spec = variant_sections(data, index)
+        model = catalog.MODELS[spec["model"]["type"]]
+        backbone = catalog.BACKBONES[spec["backbone"]["type"]]
+        model_args = {**catalog.defaults(model), **spec["model"]}
+
+        outputs = 1 + sum(bool(model_args[flag]) for flag in model.aux_output_flags)
+        if len(spec["loss"]) != outputs:
+            found.append(doc.diagnostic(
+                _where(data, index, "loss"),
+                f"{model.name} with these arguments has {outputs} output(s) "
+                f"(main{', auxiliary' * (outputs - 1)}) but {len(spec['loss'])} loss(es) are "
+                "listed; give exactly one loss per output"))
+
+        indices = model_args.get("backbone_indices", [])
+        wanted = model.extra.get("num_backbone_indices")
+        where = _where(data, index, "model") + ("backbone_indices",)
+        if wanted is not None and len(indices) != wanted:
+            found.append(doc.diagnostic(where, f"{model.name} reads {wanted} backbone feature "
+                                               f"map(s); got {len(indices)} indices"))
+        for i in indices:
+            if not -backbone.num_features <= i < backbone.num_features:
+                found.append(doc.diagnostic(
+                    where, f"index {i} is out of range: {backbone.name} returns "
+                           f"{backbone.num_features} feature map(s)"))
+        if model.backbones and not any(backbone.name.startswith(b) for b in model.backbones):
+            found.append(doc.diagnostic(
+                ("variants", index, "backbone", "type"),
+                f"{model.name} is not built for {backbone.name}; use one of "
+                f"{', '.join(model.backbones)}"))
+
+        for section in ("train",):
+            transforms = spec[section].get("transforms", [])
+            where = _where(data, index, section) + ("transforms",)
+            names = [t["type"] for t in transforms]
+            if not names or names[-1] != "Normalize" or names.count("Normalize") != 1:
+                found.append(doc.diagnostic(where, "the transform list must end with exactly "
+                                                   "one Normalize"))
+            if "RandomPaddingCrop" not in names:
+                found.append(doc.diagnostic(where, "training needs a RandomPaddingCrop so that "
+                                                   "images of a batch have one size"))
+        val_names = [t["type"] for t in data["val"].get("transforms", [])]
+        if index == 0 and (not val_names or val_names[-1] != "Normalize"
+                           or val_names.count("Normalize") != 1):
+            found.append(doc.diagnostic(("val", "transforms"), "the transform list must end "
+                                                               "with exactly one Normalize"))
+
+        name = output_name(data, index)
+        if name in seen_names:
+            found.append(doc.diagnostic(
+                ("variants", index), f"output folder '{name}' is also produced by "
+                                     f"variants[{seen_names[name]}]; give one a distinct 'name'"))
+        seen_names.setdefault(name, index)
+    return found
+
+
+def validate(doc: Document) -> None:
+    """Raise SpecError with every problem of `doc`, or return if it is valid."""
+    diagnostics = schema_check(doc)
+    if not diagnostics:
+        diagnostics = _semantic_check(doc)
+    if diagnostics:
+        raise SpecError(diagnostics)
