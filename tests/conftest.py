@@ -1,0 +1,46 @@
+"""Shared helpers: run the segc CLI in-process, and a scratch copy of the zoo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from segc.cli import main as segc_main
+
+REPO = Path(__file__).resolve().parent.parent
+ZOO = REPO / "zoo_specs"
+GENERATED = REPO / "generated"
+
+
+@pytest.fixture
+def run_segc(capsys, monkeypatch):
+    """Run `segc ARGS...` in a given working directory; returns (exit code, stdout, stderr)."""
+
+    def run(*args, cwd: Path):
+        monkeypatch.chdir(cwd)
+        code = segc_main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A scratch project holding a copy of the zoo specs (and the schema, for modelines)."""
+    shutil.copytree(ZOO, tmp_path / "zoo_specs", ignore=shutil.ignore_patterns("__*"))
+    shutil.copytree(REPO / "schema", tmp_path / "schema", ignore=shutil.ignore_patterns("__*"))
+    return tmp_path
+
+
+def write_spec(project: Path, name: str, text: str) -> Path:
+    path = project / "zoo_specs" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}

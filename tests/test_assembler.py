@@ -1,0 +1,74 @@
+"""Fragments: conventions hold, and a script carries only what its combination uses."""
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from segc.assembler import FragmentError, FragmentLibrary
+
+from .conftest import GENERATED, REPO
+
+FRAGMENTS = REPO / "templates" / "fragments"
+ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2"}
+
+
+def test_fragment_library_loads_and_is_lint_clean():
+    FragmentLibrary(FRAGMENTS)  # raises on duplicate names, foreign imports, cycles
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(FRAGMENTS)],
+                          capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout
+
+
+def test_duplicate_top_level_names_are_refused(tmp_path):
+    (tmp_path / "a.py").write_text("def helper():\n    return 1\n")
+    (tmp_path / "b.py").write_text("def helper():\n    return 2\n")
+    with pytest.raises(FragmentError, match="'helper' is also defined in a.py"):
+        FragmentLibrary(tmp_path)
+
+
+def test_foreign_imports_are_refused(tmp_path):
+    (tmp_path / "a.py").write_text("import torch\n")
+    with pytest.raises(FragmentError, match="may import only the standard library"):
+        FragmentLibrary(tmp_path)
+
+
+def test_only_reachable_units_and_their_imports_are_emitted(tmp_path):
+    (tmp_path / "base.py").write_text(
+        "import os\nimport json\n\n\n# why: shared\ndef shared():\n    return os.sep\n\n\n"
+        "def unused():\n    return json.dumps(1)\n")
+    (tmp_path / "top.py").write_text(
+        "from .base import shared\n\n\nclass Top:\n    def go(self):\n        return shared()\n")
+    text = FragmentLibrary(tmp_path).assemble('"""Doc."""\n\nTop().go()\n', "# banner")
+    assert text.startswith('# banner\n"""Doc."""\n\nimport os\n')
+    assert "json" not in text and "unused" not in text
+    assert "# why: shared\ndef shared" in text
+    assert text.index("def shared") < text.index("class Top")
+    compile(text, "x.py", "exec")
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield node.module.split(".")[0]
+
+
+def test_generated_scripts_are_standalone_lint_clean_and_minimal():
+    scripts = sorted(GENERATED.glob("*/*.py"))
+    assert len(scripts) >= 12
+    for script in scripts:
+        assert set(_imports(script)) <= ALLOWED_IMPORTS, script
+        assert "segc" not in set(_imports(script))
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(GENERATED)],
+                          capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
+    psp = (GENERATED / "pspnet_resnet50_vd_os8" / "train.py").read_text()
+    fcn = (GENERATED / "fcn_hrnet_w18" / "train.py").read_text()
+    assert "class HRNet" not in psp and "def ResNet101_vd" not in psp
+    assert "class ResNet_vd" not in fcn and "class PSPNet" not in fcn
+    infer = (GENERATED / "fcn_hrnet_w18" / "infer.py").read_text()
+    assert "class HRNet" not in infer and "def build_model" not in infer

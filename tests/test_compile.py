@@ -1,0 +1,113 @@
+"""Compiling: deterministic bytes, --check, atomic output, the repo's generated/ is current."""
+
+import json
+import shutil
+
+from .conftest import GENERATED, REPO, tree_bytes, write_spec
+
+
+def test_two_compiles_give_identical_bytes(run_segc, project):
+    for out in ("gen_a", "gen_b"):
+        code, _, err = run_segc("compile", "--all", "--out", out, cwd=project)
+        assert code == 0, err
+    first, second = tree_bytes(project / "gen_a"), tree_bytes(project / "gen_b")
+    assert first == second
+    assert "pspnet_resnet101_vd_os8/train.py" in first
+
+
+def test_output_does_not_depend_on_the_working_directory(run_segc, project):
+    code, _, _ = run_segc("compile", "--all", "--out", "generated", cwd=project)
+    assert code == 0
+    sub = project / "zoo_specs"
+    code, _, err = run_segc("compile", "--all", "--zoo", ".", "--out", "../generated",
+                            "--check", cwd=sub)
+    assert code == 0, err
+
+
+def test_check_reports_stale_missing_and_extra(run_segc, project):
+    run_segc("compile", "--all", cwd=project)
+    code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 0 and "up to date" in out
+
+    train = project / "generated" / "fcn_hrnet_w18" / "train.py"
+    train.write_text(train.read_text().replace("def build_model", "def build_modle"))
+    (project / "generated" / "fcn_hrnet_w48" / "export.py").unlink()
+    shutil.copytree(project / "generated" / "fcn_hrnet_w18", project / "generated" / "old_combo")
+    code, out, err = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 1
+    assert "stale generated/fcn_hrnet_w18/train.py" in out
+    assert "-def build_modle" in out and "+def build_model" in out
+    assert "missing generated/fcn_hrnet_w48/export.py" in out
+    assert "extra generated/old_combo" in out
+    assert "out of date" in err
+
+    # the same spec change is seen through the spec, too
+    spec = project / "zoo_specs" / "fcn.yaml"
+    spec.write_text(spec.read_text().replace("weight_decay: 0.0005", "weight_decay: 0.001"))
+    code, out, _ = run_segc("compile", "zoo_specs/fcn.yaml", "--check", cwd=project)
+    assert code == 1 and "stale generated/fcn_hrnet_w48/train.py" in out
+
+
+def test_compile_removes_outputs_no_spec_makes(run_segc, project):
+    run_segc("compile", "--all", cwd=project)
+    (project / "zoo_specs" / "fcn.yaml").unlink()
+    code, _, _ = run_segc("compile", "--all", cwd=project)
+    assert code == 0
+    assert not (project / "generated" / "fcn_hrnet_w18").exists()
+    manifest = json.loads((project / "generated" / "manifest.json").read_text())
+    assert sorted(manifest["outputs"]) == ["pspnet_resnet101_vd_os8", "pspnet_resnet50_vd_os8"]
+
+
+def test_one_bad_spec_stops_the_whole_compile(run_segc, project):
+    run_segc("compile", "--all", cwd=project)
+    before = tree_bytes(project / "generated")
+    spec = project / "zoo_specs" / "pspnet.yaml"
+    spec.write_text(spec.read_text().replace("coef: 0.4", "coef: -1"))
+    (project / "zoo_specs" / "fcn.yaml").write_text(
+        (project / "zoo_specs" / "fcn.yaml").read_text().replace("weight_decay: 0.0005",
+                                                                 "weight_decay: 0.001"))
+    code, _, err = run_segc("compile", "--all", cwd=project)
+    assert code == 2 and "pspnet.yaml" in err and "loss[1].coef: must be >= 0" in err
+    assert tree_bytes(project / "generated") == before
+
+
+def test_manifest_records_provenance(run_segc, project):
+    run_segc("compile", "--all", cwd=project)
+    entry = json.loads((project / "generated" / "manifest.json").read_text())["outputs"][
+        "pspnet_resnet50_vd_os8"]
+    assert set(entry["made_from"]["specs"]) == {"zoo_specs/pspnet.yaml",
+                                                "zoo_specs/_base_/cityscapes.yaml"}
+    assert "templates/train.py.j2" in entry["made_from"]["templates"]
+    assert set(entry["files"]) == {"train.py", "export.py", "infer.py", "README.md"}
+
+
+def test_repository_generated_folder_is_up_to_date(run_segc):
+    code, out, err = run_segc("compile", "--all", "--check", cwd=REPO)
+    assert code == 0, out + err
+    assert GENERATED.is_dir()
+
+
+def test_list_and_show(run_segc, project):
+    code, out, _ = run_segc("list", cwd=project)
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["pspnet_resnet101_vd_os8"][-3:] == ["80.48", "686.89", "86.97"]
+    assert rows["fcn_hrnet_w48"][-3:] == ["80.70", "187.50", "65.94"]
+    assert len(rows) == 4
+    code, out, _ = run_segc("show", "zoo_specs/pspnet.yaml", "--variant",
+                            "pspnet_resnet50_vd_os8", cwd=project)
+    shown = json.loads(out)
+    assert shown["components"]["lr_scheduler"]["end_lr"] == 1e-05
+    assert shown["components"]["optimizer"]["weight_decay"] == 4e-05  # from the base
+    code, _, err = run_segc("show", "zoo_specs/pspnet.yaml", "--variant", "nope", cwd=project)
+    assert code == 2 and "no variant named 'nope'" in err
+
+
+def test_usage_errors_are_one_line(run_segc, project):
+    code, _, err = run_segc("compile", cwd=project)
+    assert code == 2 and err.strip() == "segc: error: name at least one spec file, or use --all"
+    code, _, err = run_segc("compile", "zoo_specs/none.yaml", cwd=project)
+    assert code == 2 and "zoo_specs/none.yaml: error: file not found" in err
+    write_spec(project, "empty.yaml", "")
+    code, _, err = run_segc("validate", "zoo_specs/empty.yaml", cwd=project)
+    assert code == 2 and "a spec must be a YAML mapping" in err
