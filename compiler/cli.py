@@ -46,7 +46,7 @@ def cmd_compile(args) -> int:
     variants, diagnostics = resolve_specs(_spec_paths(args), out_dir.resolve().parent)
     if diagnostics:
         return _report(diagnostics)
-    outputs = render_outputs(variants, out_dir.resolve().parent)
+    outputs = render_outputs(variants)
     if args.check:
         report = check(outputs, out_dir, complete=args.all)
         for line in report:

@@ -54,7 +54,7 @@ class Variant:
     paper: str
     description: str
     spec_file: str  # as recorded in outputs, relative to the project root
-    sources: tuple[str, ...]  # spec and its bases, relative to the project root
+    sources: tuple[tuple[str, str], ...]  # (spec or base as recorded, sha256 of its bytes)
     model: Call
     backbone: Call
     losses: tuple[Loss, ...]

@@ -47,15 +47,13 @@ def resolve_specs(paths: list[Path], project_root: Path) -> tuple[list[Variant],
     return variants, diagnostics
 
 
-def render_outputs(variants: list[Variant], project_root: Path,
-                   renderer: Renderer | None = None) -> list[Output]:
+def render_outputs(variants: list[Variant], renderer: Renderer | None = None) -> list[Output]:
     renderer = renderer or Renderer()
     template_hashes = {f"templates/{f.relative_to(renderer.directory).as_posix()}":
                        sha256(f.read_bytes()) for f in renderer.template_files()}
     outputs = []
     for variant in variants:
-        sources = {s: sha256((project_root / s).read_bytes()) for s in variant.sources}
-        provenance = {"specs": sources, "templates": template_hashes}
+        provenance = {"specs": dict(variant.sources), "templates": template_hashes}
         outputs.append(Output(variant.name, renderer.render(variant), provenance))
     problems = syntax_check(outputs)
     if problems:

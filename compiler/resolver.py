@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -25,8 +26,19 @@ def _call(kind: str, written: dict) -> Call:
 
 
 def relative_to_root(path: Path, root: Path) -> str:
-    """A path as outputs record it: relative to the project root, with '/' separators."""
-    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+    """A spec path as outputs record it, '/'-separated and machine-independent.
+
+    Relative to the project root (the output folder's parent) when the spec is
+    inside it; a spec from elsewhere in a zoo (such as the zoo bundled with segc)
+    is recorded from its zoo folder on, so both give `zoo_specs/x.yaml`.
+    """
+    path, root = path.resolve(), root.resolve()
+    if path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    for parent in path.parents:
+        if parent.name == "zoo_specs":
+            return path.relative_to(parent.parent).as_posix()
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def resolve(doc: Document, project_root: Path) -> list[Variant]:
@@ -44,7 +56,8 @@ def resolve(doc: Document, project_root: Path) -> list[Variant]:
             paper=data.get("paper", ""),
             description=data.get("description", "").strip(),
             spec_file=relative_to_root(doc.path, project_root),
-            sources=tuple(relative_to_root(s, project_root) for s in doc.sources),
+            sources=tuple((relative_to_root(s, project_root),
+                           hashlib.sha256(s.read_bytes()).hexdigest()) for s in doc.sources),
             model=_call("model", spec["model"]),
             backbone=_call("backbone", spec["backbone"]),
             losses=tuple(Loss(_call("loss", item), float(item.get("coef", 1.0)))

@@ -17,7 +17,7 @@ ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2"}
 def test_fragment_library_loads_and_is_lint_clean():
     FragmentLibrary(FRAGMENTS)  # raises on duplicate names, foreign imports, cycles
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(FRAGMENTS)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout
 
 
@@ -64,7 +64,7 @@ def test_generated_scripts_are_standalone_lint_clean_and_minimal():
         assert set(_imports(script)) <= ALLOWED_IMPORTS, script
         assert "segc" not in set(_imports(script))
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(GENERATED)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout[-3000:]
     psp = (GENERATED / "pspnet_resnet50_vd_os8" / "train.py").read_text()
     fcn = (GENERATED / "fcn_hrnet_w18" / "train.py").read_text()

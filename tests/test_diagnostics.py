@@ -25,7 +25,7 @@ def compile_bad(run_segc, project, text, name="bad.yaml"):
     (out / "keep" / "train.py").write_text("# an earlier output\n")
     before = tree_bytes(out)
     spec = write_spec(project, name, text)
-    code, stdout, stderr = run_segc("compile", spec, "--out", out, cwd=project)
+    code, _, stderr = run_segc("compile", spec, "--out", out, cwd=project)
     assert code == 2
     assert "Traceback" not in stderr
     assert tree_bytes(out) == before, "a failed compile must not write or delete anything"
@@ -36,7 +36,7 @@ def compile_bad(run_segc, project, text, name="bad.yaml"):
 
 def test_good_spec_compiles(run_segc, project):
     spec = write_spec(project, "tiny.yaml", GOOD)
-    code, out, err = run_segc("compile", spec, "--out", project / "generated", cwd=project)
+    code, _, err = run_segc("compile", spec, "--out", project / "generated", cwd=project)
     assert code == 0, err
     assert (project / "generated" / "tiny_hrnet_w18" / "train.py").is_file()
 
@@ -64,8 +64,8 @@ def test_unknown_key_points_at_the_key_and_suggests(run_segc, project):
 def test_wrong_type(run_segc, project):
     text = GOOD + "train:\n  iters: many\n"
     lines = compile_bad(run_segc, project, text)
-    assert lines == ["zoo_specs/bad.yaml:10:10: error: train.iters: expected integer, "
-                     "got str 'many'"]
+    expected = "zoo_specs/bad.yaml:10:10: error: train.iters: expected integer, got str 'many'"
+    assert lines == [expected]
 
 
 def test_unknown_backbone_head_and_loss_all_reported_at_once(run_segc, project):
@@ -153,6 +153,6 @@ def test_hostile_strings_in_code_bearing_fields_are_rejected(run_segc, project, 
         text = GOOD + f"{section}:\n  {key}: {json.dumps(value)}\n"
     else:
         text = re.sub(rf"^{field}: .*$", lambda m: f"{field}: {json.dumps(value)}", GOOD,
-                      flags=re.M)
+                      flags=re.MULTILINE)
     lines = compile_bad(run_segc, project, text)
     assert len(lines) == 1 and message in lines[0], lines

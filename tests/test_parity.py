@@ -1,0 +1,73 @@
+"""Generated models are PaddleSeg 2.8's models: same parameter names and shapes, same
+outputs after a weight transfer, same parameter counts as the model zoo reports."""
+
+import numpy as np
+import paddle
+import paddleseg  # the oracle; tests/run.sh installs it (--no-deps)
+import pytest
+
+from segc.measure import paddle_flops
+
+from .generated_scripts import combinations, load_script
+
+pytestmark = pytest.mark.slow
+
+INPUT_SHAPE = (1, 3, 64, 128)
+
+
+def paddleseg_model(spec: dict):
+    """PaddleSeg's own model for the combination, built from the same resolved arguments."""
+    from paddleseg.models import backbones
+
+    parts = spec["components"]
+    backbone_args = {k: v for k, v in parts["backbone"].items() if k != "type"}
+    model_args = {k: v for k, v in parts["model"].items() if k != "type"}
+    backbone = getattr(backbones, parts["backbone"]["type"])(**backbone_args)
+    model_cls = getattr(paddleseg.models, parts["model"]["type"])
+    return model_cls(num_classes=spec["dataset"]["num_classes"], backbone=backbone, **model_args)
+
+
+def randomise_batch_norm_statistics(model, seed=0):
+    """Non-trivial running statistics, so that a wrong BN mapping shows in the outputs."""
+    rng = np.random.default_rng(seed)
+    for layer in model.sublayers():
+        if isinstance(layer, (paddle.nn.BatchNorm2D, paddle.nn.SyncBatchNorm)):
+            n = layer._mean.shape[0]
+            layer._mean.set_value(rng.normal(0, 0.1, n).astype("float32"))
+            layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
+
+
+@pytest.mark.parametrize("combination", combinations())
+def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
+    module = load_script(combination)
+    paddle.seed(0)
+    reference = paddleseg_model(module.SPEC)
+    ours = module.build_model()
+    randomise_batch_norm_statistics(reference)
+
+    ref_state = reference.state_dict()
+    our_state = ours.state_dict()
+    assert sorted(our_state) == sorted(ref_state), (
+        f"missing: {sorted(set(ref_state) - set(our_state))[:5]}, "
+        f"unexpected: {sorted(set(our_state) - set(ref_state))[:5]}")
+    mismatched = [k for k in ref_state if list(ref_state[k].shape) != list(our_state[k].shape)]
+    assert not mismatched
+
+    ours.set_state_dict(ref_state)
+    reference.eval()
+    ours.eval()
+    x = paddle.to_tensor(np.random.default_rng(1).normal(size=INPUT_SHAPE).astype("float32"))
+    with paddle.no_grad():
+        expected = reference(x)[0].numpy()
+        got = ours(x)[0].numpy()
+    assert got.shape == expected.shape == (1, module.SPEC["dataset"]["num_classes"],
+                                           *INPUT_SHAPE[2:])
+    assert np.abs(expected).max() > 1e-3  # a meaningful comparison, not two zero maps
+    assert np.abs(got - expected).max() <= 1e-4
+
+    _, our_params = paddle_flops(ours, INPUT_SHAPE)
+    _, ref_params = paddle_flops(reference, INPUT_SHAPE)
+    assert our_params == ref_params
+    seed_params = module.SPEC["reference"].get("params_m")
+    if seed_params is not None:
+        assert round(our_params / 1e6, 2) == seed_params
