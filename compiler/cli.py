@@ -8,15 +8,11 @@ import sys
 from pathlib import Path
 
 from . import __version__, spec_schema
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, UsageError
 from .emitter import check, write
 from .pipeline import render_outputs, resolve_specs, zoo_dir, zoo_specs
 
 EXIT_USER_ERROR = 2
-
-
-class UsageError(Exception):
-    """A user mistake that is not about a spec's content (bad paths, bad flags)."""
 
 
 def _spec_paths(args) -> list[Path]:

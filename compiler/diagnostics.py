@@ -38,6 +38,10 @@ class SpecError(Exception):
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
 
+class UsageError(Exception):
+    """A user mistake that is not about a spec's content (bad paths, bad flags)."""
+
+
 def format_path(path) -> str:
     """Render a path tuple like ("variants", 0, "backbone") as variants[0].backbone."""
     text = ""
