@@ -218,8 +218,14 @@ class FragmentLibrary:
                 source = f"# ---- {fragment} " + "-" * (70 - len(fragment)) + "\n\n" + source
             parts.append(source)
         parts.append(body_text)
-        # two blank lines between top-level blocks, as PEP 8 asks
-        return "\n\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+        blocks = [p.strip("\n") for p in parts if p.strip()]
+        # Two blank lines between top-level blocks, as PEP 8 asks; isort (ruff I001)
+        # wants one between the imports and a comment that follows them.
+        text, *rest = blocks
+        for position, block in enumerate(rest):
+            follows_imports = position == 0 and bool(imports) and block.startswith("#")
+            text += ("\n\n" if follows_imports else "\n\n\n") + block
+        return text + "\n"
 
 
 def _format_imports(imports) -> str:

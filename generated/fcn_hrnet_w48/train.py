@@ -9,7 +9,1127 @@
 `build_model()` and `SPEC` are importable without running anything.
 """
 
+import argparse
+import glob
+import json
+import os
+import random
+import shutil
+import sys
+import time
+
+import cv2
+import numpy as np
 import paddle
+import paddle.nn.functional as F
+from paddle import nn
+from paddle.optimizer import lr as lr_schedules
+
+# ---- layers ----------------------------------------------------------------
+
+class ConvBN(nn.Layer):
+    """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
+        super().__init__()
+        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
+                               **conv_kwargs)
+        self._batch_norm = nn.BatchNorm2D(out_channels)
+
+    def forward(self, x):
+        return self._batch_norm(self._conv(x))
+
+
+class ConvBNReLU(ConvBN):
+    """ConvBN followed by ReLU."""
+
+    def forward(self, x):
+        return F.relu(self._batch_norm(self._conv(x)))
+
+
+# ---- hrnet -----------------------------------------------------------------
+
+# Modules per stage for stages 2, 3 and 4 (stage 1 is four bottlenecks) of the
+# standard HRNet-W<width> family; every branch of every module has four basic blocks.
+HRNET_STAGE_MODULES = (1, 4, 3)
+
+
+HRNET_BLOCKS_PER_BRANCH = 4
+
+
+def hrnet_conv(in_channels, out_channels, kernel_size, stride=1, relu=True, padding_same=True):
+    """Bias-free conv + BN (+ ReLU).
+
+    padding_same=True pads as Paddle's "same" does, which for a strided conv pads only
+    bottom/right: PaddleSeg's HRNet checkpoints were trained that way. False pads
+    symmetrically (kernel_size // 2).
+    """
+    block = ConvBNReLU if relu else ConvBN
+    padding = "same" if padding_same else (kernel_size - 1) // 2
+    return block(in_channels, out_channels, kernel_size, padding=padding, stride=stride,
+                 bias_attr=False)
+
+
+def hrnet_uniform_attr(fan_in):
+    """Weights drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PaddleSeg's SE layers."""
+    bound = 1.0 / fan_in ** 0.5
+    return paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound))
+
+
+class HRNetSqueezeExcitation(nn.Layer):
+    """Channel attention: global average pool, FC down by `reduction`, ReLU, FC, sigmoid,
+    rescale the input's channels."""
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = int(channels / reduction)
+        self.squeeze = nn.Linear(channels, hidden, weight_attr=hrnet_uniform_attr(channels))
+        self.excitation = nn.Linear(hidden, channels, weight_attr=hrnet_uniform_attr(hidden))
+
+    def forward(self, x):
+        w = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        w = F.sigmoid(self.excitation(F.relu(self.squeeze(w))))
+        return x * w.unsqueeze([2, 3])
+
+
+class HRNetBottleneck(nn.Layer):
+    """1x1 reduce, 3x3, 1x1 expand x4 (+ SE), plus a shortcut; 1x1 projection when
+    `project`. Stage 1 only."""
+
+    expansion = 4
+
+    def __init__(self, in_channels, channels, has_se=False, project=False, padding_same=True):
+        super().__init__()
+        out_channels = channels * self.expansion
+        self.conv1 = hrnet_conv(in_channels, channels, 1)
+        self.conv2 = hrnet_conv(channels, channels, 3, padding_same=padding_same)
+        self.conv3 = hrnet_conv(channels, out_channels, 1, relu=False)
+        self.conv_down = hrnet_conv(in_channels, out_channels, 1, relu=False) if project else None
+        self.se = HRNetSqueezeExcitation(out_channels) if has_se else None
+
+    def forward(self, x):
+        y = self.conv3(self.conv2(self.conv1(x)))
+        if self.se is not None:
+            y = self.se(y)
+        shortcut = x if self.conv_down is None else self.conv_down(x)
+        return F.relu(y + shortcut)
+
+
+class HRNetBasicBlock(nn.Layer):
+    """Two 3x3 convs (+ SE) plus an identity shortcut: the blocks of every branch."""
+
+    def __init__(self, in_channels, channels, has_se=False, padding_same=True):
+        super().__init__()
+        self.conv1 = hrnet_conv(in_channels, channels, 3, padding_same=padding_same)
+        self.conv2 = hrnet_conv(channels, channels, 3, relu=False, padding_same=padding_same)
+        self.se = HRNetSqueezeExcitation(channels) if has_se else None
+
+    def forward(self, x):
+        y = self.conv2(self.conv1(x))
+        if self.se is not None:
+            y = self.se(y)
+        return F.relu(y + x)
+
+
+class HRNetTransition(nn.Layer):
+    """Between stages: branch i keeps its input (a 3x3 ConvBNReLU if the width changes);
+    each new branch is a strided 3x3 ConvBNReLU of the lowest-resolution input."""
+
+    def __init__(self, in_channels, out_channels, name, padding_same=True):
+        super().__init__()
+        self.convs = []
+        for i, channels in enumerate(out_channels):
+            conv = None
+            if i >= len(in_channels):
+                conv = hrnet_conv(in_channels[-1], channels, 3, stride=2,
+                                  padding_same=padding_same)
+            elif in_channels[i] != channels:
+                conv = hrnet_conv(in_channels[i], channels, 3, padding_same=padding_same)
+            if conv is not None:
+                self.add_sublayer(f"transition_{name}_layer_{i + 1}", conv)
+            self.convs.append(conv)
+
+    def forward(self, feats):
+        outs = []
+        for i, conv in enumerate(self.convs):
+            x = feats[min(i, len(feats) - 1)]
+            outs.append(x if conv is None else conv(x))
+        return outs
+
+
+class HRNetBranches(nn.Layer):
+    """Each branch runs its own sequence of basic blocks."""
+
+    def __init__(self, channels, num_blocks, name, has_se=False, padding_same=True):
+        super().__init__()
+        self.branches = []
+        for i, width in enumerate(channels):
+            blocks = []
+            for j in range(num_blocks):
+                block = HRNetBasicBlock(width, width, has_se, padding_same)
+                blocks.append(self.add_sublayer(f"bb_{name}_branch_layer_{i + 1}_{j + 1}", block))
+            self.branches.append(blocks)
+
+    def forward(self, feats):
+        outs = []
+        for x, blocks in zip(feats, self.branches):
+            for block in blocks:
+                x = block(x)
+            outs.append(x)
+        return outs
+
+
+class HRNetFuse(nn.Layer):
+    """Output i = ReLU(sum over branches j of branch j brought to branch i's resolution):
+    j = i as is; a lower-resolution j by 1x1 ConvBN then bilinear upsampling; a
+    higher-resolution j by i - j strided 3x3 convs (ConvBNReLU keeping j's width,
+    then a last ConvBN to i's width)."""
+
+    def __init__(self, channels, name, align_corners=False, padding_same=True):
+        super().__init__()
+        self.align_corners = align_corners
+        # self.paths[i][j]: the layers taking branch j to branch i (empty for j == i).
+        self.paths = []
+        for i, out_width in enumerate(channels):
+            row = []
+            for j, in_width in enumerate(channels):
+                path = []
+                if j > i:
+                    path.append(self.add_sublayer(
+                        f"residual_{name}_layer_{i + 1}_{j + 1}",
+                        hrnet_conv(in_width, out_width, 1, relu=False)))
+                for k in range(i - j):
+                    last = k == i - j - 1
+                    conv = hrnet_conv(in_width, out_width if last else in_width, 3, stride=2,
+                                      relu=not last, padding_same=padding_same)
+                    path.append(self.add_sublayer(
+                        f"residual_{name}_layer_{i + 1}_{j + 1}_{k + 1}", conv))
+                row.append(path)
+            self.paths.append(row)
+
+    def forward(self, feats):
+        outs = []
+        for i, row in enumerate(self.paths):
+            out = feats[i]
+            size = paddle.shape(out)[2:]
+            for j, path in enumerate(row):
+                if j == i:
+                    continue
+                y = feats[j]
+                for conv in path:
+                    y = conv(y)
+                if j > i:
+                    y = F.interpolate(y, size, mode="bilinear", align_corners=self.align_corners)
+                out = out + y
+            outs.append(F.relu(out))
+        return outs
+
+
+class HRNetModule(nn.Layer):
+    """One high-resolution module: per-branch blocks, then the multi-resolution fusion."""
+
+    def __init__(self, channels, num_blocks, name, has_se=False, align_corners=False,
+                 padding_same=True):
+        super().__init__()
+        self.branches_func = HRNetBranches(channels, num_blocks, name, has_se, padding_same)
+        self.fuse_func = HRNetFuse(channels, name, align_corners, padding_same)
+
+    def forward(self, feats):
+        return self.fuse_func(self.branches_func(feats))
+
+
+class HRNet(nn.Layer):
+    """HRNet-W<width>; `forward` returns [all branches upsampled to 1/4 resolution and
+    concatenated], one feature map of `feat_channels[0]` = 15 * width channels.
+
+    Args:
+        width: channels of the highest-resolution branch; branch b has width * 2**b.
+        in_channels: channels of the input image.
+        has_se: add squeeze-and-excitation to every residual block.
+        align_corners: F.interpolate's align_corners for every upsampling.
+        padding_same: Paddle "same" padding (PaddleSeg's default and its checkpoints')
+            rather than symmetric padding.
+    """
+
+    def __init__(self, width=18, in_channels=3, has_se=False, align_corners=False,
+                 padding_same=True):
+        super().__init__()
+        self.align_corners = align_corners
+
+        # Stem: two strided 3x3 convs (stride 4), then four bottlenecks at 64 -> 256 channels.
+        self.conv_layer1_1 = hrnet_conv(in_channels, 64, 3, stride=2, padding_same=padding_same)
+        self.conv_layer1_2 = hrnet_conv(64, 64, 3, stride=2, padding_same=padding_same)
+        self.la1 = nn.Sequential(*[
+            (f"bb_layer2_{i + 1}",
+             HRNetBottleneck(64 if i == 0 else 256, 64, has_se, project=i == 0,
+                             padding_same=padding_same))
+            for i in range(4)
+        ])
+
+        # Stages 2-4, each preceded by a transition that adds one lower-resolution branch.
+        channels = [256]
+        for stage, num_modules in enumerate(HRNET_STAGE_MODULES, start=2):
+            widths = [width * 2 ** b for b in range(stage)]
+            transition = HRNetTransition(channels, widths, f"tr{stage - 1}", padding_same)
+            self.add_sublayer(f"tr{stage - 1}", transition)
+            modules = nn.Sequential(*[
+                (f"stage_st{stage}_{m + 1}",
+                 HRNetModule(widths, HRNET_BLOCKS_PER_BRANCH, f"st{stage}_{m + 1}", has_se,
+                             align_corners, padding_same))
+                for m in range(num_modules)
+            ])
+            self.add_sublayer(f"st{stage}", modules)
+            channels = widths
+        self.feat_channels = [sum(channels)]
+        self.init_weight()
+
+    def init_weight(self):
+        # PaddleSeg's initialisation: conv weights ~ N(0, 0.001^2); BN keeps weight 1, bias 0.
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Conv2D):
+                nn.initializer.Normal(std=0.001)(layer.weight)
+
+    def forward(self, x):
+        x = self.la1(self.conv_layer1_2(self.conv_layer1_1(x)))
+        feats = self.st2(self.tr1([x]))
+        feats = self.st3(self.tr2(feats))
+        feats = self.st4(self.tr3(feats))
+        size = paddle.shape(feats[0])[2:]
+        upsampled = [F.interpolate(f, size, mode="bilinear", align_corners=self.align_corners)
+                     for f in feats[1:]]
+        return [paddle.concat([feats[0]] + upsampled, axis=1)]
+
+
+def HRNet_W48(**kwargs):
+    return HRNet(width=48, **kwargs)
+
+
+# ---- fcn -------------------------------------------------------------------
+
+class FCNHead(nn.Layer):
+    """1x1 ConvBNReLU to `channels`, then a 1x1 conv to class scores."""
+
+    def __init__(self, num_classes, backbone_index, in_channels, channels=None):
+        super().__init__()
+        self.backbone_index = backbone_index
+        if channels is None:
+            channels = in_channels
+        self.conv_1 = ConvBNReLU(in_channels, channels, 1)
+        self.cls = nn.Conv2D(channels, num_classes, 1)
+        # PaddleSeg's initialisation: conv weights ~ N(0, 0.001^2), zero biases.
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Conv2D):
+                nn.initializer.Normal(std=0.001)(layer.weight)
+
+    def forward(self, feats):
+        return [self.cls(self.conv_1(feats[self.backbone_index]))]
+
+
+class FCN(nn.Layer):
+    """FCN. forward(x) returns [logits] resized to x's height and width.
+
+    Args:
+        num_classes: number of classes.
+        backbone: layer returning a list of feature maps and exposing `feat_channels`.
+        backbone_indices: one-element sequence, the index of the feature map the head reads.
+        channels: channels of the head's hidden conv; None uses the feature map's channels.
+        align_corners: F.interpolate's align_corners for the final upsampling.
+    """
+
+    def __init__(self, num_classes, backbone, backbone_indices=(-1,), channels=None,
+                 align_corners=False):
+        super().__init__()
+        self.backbone = backbone
+        index = backbone_indices[0]
+        self.head = FCNHead(num_classes, index, backbone.feat_channels[index], channels)
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        logits = self.head(self.backbone(x))
+        size = paddle.shape(x)[2:]
+        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
+                for logit in logits]
+
+
+# ---- transforms ------------------------------------------------------------
+
+class Compose:
+    """Apply transforms in order; return a float32 CHW image and an int64 label (or None)."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, image, label=None, rng=None):
+        rng = rng if rng is not None else np.random.default_rng()
+        for transform in self.transforms:
+            image, label = transform(image, label, rng)
+        image = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
+        return image, None if label is None else label.astype(np.int64)
+
+
+class ResizeStepScaling:
+    """Rescale by a factor drawn from min..max in steps of `scale_step_size` (0: uniform)."""
+
+    def __init__(self, min_scale_factor=0.75, max_scale_factor=1.25, scale_step_size=0.25):
+        if min_scale_factor > max_scale_factor:
+            raise ValueError("min_scale_factor must not exceed max_scale_factor")
+        self.min_scale_factor = min_scale_factor
+        self.max_scale_factor = max_scale_factor
+        self.scale_step_size = scale_step_size
+
+    def factor(self, rng):
+        low, high, step = self.min_scale_factor, self.max_scale_factor, self.scale_step_size
+        if low == high:
+            return low
+        if step == 0:
+            return rng.uniform(low, high)
+        candidates = np.linspace(low, high, int((high - low) / step) + 1)
+        return candidates[rng.integers(len(candidates))]
+
+    def __call__(self, image, label, rng):
+        factor = self.factor(rng)
+        if factor == 1:
+            return image, label
+        size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        if label is not None:
+            label = cv2.resize(label, size, interpolation=cv2.INTER_NEAREST)
+        return image, label
+
+
+class RandomPaddingCrop:
+    """Pad bottom/right up to the crop size, then cut a random crop_size = (w, h) window."""
+
+    def __init__(self, crop_size=(512, 512), im_padding_value=127.5, label_padding_value=255):
+        self.crop_width, self.crop_height = crop_size
+        self.im_padding_value = im_padding_value
+        self.label_padding_value = label_padding_value
+
+    def __call__(self, image, label, rng):
+        height, width = image.shape[:2]
+        pad_height = max(self.crop_height - height, 0)
+        pad_width = max(self.crop_width - width, 0)
+        if pad_height or pad_width:
+            image = cv2.copyMakeBorder(image, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
+                                       value=(self.im_padding_value,) * 3)
+            if label is not None:
+                label = cv2.copyMakeBorder(label, 0, pad_height, 0, pad_width,
+                                           cv2.BORDER_CONSTANT, value=self.label_padding_value)
+            height, width = image.shape[:2]
+        top = rng.integers(height - self.crop_height + 1)
+        left = rng.integers(width - self.crop_width + 1)
+        window = (slice(top, top + self.crop_height), slice(left, left + self.crop_width))
+        return image[window], None if label is None else label[window]
+
+
+class RandomHorizontalFlip:
+    """Mirror image and label left-right with probability `prob`."""
+
+    def __init__(self, prob=0.5):
+        self.prob = prob
+
+    def __call__(self, image, label, rng):
+        if rng.random() >= self.prob:
+            return image, label
+        return cv2.flip(image, 1), None if label is None else cv2.flip(label, 1)
+
+
+class RandomDistort:
+    """Photometric jitter: brightness, contrast, saturation and hue, each applied with its
+    probability, in a random order (as PaddleSeg does).
+
+    Factors are drawn from [1 - range, 1 + range]; the hue shift from [-hue_range,
+    hue_range] on a 0-255 hue circle (PIL's HSV, which PaddleSeg uses).
+    """
+
+    def __init__(self, brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
+                 contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18,
+                 hue_prob=0.5):
+        self.operations = (
+            (self.brightness, brightness_range, brightness_prob),
+            (self.contrast, contrast_range, contrast_prob),
+            (self.saturation, saturation_range, saturation_prob),
+            (self.hue, hue_range, hue_prob),
+        )
+
+    def __call__(self, image, label, rng):
+        for index in rng.permutation(len(self.operations)):
+            operation, spread, prob = self.operations[index]
+            if rng.random() < prob:
+                image = operation(image, spread, rng)
+        return image, label
+
+    @staticmethod
+    def brightness(image, spread, rng):
+        factor = rng.uniform(1 - spread, 1 + spread)
+        return cv2.LUT(image, np.clip(np.arange(256) * factor, 0, 255).astype(np.uint8))
+
+    @staticmethod
+    def contrast(image, spread, rng):
+        factor = rng.uniform(1 - spread, 1 + spread)
+        mean = float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).mean())
+        table = mean + (np.arange(256) - mean) * factor
+        return cv2.LUT(image, np.clip(table + 0.5, 0, 255).astype(np.uint8))
+
+    @staticmethod
+    def saturation(image, spread, rng):
+        factor = rng.uniform(1 - spread, 1 + spread)
+        gray = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+        return cv2.addWeighted(image, factor, gray, 1 - factor, 0)
+
+    @staticmethod
+    def hue(image, spread, rng):
+        # OpenCV's uint8 hue runs 0..179; PIL's (the reference) 0..255
+        shift = rng.uniform(-spread, spread) * 180 / 256
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+        table = np.arange(256, dtype=np.float64)
+        table[:180] = np.round(table[:180] + shift) % 180
+        hsv[..., 0] = cv2.LUT(hsv[..., 0], table.astype(np.uint8))
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+class Normalize:
+    """(image / 255 - mean) / std per channel, as one float32 multiply-add."""
+
+    def __init__(self, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
+        std = np.asarray(std, dtype=np.float64)
+        self.scale = (1 / (255 * std)).astype(np.float32)
+        self.shift = (np.asarray(mean, dtype=np.float64) / std).astype(np.float32)
+
+    def __call__(self, image, label, rng):
+        normalized = np.multiply(image, self.scale, dtype=np.float32)
+        normalized -= self.shift
+        return normalized, label
+
+
+# ---- losses ----------------------------------------------------------------
+
+class CrossEntropyLoss(nn.Layer):
+    """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
+
+    With class weights the average is weighted too (sum of weighted losses over the
+    sum of the weights of the counted pixels), as PaddleSeg and PyTorch define it.
+    """
+
+    def __init__(self, ignore_index=255, weight=None):
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.weight = None if weight is None else paddle.to_tensor(weight, dtype="float32")
+
+    def forward(self, logits, label):
+        # logits: N x C x H x W; label: N x H x W integer class ids
+        losses = F.cross_entropy(logits, label.unsqueeze(1), weight=self.weight,
+                                 ignore_index=self.ignore_index, reduction="none", axis=1)
+        valid = (label != self.ignore_index).astype("float32")
+        if self.weight is not None:
+            safe_label = paddle.where(label == self.ignore_index, paddle.zeros_like(label), label)
+            valid = valid * paddle.gather(self.weight, safe_label.flatten()).reshape(label.shape)
+        return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
+
+
+# ---- schedules -------------------------------------------------------------
+
+class PolynomialLR(lr_schedules.LRScheduler):
+    """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
+
+    lr = (base - end_lr) * (1 - t / T) ** power + end_lr, where t counts iterations
+    after the warm-up and T = decay_steps - warmup_iters, so the schedule still ends
+    at the last training iteration when there is a warm-up.
+    """
+
+    def __init__(self, learning_rate, decay_steps, end_lr=0.0, power=0.9, warmup_iters=0,
+                 warmup_start_lr=0.0):
+        self.decay_steps = decay_steps
+        self.end_lr = end_lr
+        self.power = power
+        self.warmup_iters = warmup_iters
+        self.warmup_start_lr = warmup_start_lr
+        super().__init__(learning_rate)
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step < self.warmup_iters:
+            progress = step / self.warmup_iters
+            return self.warmup_start_lr + (self.base_lr - self.warmup_start_lr) * progress
+        decay_span = max(self.decay_steps - self.warmup_iters, 1)
+        progress = min(step - self.warmup_iters, decay_span) / decay_span
+        return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
+
+
+# ---- datasets --------------------------------------------------------------
+
+# The demo dataset: synthetic street scenes, written on first use, no download.
+DEMO_CLASS_NAMES = ("sky", "building", "road", "car")
+
+
+DEMO_NUM_CLASSES = len(DEMO_CLASS_NAMES)
+
+
+DEMO_DATA_DIR = "demo_data"
+
+
+DEMO_SPLITS = {"train": 24, "val": 8}
+
+
+DEMO_IMAGE_SIZE = (512, 256)  # width, height
+
+
+DEMO_SEED = 20240611
+
+
+class SegDataError(Exception):
+    """Bad input data; the message is one line that names the file and the problem."""
+
+
+def read_image(path):
+    """An RGB uint8 image."""
+    if not os.path.isfile(path):
+        raise SegDataError(f"{path}: image does not exist")
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise SegDataError(f"{path}: cannot be read as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_label(path):
+    """A single-channel uint8 map of class ids."""
+    if not os.path.isfile(path):
+        raise SegDataError(f"{path}: label does not exist")
+    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if label is None:
+        raise SegDataError(f"{path}: cannot be read as a label image")
+    if label.ndim == 3:
+        raise SegDataError(f"{path}: label has {label.shape[2]} channels; expected a "
+                           "single-channel image of class ids (e.g. *_labelTrainIds.png)")
+    if label.dtype != np.uint8:
+        if label.max() > 255:
+            raise SegDataError(f"{path}: label value {int(label.max())} is above 255")
+        label = label.astype(np.uint8)
+    return label
+
+
+class SegDataset:
+    """(image, label) pairs run through transforms; key k reads sample k % len(self)
+    with augmentation seed (seed, k), so augmentation is reproducible in any worker."""
+
+    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0):
+        self.samples = list(samples)
+        self.transforms = transforms
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.seed = seed
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, key):
+        image_path, label_path = self.samples[key % len(self.samples)]
+        image = read_image(image_path)
+        label = read_label(label_path)
+        if label.shape != image.shape[:2]:
+            raise SegDataError(
+                f"{label_path}: label is {label.shape[1]}x{label.shape[0]} but its image "
+                f"{image_path} is {image.shape[1]}x{image.shape[0]}")
+        values = np.unique(label)
+        bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
+        if bad.size:
+            raise SegDataError(
+                f"{label_path}: label value {int(bad[0])} is not a class (num_classes "
+                f"{self.num_classes}) nor the ignore value {self.ignore_index}")
+        rng = np.random.default_rng([self.seed, key])
+        return self.transforms(image, label, rng)
+
+
+def file_list_samples(root, list_path):
+    """Pairs from a PaddleSeg file list: 'image label' per line, relative to root."""
+    if not os.path.isfile(list_path):
+        relative = os.path.join(root, list_path)
+        if not os.path.isfile(relative):
+            raise SegDataError(f"{list_path}: file list does not exist")
+        list_path = relative
+    samples = []
+    with open(list_path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise SegDataError(f"{list_path}:{number}: expected 'image label', "
+                                   f"got {line.strip()!r}")
+            samples.append(tuple(os.path.join(root, field) for field in fields))
+    if not samples:
+        raise SegDataError(f"{list_path}: file list has no samples")
+    for image_path, label_path in samples:
+        for path in (image_path, label_path):
+            if not os.path.isfile(path):
+                raise SegDataError(f"{path}: listed in {list_path} but does not exist")
+    return samples
+
+
+def cityscapes_samples(root, split):
+    """Pairs from the Cityscapes layout, sorted by file name."""
+    pattern = os.path.join(root, "leftImg8bit", split, "*", "*_leftImg8bit.png")
+    images = sorted(glob.glob(pattern))
+    if not images:
+        raise SegDataError(
+            f"{root}: no Cityscapes images for split '{split}'; expected "
+            f"{root}/leftImg8bit/{split}/<city>/*_leftImg8bit.png and "
+            f"{root}/gtFine/{split}/<city>/*_gtFine_labelTrainIds.png, or pass file lists")
+    samples = []
+    for image_path in images:
+        city = os.path.basename(os.path.dirname(image_path))
+        stem = os.path.basename(image_path)[:-len("_leftImg8bit.png")]
+        label_path = os.path.join(root, "gtFine", split, city,
+                                  f"{stem}_gtFine_labelTrainIds.png")
+        if not os.path.isfile(label_path):
+            raise SegDataError(f"{label_path}: label of {image_path} does not exist "
+                               "(createTrainIdLabelImgs.py of cityscapesScripts writes it)")
+        samples.append((image_path, label_path))
+    return samples
+
+
+def demo_scene(rng):
+    """One synthetic street scene: sky, a row of buildings, a road and a few cars."""
+    width, height = DEMO_IMAGE_SIZE
+    label = np.zeros((height, width), np.uint8)
+    horizon = int(rng.uniform(0.35, 0.5) * height)
+    for _ in range(rng.integers(4, 8)):  # buildings standing on the horizon
+        left = int(rng.uniform(-0.1, 0.9) * width)
+        top = int(rng.uniform(0.05, 0.3) * height)
+        right = left + int(rng.uniform(0.12, 0.35) * width)
+        label[top:horizon, max(left, 0):right] = 1
+    label[horizon:] = 2  # road up to the horizon
+    for _ in range(rng.integers(1, 4)):  # cars on the road
+        y = int(rng.uniform(horizon + 0.2 * (height - horizon), height * 0.95))
+        size = (y - horizon) / (height - horizon)
+        center = (int(rng.uniform(0.3, 0.7) * width), y)
+        axes = (int(40 * size + 10), int(18 * size + 5))
+        cv2.ellipse(label, center, axes, 0, 0, 360, 3, thickness=-1)
+
+    palette = np.array([[120, 170, 235], [150, 120, 100], [70, 70, 75], [200, 30, 40]],
+                       np.float32)
+    palette += rng.normal(0, 12, palette.shape)  # per-image colours
+    image = palette[label]
+    sky = label == 0
+    image[sky] += np.linspace(0, 40, height, dtype=np.float32)[:, None].repeat(width, 1)[sky][
+        :, None]  # brighter towards the horizon
+    windows = (np.indices((height, width)).sum(0) // 6 % 3 == 0) & (label == 1)
+    image[windows] *= 0.7  # a facade texture
+    image *= rng.uniform(0.7, 1.2)  # lighting
+    image += rng.normal(0, 10, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), label
+
+
+def write_png_atomically(path, array):
+    tmp = f"{path[:-len('.png')]}.tmp.png"
+    if not cv2.imwrite(tmp, array):
+        raise SegDataError(f"{path}: cannot be written")
+    os.replace(tmp, path)
+
+
+def make_demo_data(root=DEMO_DATA_DIR):
+    """Write the demo dataset under root (deterministic; skipped when already complete)."""
+    marker = os.path.join(root, "COMPLETE")
+    if os.path.isfile(marker):
+        return root
+    for folder in ("images", "labels"):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    rng = np.random.default_rng(DEMO_SEED)
+    for split, count in DEMO_SPLITS.items():
+        lines = []
+        for index in range(count):
+            image, label = demo_scene(rng)
+            name = f"{split}_{index:03d}.png"
+            write_png_atomically(os.path.join(root, "images", name),
+                                 cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            write_png_atomically(os.path.join(root, "labels", name), label)
+            lines.append(f"images/{name} labels/{name}\n")
+        with open(os.path.join(root, f"{split}.txt"), "w", encoding="utf-8") as f:
+            f.writelines(lines)
+    with open(marker, "w", encoding="utf-8") as f:
+        f.write(" ".join(DEMO_CLASS_NAMES) + "\n")
+    return root
+
+
+def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
+    """The training ('train') or evaluation ('val') split of the data a run names.
+
+    `data` is 'demo' or a dataset root replacing the spec's; `list_path` (a PaddleSeg
+    file list) replaces the spec's list or folder layout for this split.
+    """
+    if data == "demo":
+        root = make_demo_data()
+        samples = file_list_samples(root, list_path or os.path.join(root, f"{split}.txt"))
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed)
+    root = data or dataset_spec["root"]
+    if not os.path.isdir(root):
+        raise SegDataError(f"{root}: dataset folder does not exist; pass --data DIR "
+                           "(or --data demo for the built-in demo data)")
+    list_path = list_path or dataset_spec.get(f"{split}_list")
+    if list_path:
+        samples = file_list_samples(root, list_path)
+    elif dataset_spec["type"] == "Cityscapes":
+        samples = cityscapes_samples(root, split)
+    else:
+        raise SegDataError(f"{root}: no {split} file list; pass --{split}-list")
+    return SegDataset(samples, transforms, dataset_spec["num_classes"],
+                      dataset_spec["ignore_index"], seed)
+
+
+# ---- metrics ---------------------------------------------------------------
+
+def confusion_matrix(prediction, label, num_classes, ignore_index):
+    """num_classes x num_classes counts, rows the true class, columns the prediction."""
+    keep = label != ignore_index
+    pairs = label[keep].astype(np.int64) * num_classes + prediction[keep].astype(np.int64)
+    counts = np.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def segmentation_metrics(confusion):
+    """mIoU, per-class IoU, pixel accuracy, per-class accuracy and Cohen's kappa.
+
+    Classes absent from both labels and predictions get IoU 0 and count in the mean,
+    as in PaddleSeg's evaluation.
+    """
+    confusion = confusion.astype(np.float64)
+    true_positive = np.diag(confusion)
+    label_area = confusion.sum(axis=1)
+    pred_area = confusion.sum(axis=0)
+    total = confusion.sum()
+    union = label_area + pred_area - true_positive
+    class_iou = np.divide(true_positive, union, out=np.zeros_like(union), where=union > 0)
+    class_acc = np.divide(true_positive, pred_area, out=np.zeros_like(pred_area),
+                          where=pred_area > 0)
+    accuracy = true_positive.sum() / total if total else 0.0
+    expected = (label_area * pred_area).sum() / total**2 if total else 0.0
+    kappa = (accuracy - expected) / (1 - expected) if expected < 1 else 0.0
+    return {
+        "miou": float(class_iou.mean()),
+        "accuracy": float(accuracy),
+        "kappa": float(kappa),
+        "class_iou": [float(v) for v in class_iou],
+        "class_accuracy": [float(v) for v in class_acc],
+    }
+
+
+# ---- training --------------------------------------------------------------
+
+# Finished checkpoints the save directory keeps (best_model apart).
+KEEP_CHECKPOINTS = 3
+
+
+def train_arguments(spec, argv):
+    train = spec["train"]
+    parser = argparse.ArgumentParser(
+        description=f"Train {spec['title']} ({spec['backbone']}) as {spec['spec_file']} "
+        "describes it; flags override the spec.")
+    parser.add_argument("--data", default=spec["dataset"]["root"],
+                        help="dataset root folder, or 'demo' for the built-in demo data "
+                        "(default: %(default)s)")
+    parser.add_argument("--train-list", help="PaddleSeg file list for training "
+                        "('image label' per line, relative to --data)")
+    parser.add_argument("--val-list", help="PaddleSeg file list for evaluation")
+    parser.add_argument("--iters", type=int, default=train["iters"],
+                        help="training iterations (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=train["batch_size"],
+                        help="images per iteration and process (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"base learning rate (default: {train['learning_rate']})")
+    parser.add_argument("--crop-size", type=int, nargs=2, metavar=("W", "H"),
+                        help=f"training crop (default: {train['crop_size']})")
+    parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
+    parser.add_argument("--save-interval", type=int, default=train["save_interval"])
+    parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
+    parser.add_argument("--log-interval", type=int, default=train["log_interval"])
+    parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue from the latest checkpoint in DIR (a --save-dir) "
+                        "or from one checkpoint folder")
+    parser.add_argument("--pretrained", metavar="PDPARAMS",
+                        help="initial weights: a full-model or a backbone state dict")
+    parser.add_argument("--num-workers", type=int, default=train["num_workers"],
+                        help="data-loading processes (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=train["seed"],
+                        help="seed for initialisation, shuffling and augmentation")
+    parser.add_argument("--device", choices=["cpu", "gpu"],
+                        default="gpu" if paddle.is_compiled_with_cuda() else "cpu")
+    args = parser.parse_args(argv)
+    for flag in ("iters", "batch_size", "save_interval", "eval_interval", "log_interval"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    return args
+
+
+class TrainBatchSampler(paddle.io.BatchSampler):
+    """Endless, seeded, resumable batches of sample keys for one process.
+
+    The sample stream is epoch after epoch of a seeded permutation of the
+    dataset; key = epoch * len(dataset) + index, which the dataset turns into a
+    sample and its augmentation seed. Each iteration takes batch_size * world
+    consecutive keys and this process takes its share, so a resumed run sees
+    exactly the batches the interrupted one would have seen.
+    """
+
+    def __init__(self, num_samples, batch_size, seed, rank=0, world_size=1, start_iter=0):
+        self.num_samples = num_samples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.start_iter = start_iter
+
+    def __iter__(self):
+        per_iter = self.batch_size * self.world_size
+        position = self.start_iter * per_iter
+        epoch, permutation = -1, None
+        while True:
+            keys = []
+            for offset in range(position, position + per_iter):
+                if offset // self.num_samples != epoch:
+                    epoch = offset // self.num_samples
+                    rng = np.random.default_rng([self.seed, epoch])
+                    permutation = rng.permutation(self.num_samples)
+                keys.append(epoch * self.num_samples + int(permutation[offset % self.num_samples]))
+            position += per_iter
+            yield keys[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
+
+    def __len__(self):
+        return sys.maxsize
+
+
+def data_error_message(error):
+    """The one-line message of a SegDataError, also when a loader worker wraps it."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    message = lines[-1] if lines else type(error).__name__
+    marker = "SegDataError: "
+    return message.split(marker, 1)[1] if marker in message else message
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def atomic_save_folder(folder, write):
+    """Run write(tmp_folder), then put the finished folder in place of `folder`.
+
+    A kill at any moment leaves either the old folder or the new one, never a
+    partly written one under the final name.
+    """
+    parent = os.path.dirname(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".tmp-{os.path.basename(folder)}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    write(tmp)
+    old = None
+    if os.path.exists(folder):
+        old = os.path.join(parent, f".old-{os.path.basename(folder)}-{os.getpid()}")
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json_atomically(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(save_dir, name, model, meta, optimizer=None):
+    def write(folder):
+        paddle.save(model.state_dict(), os.path.join(folder, "model.pdparams"))
+        if optimizer is not None:
+            paddle.save(optimizer.state_dict(), os.path.join(folder, "model.pdopt"))
+        write_json_atomically(os.path.join(folder, "meta.json"), meta)
+
+    atomic_save_folder(os.path.join(save_dir, name), write)
+
+
+def record_latest_checkpoint(save_dir, name):
+    """Point save_dir/latest.json at a finished checkpoint and prune old ones."""
+    write_json_atomically(os.path.join(save_dir, "latest.json"), {"checkpoint": name})
+    finished = sorted((int(entry[len("iter_"):]), entry) for entry in os.listdir(save_dir)
+                      if entry.startswith("iter_") and entry[len("iter_"):].isdigit())
+    for _, entry in finished[:-KEEP_CHECKPOINTS]:
+        if entry != name:
+            shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
+
+
+def find_resume_checkpoint(path):
+    """The checkpoint folder --resume names: a save dir's latest, or a folder itself."""
+    latest = os.path.join(path, "latest.json")
+    if os.path.isfile(latest):
+        with open(latest) as f:
+            path = os.path.join(path, json.load(f)["checkpoint"])
+    for name in ("model.pdparams", "model.pdopt", "meta.json"):
+        if not os.path.isfile(os.path.join(path, name)):
+            fail(f"{path}: no checkpoint to resume from ({name} missing); pass a --save-dir "
+                 "of an earlier run or one of its iter_N folders")
+    return path
+
+
+def load_pretrained(model, path):
+    """Load a full-model or backbone state dict, skipping tensors whose shape differs."""
+    if not os.path.isfile(path):
+        fail(f"{path}: pretrained weights not found")
+    try:
+        weights = paddle.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+    model_state = model.state_dict()
+    if not any(key in model_state for key in weights):
+        weights = {f"backbone.{key}": value for key, value in weights.items()}
+    matched = {key: value for key, value in weights.items()
+               if key in model_state and list(value.shape) == list(model_state[key].shape)}
+    if not matched:
+        fail(f"{path}: no tensor matches this model's parameters by name and shape")
+    model.set_state_dict(matched)
+    print(f"loaded {len(matched)}/{len(model_state)} tensors from {path}"
+          f" ({len(weights) - len(matched)} skipped)")
+
+
+def evaluate(model, dataset):
+    """mIoU and friends of the model's main output over the whole dataset."""
+    model.eval()
+    confusion = np.zeros((dataset.num_classes, dataset.num_classes), dtype=np.int64)
+    with paddle.no_grad():
+        for index in range(len(dataset)):
+            image, label = dataset[index]
+            logits = model(paddle.to_tensor(image[None]))[0]
+            prediction = paddle.argmax(logits, axis=1)[0].numpy()
+            confusion += confusion_matrix(prediction, label, dataset.num_classes,
+                                          dataset.ignore_index)
+    model.train()
+    return segmentation_metrics(confusion)
+
+
+def format_duration(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def train_main(spec, *, build_model, build_transforms, build_losses, build_optimizer,
+               argv=None):
+    args = train_arguments(spec, argv)
+    paddle.set_device(args.device)
+    world_size = paddle.distributed.get_world_size()
+    rank = paddle.distributed.get_rank()
+    if world_size > 1:
+        paddle.distributed.init_parallel_env()
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    paddle.seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+    try:
+        train_set = load_dataset(spec["dataset"], args.data, "train",
+                                 build_transforms(True, args.crop_size),
+                                 list_path=args.train_list, seed=seed)
+        val_set = None if args.no_eval else load_dataset(
+            spec["dataset"], args.data, "val", build_transforms(False),
+            list_path=args.val_list, seed=seed)
+    except SegDataError as error:
+        fail(str(error))
+
+    model = build_model(train_set.num_classes)
+    if args.pretrained:
+        load_pretrained(model, args.pretrained)
+    optimizer, lr_scheduler = build_optimizer(model, args.learning_rate, args.iters)
+    start_iter, best = 0, {"miou": -1.0, "iter": None}
+    if args.resume:
+        checkpoint = find_resume_checkpoint(args.resume)
+        model.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdparams")))
+        optimizer.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdopt")))
+        with open(os.path.join(checkpoint, "meta.json")) as f:
+            meta = json.load(f)
+        start_iter, seed = meta["iter"], meta["seed"]
+        train_set.seed = seed  # the interrupted run's augmentation stream
+        best = meta.get("best", best)
+        print(f"resumed from {checkpoint} at iteration {start_iter}")
+        if start_iter >= args.iters:
+            print(f"nothing to do: the checkpoint is already at --iters {args.iters}")
+            return
+
+    losses = build_losses(train_set.ignore_index)
+    parallel_model = paddle.DataParallel(model) if world_size > 1 else model
+    sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
+                                start_iter)
+    loader = paddle.io.DataLoader(train_set, batch_sampler=sampler,
+                                  num_workers=args.num_workers, return_list=True)
+    is_main = rank == 0
+    if is_main:
+        os.makedirs(args.save_dir, exist_ok=True)
+        print(f"training {spec['name']} on {len(train_set)} images "
+              f"({train_set.num_classes} classes), {args.iters} iterations of "
+              f"{args.batch_size} x {world_size} process(es), seed {seed}")
+
+    def meta_for(iteration):
+        return {"iter": iteration, "seed": seed, "num_classes": train_set.num_classes,
+                "arch": spec["name"], "best": best}
+
+    model.train()
+    iteration, window_start, window_loss = start_iter, time.time(), []
+    run_start, run_start_iter = window_start, start_iter
+    batches = iter(loader)
+    while iteration < args.iters:
+        try:
+            images, labels = next(batches)
+        except SegDataError as error:
+            fail(data_error_message(error))
+        except Exception as error:
+            if "SegDataError" in str(error):
+                fail(data_error_message(error))
+            raise
+        outputs = parallel_model(images)
+        loss = sum(coef * loss_fn(output, labels)
+                   for (loss_fn, coef), output in zip(losses, outputs, strict=True))
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        lr_scheduler.step()
+        iteration += 1
+        window_loss.append(float(loss))
+        if not np.isfinite(window_loss[-1]):
+            fail(f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
+                 "rate or check the labels")
+
+        if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
+            now = time.time()
+            samples_per_s = (len(window_loss) * args.batch_size * world_size
+                             / max(now - window_start, 1e-9))
+            eta = (now - run_start) / (iteration - run_start_iter) * (args.iters - iteration)
+            print(f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
+                  f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
+                  f"eta {format_duration(eta)}", flush=True)
+            window_start, window_loss = now, []
+
+        last = iteration == args.iters
+        if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+            metrics = evaluate(model, val_set)
+            print(f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
+                  f" kappa {metrics['kappa']:.4f}")
+            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                  flush=True)
+            if metrics["miou"] > best["miou"]:
+                best = {"miou": metrics["miou"], "iter": iteration}
+                save_checkpoint(args.save_dir, "best_model", model,
+                                {**meta_for(iteration), "metrics": metrics})
+        if is_main and (iteration % args.save_interval == 0 or last):
+            save_checkpoint(args.save_dir, f"iter_{iteration}", model, meta_for(iteration),
+                            optimizer)
+            record_latest_checkpoint(args.save_dir, f"iter_{iteration}")
+
+    if is_main:
+        summary = f"done: checkpoints in {args.save_dir}"
+        if best["iter"] is not None:
+            summary += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
+        print(summary)
 
 
 SPEC = {'name': 'fcn_hrnet_w48',

@@ -8,10 +8,18 @@ Writes the inference model and a PaddleSeg-format deploy.yaml, then reloads it
 with Paddle Inference and checks its output against the dynamic model.
 """
 
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import sys
+
+import numpy as np
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
-
 
 # ---- layers ----------------------------------------------------------------
 
@@ -273,6 +281,607 @@ class PSPNet(nn.Layer):
         size = paddle.shape(x)[2:]
         return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
                 for logit in logits]
+
+
+# ---- inference -------------------------------------------------------------
+
+# Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Resize")
+
+
+# Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
+# `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
+# (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
+ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
+                         b"bicubic_interp", b"trilinear_interp")
+
+
+def deploy_error(message, status=2):
+    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def deploy_yaml_scalar(text):
+    """The value of one plain, quoted or flow-style ([..], {..}) YAML scalar."""
+    text = text.strip()
+    if not text:
+        return None
+    if text[0] in "[{":
+        return deploy_yaml_flow(text, 0)[0]
+    if text[0] == "'" and text.endswith("'") and len(text) > 1:
+        return text[1:-1].replace("''", "'")
+    if text[0] == '"' and text.endswith('"') and len(text) > 1:
+        return json.loads(text)
+    lowered = text.lower()
+    if lowered in ("null", "~"):
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if re.fullmatch(r"[-+]?[0-9]+", text):
+        return int(text)
+    if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", text):
+        return float(text)
+    if lowered in (".inf", "+.inf", "-.inf", ".nan"):
+        return float(lowered.replace(".", ""))
+    return text
+
+
+def deploy_yaml_flow(text, position):
+    """Parse a flow collection or scalar starting at text[position]; (value, end)."""
+    while position < len(text) and text[position] == " ":
+        position += 1
+    opener = text[position] if position < len(text) else ""
+    if opener not in "[{" or not opener:
+        end = position
+        if opener in ("'", '"'):  # a quoted scalar runs to its closing quote
+            end = deploy_yaml_quote_end(text, position)
+        while end < len(text) and text[end] not in ",]}":
+            end += 1
+        return deploy_yaml_scalar(text[position:end]), end
+    closer = "]" if opener == "[" else "}"
+    items = [] if opener == "[" else {}
+    position += 1
+    while True:
+        while position < len(text) and text[position] == " ":
+            position += 1
+        if position >= len(text):
+            raise ValueError(f"unclosed '{opener}'")
+        if text[position] == closer:
+            return items, position + 1
+        if opener == "[":
+            value, position = deploy_yaml_flow(text, position)
+            items.append(value)
+        else:
+            colon = text.index(":", position)
+            key = deploy_yaml_scalar(text[position:colon])
+            value, position = deploy_yaml_flow(text, colon + 1)
+            items[key] = value
+        while position < len(text) and text[position] == " ":
+            position += 1
+        if position < len(text) and text[position] == ",":
+            position += 1
+
+
+def deploy_yaml_quote_end(text, position):
+    """Index just past the quoted scalar that opens at text[position]."""
+    quote = text[position]
+    index = position + 1
+    while index < len(text):
+        if quote == '"' and text[index] == "\\":
+            index += 2
+            continue
+        if text[index] == quote:
+            if quote == "'" and text[index + 1:index + 2] == "'":
+                index += 2  # '' is an escaped quote
+                continue
+            return index + 1
+        index += 1
+    raise ValueError("unclosed quote")
+
+
+def deploy_yaml_flow_depth(text):
+    """Brackets a flow collection leaves open: [ and { minus ] and }, quotes skipped."""
+    depth = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in "'\"" and (index == 0 or text[index - 1] in "[{,: "):
+            try:
+                index = deploy_yaml_quote_end(text, index)
+            except ValueError:
+                return depth
+            continue
+        depth += (char in "[{") - (char in "]}")
+        index += 1
+    return depth
+
+
+def deploy_yaml_strip_comment(line):
+    """`line` without a trailing `# comment` (a # inside quotes is kept)."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
+            return line[:index].rstrip()
+    return line.rstrip()
+
+
+def deploy_yaml_split_key(content):
+    """(key, rest) of a `key: value` line, or None when it is not one."""
+    match = re.match(r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""",
+                     content)
+    if not match:
+        return None
+    return deploy_yaml_scalar(match.group(1)), content[match.end():].strip()
+
+
+def deploy_yaml_block(lines, index, indent):
+    """Parse the block (mapping or sequence) at `indent` from lines[index]; (value, next)."""
+    if lines[index][2].startswith("- ") or lines[index][2] == "-":
+        items = []
+        while index < len(lines) and lines[index][0] == indent and (
+                lines[index][2].startswith("- ") or lines[index][2] == "-"):
+            number, _, content = lines[index]
+            rest = content[1:].lstrip()
+            if not rest:
+                if index + 1 < len(lines) and lines[index + 1][0] > indent:
+                    value, index = deploy_yaml_block(lines, index + 1, lines[index + 1][0])
+                else:
+                    value, index = None, index + 1
+            elif rest.startswith("- ") or rest == "-" or (
+                    rest[0] not in "[{'\"" and deploy_yaml_split_key(rest)):
+                # "- key: value" ("- - item") opens a mapping (sequence) lined up after the dash
+                lines[index] = (indent + len(content) - len(rest), number, rest)
+                value, index = deploy_yaml_block(lines, index, lines[index][0])
+            else:
+                value, index = deploy_yaml_scalar(rest), index + 1
+            items.append(value)
+        return items, index
+    mapping = {}
+    while index < len(lines) and lines[index][0] == indent:
+        _, number, content = lines[index]
+        if content.startswith("- ") or content == "-":
+            break
+        split = deploy_yaml_split_key(content)
+        if split is None:
+            raise ValueError(f"line {number}: expected 'key: value', got {content!r}")
+        key, rest = split
+        index += 1
+        if rest:
+            mapping[key] = deploy_yaml_scalar(rest)
+        elif index < len(lines) and (lines[index][0] > indent or (
+                lines[index][0] == indent and lines[index][2].startswith("-"))):
+            mapping[key], index = deploy_yaml_block(lines, index, lines[index][0])
+        else:
+            mapping[key] = None
+    return mapping, index
+
+
+def deploy_yaml_parse(text):
+    """Parse the block-style YAML subset deploy.yaml files use (ours and PaddleSeg's).
+
+    Mappings, sequences (also unindented under their key, as pyyaml writes them),
+    "- key: value" items, flow lists/maps, quoted and plain scalars, comments.
+    Raises ValueError on anything else.
+    """
+    lines = []
+    depth = 0  # open flow brackets: a flow collection may wrap over several lines
+    for number, raw in enumerate(text.splitlines(), 1):
+        if "\t" in raw[:len(raw) - len(raw.lstrip())]:
+            raise ValueError(f"line {number}: tab in indentation")
+        content = deploy_yaml_strip_comment(raw)
+        if not content.strip() or content.strip() in ("---", "..."):
+            continue
+        if depth > 0:
+            lines[-1] = (lines[-1][0], lines[-1][1], f"{lines[-1][2]} {content.strip()}")
+            depth += deploy_yaml_flow_depth(content.strip())
+            continue
+        lines.append((len(content) - len(content.lstrip()), number, content.strip()))
+        value = content.strip()
+        while value.startswith("- "):
+            value = value[2:].lstrip()
+        split = deploy_yaml_split_key(value) if value[:1] not in ("[", "{") else None
+        value = split[1] if split else value
+        if value[:1] in ("[", "{"):
+            depth = deploy_yaml_flow_depth(value)
+    if not lines:
+        return None
+    if lines[0][2][0] in "[{":
+        if len(lines) > 1:
+            raise ValueError(f"line {lines[1][1]}: text after a flow collection")
+        return deploy_yaml_scalar(lines[0][2])
+    value, index = deploy_yaml_block(lines, 0, lines[0][0])
+    if index < len(lines):
+        raise ValueError(f"line {lines[index][1]}: unexpected indentation")
+    return value
+
+
+def infer_model_files(folder, model_name):
+    """The program file of an exported model in `folder` that deploy.yaml calls `model_name`.
+
+    Paddle 3 with PIR saves the program as model.json, older Paddle as model.pdmodel;
+    when the named one is missing the other is used (a PaddleSeg deploy.yaml says
+    model.pdmodel even where Paddle 3 wrote model.json).
+    """
+    model_file = os.path.join(folder, model_name)
+    if not os.path.isfile(model_file):
+        stem = os.path.splitext(model_file)[0]
+        for ending in (".json", ".pdmodel"):
+            if os.path.isfile(stem + ending):
+                return stem + ending
+    return model_file
+
+
+def load_deploy_config(path):
+    """Read a deploy.yaml (or the folder holding one) into a dict.
+
+    Keys: path, model_file and params_file (absolute), transforms, input_shape
+    ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
+    per RGB channel) and resize ((width, height) of a Resize transform, or None).
+    User errors end the program with one line (exit 2).
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, "deploy.yaml")
+    if not os.path.isfile(path):
+        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
+                     "or its folder)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = deploy_yaml_parse(f.read())
+    except (ValueError, UnicodeDecodeError) as error:
+        deploy_error(f"{path}: cannot parse deploy config: {error}")
+    deploy = data.get("Deploy") if isinstance(data, dict) else None
+    if not isinstance(deploy, dict) or "model" not in deploy or "params" not in deploy:
+        deploy_error(f"{path}: not a deploy config (no Deploy: model / params)")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        config = deploy_config_fields(deploy, folder)
+    except (TypeError, ValueError, IndexError, AttributeError) as error:
+        deploy_error(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
+    config["path"] = path
+    for name in ("model_file", "params_file"):
+        if not os.path.isfile(config[name]):
+            deploy_error(f"{config[name]}: model file named by {path} not found")
+    for transform in config["transforms"]:
+        kind = transform.get("type") if isinstance(transform, dict) else None
+        if kind not in INFER_SUPPORTED_TRANSFORMS:
+            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
+                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+    return config
+
+
+def deploy_config_fields(deploy, folder):
+    """load_deploy_config's dict (but `path`) from the parsed Deploy section."""
+    config = {
+        "model_file": infer_model_files(folder, str(deploy["model"])),
+        "params_file": os.path.join(folder, str(deploy["params"])),
+        "transforms": list(deploy.get("transforms") or []),
+        "input_shape": [-1 if v is None else int(v)
+                        for v in (deploy.get("input_shape") or [-1, 3, -1, -1])],
+        "output_op": str(deploy.get("output_op") or "argmax"),
+        "output_dtype": deploy.get("output_dtype"),
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "resize": None,
+    }
+    for transform in config["transforms"]:
+        if not isinstance(transform, dict):
+            continue
+        if transform.get("type") == "Normalize":
+            config["mean"] = [float(v) for v in transform.get("mean", config["mean"])]
+            config["std"] = [float(v) for v in transform.get("std", config["std"])]
+            if len(config["mean"]) != 3 or len(config["std"]) != 3 or min(config["std"]) <= 0:
+                raise ValueError("Normalize needs 3 means and 3 positive stds")
+        elif transform.get("type") == "Resize":
+            size = transform.get("target_size", [512, 512])
+            size = [size, size] if isinstance(size, int) else size
+            config["resize"] = (int(size[0]), int(size[1]))
+    if len(config["input_shape"]) != 4:
+        raise ValueError("input_shape needs 4 values, N C H W")
+    height, width = config["input_shape"][2:]
+    if config["resize"] is None and height > 0 and width > 0:
+        config["resize"] = (width, height)  # a fixed-shape export takes only that size
+    return config
+
+
+def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
+                               use_onednn=True):
+    """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
+
+    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
+    fusion passes (conv + bn + activation and the like) still run, so convolutions
+    stay on oneDNN, while the interpolation keeps its plain CPU kernel.
+    """
+    config = paddle.inference.Config(model_file, params_file)
+    config.disable_glog_info()
+    config.switch_ir_optim(True)
+    if device == "gpu":
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
+        if use_onednn:
+            config.enable_onednn()
+            if inference_program_has_broken_onednn_ops(model_file):
+                config.delete_pass("onednn_placement_pass")
+        else:
+            config.disable_onednn()
+    return paddle.inference.create_predictor(config)
+
+
+def inference_program_has_broken_onednn_ops(model_file):
+    """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
+    with open(model_file, "rb") as f:
+        program = f.read()
+    return any(name in program for name in ONEDNN_BROKEN_PIR_OPS)
+
+
+def run_inference_predictor(predictor, batch):
+    """Run the predictor on a float32 NCHW batch; its first output as a numpy array."""
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape(batch.shape)
+    handle.copy_from_cpu(batch)
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+# ---- exporting -------------------------------------------------------------
+
+# Height and width the exported model is checked at when they are dynamic.
+EXPORT_CHECK_SIZE = (128, 256)
+
+
+# Export check thresholds. argmax: share of pixels with equal class ids. softmax /
+# none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
+# logit magnitude); the logits set the scale for softmax too, because float32
+# reordering (oneDNN) moves large logits (an untrained PSPNet's reach ~2000) by ~1e-2,
+# which softmax turns into ~5e-4 at a near-tie pixel.
+EXPORT_MIN_PIXEL_AGREEMENT = 0.999
+
+
+EXPORT_MAX_RELATIVE_DIFF = 1e-4
+
+
+class SegExportWrapper(nn.Layer):
+    """The model as deployed: main output only (auxiliary heads pruned), then the output op.
+
+    argmax: int32 class ids, N x H x W as PaddleSeg exports them; softmax: probabilities; none: logits.
+    """
+
+    def __init__(self, model, output_op):
+        super().__init__()
+        self.model = model
+        self.output_op = output_op
+
+    def forward(self, x):
+        return self.apply_output_op(self.model(x)[0])
+
+    def apply_output_op(self, logit):
+        if self.output_op == "argmax":
+            return paddle.argmax(logit, axis=1, dtype="int32")
+        if self.output_op == "softmax":
+            return F.softmax(logit, axis=1)
+        return logit
+
+
+def export_arguments(spec, argv):
+    parser = argparse.ArgumentParser(
+        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml.")
+    parser.add_argument("--model-path",
+                        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
+                             " without it the untrained model is exported")
+    parser.add_argument("--save-dir", default="output/export",
+                        help="folder for the model and deploy.yaml (default: %(default)s)")
+    parser.add_argument("--output-op", choices=("argmax", "softmax", "none"),
+                        default=spec["export"]["output_op"],
+                        help="op appended to the model (default: %(default)s)")
+    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("N", "C", "H", "W"),
+                        default=[1, 3, -1, -1],
+                        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)")
+    parser.add_argument("--num-classes", type=int,
+                        help="class count (default: meta.json beside --model-path, else the "
+                             "spec's)")
+    args = parser.parse_args(argv)
+    shape = args.input_shape
+    if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
+        parser.error("--input-shape takes N 3 H W, each a positive size or -1 (dynamic)")
+    if args.num_classes is not None and args.num_classes < 1:
+        parser.error("--num-classes must be >= 1")
+    return args
+
+
+def export_num_classes(spec, model_path, override=None):
+    """--num-classes, else meta.json's num_classes beside the weights, else the spec's."""
+    if override is not None:
+        return override
+    if model_path:
+        meta_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "meta.json")
+        if os.path.isfile(meta_path):
+            try:
+                with open(meta_path, encoding="utf-8") as f:
+                    num_classes = json.load(f).get("num_classes")
+            except (ValueError, AttributeError):
+                deploy_error(f"{meta_path}: not a JSON object")
+            if num_classes is not None:
+                return int(num_classes)
+    return spec["dataset"]["num_classes"]
+
+
+def load_export_weights(model, path):
+    """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
+    if not os.path.isfile(path):
+        deploy_error(f"{path}: model weights not found")
+    try:
+        weights = paddle.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
+        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+    if not isinstance(weights, dict):
+        deploy_error(f"{path}: not a state dict")
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in weights]
+    unexpected = [key for key in weights if key not in expected]
+    mismatched = [f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
+                  for key, value in expected.items()
+                  if key in weights and list(weights[key].shape) != list(value.shape)]
+
+    def some(names):
+        return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+    problems = [f"{len(names)} {kind}: {some(names)}" for kind, names in
+                (("missing key(s)", missing), ("unexpected key(s)", unexpected),
+                 ("shape mismatch(es), file vs model", mismatched)) if names]
+    if problems:
+        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
+                     "--num-classes and that the weights are this combination's")
+    model.set_state_dict(weights)
+
+
+def deploy_yaml_value(value):
+    """One scalar in YAML, quoted where a plain scalar would read back differently."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[repr(value)]
+        text = repr(value)  # YAML 1.1 (pyyaml) wants a dot in 1.0e-05
+        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
+    text = str(value)
+    plain = re.fullmatch(r"[A-Za-z_/][A-Za-z0-9_./ -]*", text) and not text.endswith(" ")
+    if plain and text.lower() not in ("null", "true", "false", "yes", "no", "on", "off"):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def deploy_yaml_lines(value, indent=0):
+    """Block-style YAML lines of nested dicts and lists, laid out as pyyaml dumps them."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{deploy_yaml_value(key)}:")
+                # pyyaml leaves a list at its key's indent, nests a mapping two deeper
+                lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
+            else:
+                text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
+                    item, (dict, list)) else deploy_yaml_value(item)
+                lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
+        return lines
+    for item in value:
+        if isinstance(item, (dict, list)) and item:
+            nested = deploy_yaml_lines(item, indent + 2)
+            lines.append(f"{pad}- {nested[0][indent + 2:]}")
+            lines += nested[1:]
+        else:
+            text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
+                item, (dict, list)) else deploy_yaml_value(item)
+            lines.append(f"{pad}- {text}")
+    return lines
+
+
+def export_deploy_info(spec, model_file, input_shape, output_op):
+    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
+    transforms = [dict(t) for t in spec["components"].get("val_transforms") or []]
+    if not any(t.get("type") == "Normalize" for t in transforms):
+        transforms.append({"type": "Normalize", **spec["normalize"]})
+    return {"Deploy": {
+        "model": model_file,
+        "params": "model.pdiparams",
+        "transforms": transforms,
+        "input_shape": list(input_shape),
+        "output_op": output_op,
+        "output_dtype": "int32" if output_op == "argmax" else "float32",
+    }}
+
+
+def check_exported_model(wrapped, folder, input_shape, output_op):
+    """Run the saved model with Paddle Inference and the dynamic one on the same random
+    input; (figure, passed, description)."""
+    config = load_deploy_config(folder)
+    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
+    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
+    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    static = run_inference_predictor(predictor, batch)
+    with paddle.no_grad():
+        logit = wrapped.model(paddle.to_tensor(batch))[0]
+        dynamic = wrapped.apply_output_op(logit).numpy()
+    where = f"input {'x'.join(map(str, shape))}"
+    if static.shape != dynamic.shape:
+        return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
+    if output_op == "argmax":
+        agreement = float((static == dynamic).mean())
+        description = (f"argmax agreement {agreement:.6f} on {where} "
+                       f"(need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+        return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
+    difference = float(np.abs(static.astype(np.float64) - dynamic).max())
+    bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
+    agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
+    description = (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+                   f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+    passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
+    return difference, passed, description
+
+
+def export_main(spec, build_model, argv=None):
+    """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
+    args = export_arguments(spec, argv)
+    num_classes = export_num_classes(spec, args.model_path, args.num_classes)
+    model = build_model(num_classes)
+    if args.model_path:
+        load_export_weights(model, args.model_path)
+        print(f"loaded {args.model_path} ({num_classes} classes)")
+    else:
+        print(f"warning: no --model-path; exporting the UNTRAINED model ({num_classes} classes)")
+    model.eval()
+    wrapped = SegExportWrapper(model, args.output_op)
+    wrapped.eval()
+
+    save_dir = os.path.abspath(args.save_dir)
+    if os.path.exists(save_dir) and not os.path.isdir(save_dir):
+        deploy_error(f"{args.save_dir}: exists and is not a folder")
+    parent = os.path.dirname(save_dir)
+    os.makedirs(parent, exist_ok=True)
+    # a sibling of save_dir (same file system, so the final moves are renames)
+    work = os.path.join(parent, f".{os.path.basename(save_dir)}.export-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        spec_input = paddle.static.InputSpec(
+            [None if v < 0 else v for v in args.input_shape], "float32", name="x")
+        static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
+        paddle.jit.save(static, os.path.join(work, "model"))
+        model_file = os.path.basename(infer_model_files(work, "model.json"))
+        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op)
+        with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
+            f.write("\n".join(deploy_yaml_lines(info)) + "\n")
+
+        _, passed, description = check_exported_model(wrapped, work, args.input_shape,
+                                                      args.output_op)
+        if not passed:
+            deploy_error(f"the exported model does not match the dynamic model: {description}",
+                         status=1)
+        print(f"export check (Paddle Inference vs dynamic model): {description}")
+
+        written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
+        if not os.path.exists(save_dir):
+            os.replace(work, save_dir)
+        else:  # file by file into an existing folder, deploy.yaml last
+            for name in written:
+                os.replace(os.path.join(work, name), os.path.join(save_dir, name))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {', '.join(written)} to {args.save_dir}")
 
 
 SPEC = {'name': 'pspnet_resnet101_vd_os8',

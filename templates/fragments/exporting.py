@@ -1,0 +1,269 @@
+"""Export behind every generated export.py: a static inference model, a PaddleSeg
+deploy.yaml and a check of the saved model against the dynamic one."""
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from .inference import (
+    create_inference_predictor,
+    deploy_error,
+    infer_model_files,
+    load_deploy_config,
+    run_inference_predictor,
+)
+
+# Height and width the exported model is checked at when they are dynamic.
+EXPORT_CHECK_SIZE = (128, 256)
+
+# Export check thresholds. argmax: share of pixels with equal class ids. softmax /
+# none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
+# logit magnitude); the logits set the scale for softmax too, because float32
+# reordering (oneDNN) moves large logits (an untrained PSPNet's reach ~2000) by ~1e-2,
+# which softmax turns into ~5e-4 at a near-tie pixel.
+EXPORT_MIN_PIXEL_AGREEMENT = 0.999
+EXPORT_MAX_RELATIVE_DIFF = 1e-4
+
+
+class SegExportWrapper(nn.Layer):
+    """The model as deployed: main output only (auxiliary heads pruned), then the output op.
+
+    argmax: int32 class ids, N x H x W as PaddleSeg exports them; softmax: probabilities; none: logits.
+    """
+
+    def __init__(self, model, output_op):
+        super().__init__()
+        self.model = model
+        self.output_op = output_op
+
+    def forward(self, x):
+        return self.apply_output_op(self.model(x)[0])
+
+    def apply_output_op(self, logit):
+        if self.output_op == "argmax":
+            return paddle.argmax(logit, axis=1, dtype="int32")
+        if self.output_op == "softmax":
+            return F.softmax(logit, axis=1)
+        return logit
+
+
+def export_arguments(spec, argv):
+    parser = argparse.ArgumentParser(
+        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml.")
+    parser.add_argument("--model-path",
+                        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
+                             " without it the untrained model is exported")
+    parser.add_argument("--save-dir", default="output/export",
+                        help="folder for the model and deploy.yaml (default: %(default)s)")
+    parser.add_argument("--output-op", choices=("argmax", "softmax", "none"),
+                        default=spec["export"]["output_op"],
+                        help="op appended to the model (default: %(default)s)")
+    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("N", "C", "H", "W"),
+                        default=[1, 3, -1, -1],
+                        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)")
+    parser.add_argument("--num-classes", type=int,
+                        help="class count (default: meta.json beside --model-path, else the "
+                             "spec's)")
+    args = parser.parse_args(argv)
+    shape = args.input_shape
+    if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
+        parser.error("--input-shape takes N 3 H W, each a positive size or -1 (dynamic)")
+    if args.num_classes is not None and args.num_classes < 1:
+        parser.error("--num-classes must be >= 1")
+    return args
+
+
+def export_num_classes(spec, model_path, override=None):
+    """--num-classes, else meta.json's num_classes beside the weights, else the spec's."""
+    if override is not None:
+        return override
+    if model_path:
+        meta_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "meta.json")
+        if os.path.isfile(meta_path):
+            try:
+                with open(meta_path, encoding="utf-8") as f:
+                    num_classes = json.load(f).get("num_classes")
+            except (ValueError, AttributeError):
+                deploy_error(f"{meta_path}: not a JSON object")
+            if num_classes is not None:
+                return int(num_classes)
+    return spec["dataset"]["num_classes"]
+
+
+def load_export_weights(model, path):
+    """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
+    if not os.path.isfile(path):
+        deploy_error(f"{path}: model weights not found")
+    try:
+        weights = paddle.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
+        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+    if not isinstance(weights, dict):
+        deploy_error(f"{path}: not a state dict")
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in weights]
+    unexpected = [key for key in weights if key not in expected]
+    mismatched = [f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
+                  for key, value in expected.items()
+                  if key in weights and list(weights[key].shape) != list(value.shape)]
+
+    def some(names):
+        return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+    problems = [f"{len(names)} {kind}: {some(names)}" for kind, names in
+                (("missing key(s)", missing), ("unexpected key(s)", unexpected),
+                 ("shape mismatch(es), file vs model", mismatched)) if names]
+    if problems:
+        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
+                     "--num-classes and that the weights are this combination's")
+    model.set_state_dict(weights)
+
+
+def deploy_yaml_value(value):
+    """One scalar in YAML, quoted where a plain scalar would read back differently."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[repr(value)]
+        text = repr(value)  # YAML 1.1 (pyyaml) wants a dot in 1.0e-05
+        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
+    text = str(value)
+    plain = re.fullmatch(r"[A-Za-z_/][A-Za-z0-9_./ -]*", text) and not text.endswith(" ")
+    if plain and text.lower() not in ("null", "true", "false", "yes", "no", "on", "off"):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def deploy_yaml_lines(value, indent=0):
+    """Block-style YAML lines of nested dicts and lists, laid out as pyyaml dumps them."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{deploy_yaml_value(key)}:")
+                # pyyaml leaves a list at its key's indent, nests a mapping two deeper
+                lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
+            else:
+                text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
+                    item, (dict, list)) else deploy_yaml_value(item)
+                lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
+        return lines
+    for item in value:
+        if isinstance(item, (dict, list)) and item:
+            nested = deploy_yaml_lines(item, indent + 2)
+            lines.append(f"{pad}- {nested[0][indent + 2:]}")
+            lines += nested[1:]
+        else:
+            text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
+                item, (dict, list)) else deploy_yaml_value(item)
+            lines.append(f"{pad}- {text}")
+    return lines
+
+
+def export_deploy_info(spec, model_file, input_shape, output_op):
+    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
+    transforms = [dict(t) for t in spec["components"].get("val_transforms") or []]
+    if not any(t.get("type") == "Normalize" for t in transforms):
+        transforms.append({"type": "Normalize", **spec["normalize"]})
+    return {"Deploy": {
+        "model": model_file,
+        "params": "model.pdiparams",
+        "transforms": transforms,
+        "input_shape": list(input_shape),
+        "output_op": output_op,
+        "output_dtype": "int32" if output_op == "argmax" else "float32",
+    }}
+
+
+def check_exported_model(wrapped, folder, input_shape, output_op):
+    """Run the saved model with Paddle Inference and the dynamic one on the same random
+    input; (figure, passed, description)."""
+    config = load_deploy_config(folder)
+    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
+    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
+    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    static = run_inference_predictor(predictor, batch)
+    with paddle.no_grad():
+        logit = wrapped.model(paddle.to_tensor(batch))[0]
+        dynamic = wrapped.apply_output_op(logit).numpy()
+    where = f"input {'x'.join(map(str, shape))}"
+    if static.shape != dynamic.shape:
+        return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
+    if output_op == "argmax":
+        agreement = float((static == dynamic).mean())
+        description = (f"argmax agreement {agreement:.6f} on {where} "
+                       f"(need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+        return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
+    difference = float(np.abs(static.astype(np.float64) - dynamic).max())
+    bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
+    agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
+    description = (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+                   f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+    passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
+    return difference, passed, description
+
+
+def export_main(spec, build_model, argv=None):
+    """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
+    args = export_arguments(spec, argv)
+    num_classes = export_num_classes(spec, args.model_path, args.num_classes)
+    model = build_model(num_classes)
+    if args.model_path:
+        load_export_weights(model, args.model_path)
+        print(f"loaded {args.model_path} ({num_classes} classes)")
+    else:
+        print(f"warning: no --model-path; exporting the UNTRAINED model ({num_classes} classes)")
+    model.eval()
+    wrapped = SegExportWrapper(model, args.output_op)
+    wrapped.eval()
+
+    save_dir = os.path.abspath(args.save_dir)
+    if os.path.exists(save_dir) and not os.path.isdir(save_dir):
+        deploy_error(f"{args.save_dir}: exists and is not a folder")
+    parent = os.path.dirname(save_dir)
+    os.makedirs(parent, exist_ok=True)
+    # a sibling of save_dir (same file system, so the final moves are renames)
+    work = os.path.join(parent, f".{os.path.basename(save_dir)}.export-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        spec_input = paddle.static.InputSpec(
+            [None if v < 0 else v for v in args.input_shape], "float32", name="x")
+        static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
+        paddle.jit.save(static, os.path.join(work, "model"))
+        model_file = os.path.basename(infer_model_files(work, "model.json"))
+        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op)
+        with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
+            f.write("\n".join(deploy_yaml_lines(info)) + "\n")
+
+        _, passed, description = check_exported_model(wrapped, work, args.input_shape,
+                                                      args.output_op)
+        if not passed:
+            deploy_error(f"the exported model does not match the dynamic model: {description}",
+                         status=1)
+        print(f"export check (Paddle Inference vs dynamic model): {description}")
+
+        written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
+        if not os.path.exists(save_dir):
+            os.replace(work, save_dir)
+        else:  # file by file into an existing folder, deploy.yaml last
+            for name in written:
+                os.replace(os.path.join(work, name), os.path.join(save_dir, name))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {', '.join(written)} to {args.save_dir}")
