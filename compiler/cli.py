@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "export and infer")
     p.add_argument("--combination", default="fcn_hrnet_w18",
                    help="which generated combination to run (default: fcn_hrnet_w18)")
-    p.add_argument("--iters", type=int, default=60, help="training iterations (default 60)")
+    p.add_argument("--iters", type=int, default=100, help="training iterations (default 100)")
     p.add_argument("--workdir", default="demo_run", help="where outputs go (default demo_run)")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -10,13 +10,18 @@
 """
 
 import argparse
+import collections
 import glob
+import itertools
 import json
+import multiprocessing
 import os
 import random
 import shutil
+import struct
 import sys
 import time
+import zlib
 
 import cv2
 import numpy as np
@@ -290,43 +295,70 @@ class PSPNet(nn.Layer):
 # ---- transforms ------------------------------------------------------------
 
 class Compose:
-    """Apply transforms in order; return a float32 CHW image and an int64 label (or None)."""
+    """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
+    label (or None). `rng` defaults to a freshly seeded generator.
+
+    A ResizeStepScaling directly followed by a RandomPaddingCrop runs as one
+    ResizeStepScalingCrop, which computes only the crop window of the rescaled image.
+    """
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
+        self.steps = []
+        for transform in self.transforms:
+            previous = self.steps[-1] if self.steps else None
+            if isinstance(transform, RandomPaddingCrop) and isinstance(previous,
+                                                                       ResizeStepScaling):
+                self.steps[-1] = ResizeStepScalingCrop(previous, transform)
+            else:
+                self.steps.append(transform)
 
     def __call__(self, image, label=None, rng=None):
-        rng = rng if rng is not None else np.random.default_rng()
-        for transform in self.transforms:
-            image, label = transform(image, label, rng)
+        if rng is None:
+            rng = np.random.default_rng()
+        for step in self.steps:
+            image, label = step(image, label, rng)
+        # Normalize already leaves a CHW buffer behind its HWC view: no copy then
         image = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
         return image, None if label is None else label.astype(np.int64)
 
 
 class ResizeStepScaling:
-    """Rescale by a factor drawn from min..max in steps of `scale_step_size` (0: uniform)."""
+    """Rescale image (bilinear) and label (nearest) by one factor drawn from
+    min_scale_factor, min + step, ..., max_scale_factor (uniformly from [min, max] when
+    scale_step_size is 0), as PaddleSeg does."""
 
     def __init__(self, min_scale_factor=0.75, max_scale_factor=1.25, scale_step_size=0.25):
         if min_scale_factor > max_scale_factor:
-            raise ValueError("min_scale_factor must not exceed max_scale_factor")
+            raise ValueError(f"min_scale_factor ({min_scale_factor}) must not exceed "
+                             f"max_scale_factor ({max_scale_factor})")
         self.min_scale_factor = min_scale_factor
         self.max_scale_factor = max_scale_factor
         self.scale_step_size = scale_step_size
+        self.factors = None
+        if min_scale_factor != max_scale_factor and scale_step_size > 0:
+            steps = int((max_scale_factor - min_scale_factor) / scale_step_size + 1)
+            self.factors = np.linspace(min_scale_factor, max_scale_factor, steps).tolist()
 
-    def factor(self, rng):
-        low, high, step = self.min_scale_factor, self.max_scale_factor, self.scale_step_size
-        if low == high:
-            return low
-        if step == 0:
-            return rng.uniform(low, high)
-        candidates = np.linspace(low, high, int((high - low) / step) + 1)
-        return candidates[rng.integers(len(candidates))]
+    def draw_factor(self, rng):
+        if self.min_scale_factor == self.max_scale_factor:
+            return self.min_scale_factor
+        if self.factors is None:
+            return rng.uniform(self.min_scale_factor, self.max_scale_factor)
+        return self.factors[rng.integers(len(self.factors))]
+
+    @staticmethod
+    def scaled_size(image, factor):
+        """(width, height) of `image` rescaled by `factor`."""
+        return round(image.shape[1] * factor), round(image.shape[0] * factor)
 
     def __call__(self, image, label, rng):
-        factor = self.factor(rng)
-        if factor == 1:
+        return self.resize(image, label, self.scaled_size(image, float(self.draw_factor(rng))))
+
+    @staticmethod
+    def resize(image, label, size):
+        if size == (image.shape[1], image.shape[0]):
             return image, label
-        size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         if label is not None:
             label = cv2.resize(label, size, interpolation=cv2.INTER_NEAREST)
@@ -334,12 +366,22 @@ class ResizeStepScaling:
 
 
 class RandomPaddingCrop:
-    """Pad bottom/right up to the crop size, then cut a random crop_size = (w, h) window."""
+    """Pad bottom/right up to crop_size = (width, height) (image with im_padding_value,
+    rounded to uint8; label with label_padding_value), then cut a random window of that
+    size. The window is a view: later transforms copy."""
 
     def __init__(self, crop_size=(512, 512), im_padding_value=127.5, label_padding_value=255):
-        self.crop_width, self.crop_height = crop_size
+        if len(crop_size) != 2:
+            raise ValueError(f"crop_size must be [width, height], got {crop_size!r}")
+        self.crop_width, self.crop_height = (int(v) for v in crop_size)
         self.im_padding_value = im_padding_value
         self.label_padding_value = label_padding_value
+
+    def draw_offsets(self, height, width, rng):
+        """(top, left) of a random crop window in an image at least as large as it."""
+        top = int(rng.integers(height - self.crop_height + 1))
+        left = int(rng.integers(width - self.crop_width + 1))
+        return top, left
 
     def __call__(self, image, label, rng):
         height, width = image.shape[:2]
@@ -352,10 +394,49 @@ class RandomPaddingCrop:
                 label = cv2.copyMakeBorder(label, 0, pad_height, 0, pad_width,
                                            cv2.BORDER_CONSTANT, value=self.label_padding_value)
             height, width = image.shape[:2]
-        top = rng.integers(height - self.crop_height + 1)
-        left = rng.integers(width - self.crop_width + 1)
-        window = (slice(top, top + self.crop_height), slice(left, left + self.crop_width))
-        return image[window], None if label is None else label[window]
+        top, left = self.draw_offsets(height, width, rng)
+        rows = slice(top, top + self.crop_height)
+        cols = slice(left, left + self.crop_width)
+        return image[rows, cols], None if label is None else label[rows, cols]
+
+
+class ResizeStepScalingCrop:
+    """ResizeStepScaling then RandomPaddingCrop, drawing the same random numbers, but
+    when the rescaled image is well over the crop only its window is computed: the
+    image by one affine warp with cv2.resize's pixel-centre mapping (values within one
+    grey level of resize-then-crop), the label by the rows and columns cv2.resize's
+    nearest-neighbour rule picks (identical)."""
+
+    # Rescaled images under this many crops' worth of pixels are resized whole: cheaper
+    WINDOW_MIN_AREA_RATIO = 2.5
+
+    def __init__(self, scaling, crop):
+        self.scaling = scaling
+        self.crop = crop
+
+    def __call__(self, image, label, rng):
+        height, width = image.shape[:2]
+        size = self.scaling.scaled_size(image, float(self.scaling.draw_factor(rng)))
+        crop_width, crop_height = self.crop.crop_width, self.crop.crop_height
+        if (size == (width, height) or size[0] < crop_width or size[1] < crop_height
+                or size[0] * size[1] < self.WINDOW_MIN_AREA_RATIO * crop_width * crop_height):
+            image, label = self.scaling.resize(image, label, size)
+            return self.crop(image, label, rng)
+        top, left = self.crop.draw_offsets(size[1], size[0], rng)
+        # output (x, y) samples input ((x + left + 0.5) * sx - 0.5, (y + top + 0.5) * sy - 0.5)
+        sx, sy = width / size[0], height / size[1]
+        matrix = np.array([[sx, 0, (left + 0.5) * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]])
+        image = cv2.warpAffine(image, matrix, (crop_width, crop_height),
+                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)
+        if label is not None:
+            # cv2.resize's INTER_NEAREST: source index floor(x * (1 / (dst / src)))
+            rows = np.floor((top + np.arange(crop_height)) * (1 / (size[1] / height)))
+            cols = np.floor((left + np.arange(crop_width)) * (1 / (size[0] / width)))
+            rows = np.minimum(rows.astype(np.intp), height - 1)
+            cols = np.minimum(cols.astype(np.intp), width - 1)
+            label = label.take(rows, axis=0).take(cols, axis=1)
+        return image, label
 
 
 class RandomHorizontalFlip:
@@ -370,72 +451,96 @@ class RandomHorizontalFlip:
         return cv2.flip(image, 1), None if label is None else cv2.flip(label, 1)
 
 
-class RandomDistort:
-    """Photometric jitter: brightness, contrast, saturation and hue, each applied with its
-    probability, in a random order (as PaddleSeg does).
+# PIL's "L" weights, which PaddleSeg's contrast and saturation jitter blend towards
+DISTORT_GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
-    Factors are drawn from [1 - range, 1 + range]; the hue shift from [-hue_range,
-    hue_range] on a 0-255 hue circle (PIL's HSV, which PaddleSeg uses).
+
+class RandomDistort:
+    """Photometric jitter on uint8 RGB, PaddleSeg's RandomDistort without sharpness.
+
+    The four operations run in a random order; each runs with its probability:
+    brightness scales by b (towards black), contrast blends towards the mean grey level
+    by c, saturation blends towards the pixel's own grey by s, with b, c, s drawn from
+    [1 - range, 1 + range]; hue shifts by h drawn from [-hue_range, hue_range] on a
+    0-255 hue circle (PIL's HSV scale, which PaddleSeg uses; OpenCV's HSV_FULL).
+    Brightness, contrast and hue are one lookup table each; saturation is one weighted
+    sum. Brightness, contrast and saturation stay within one grey level of PIL's; hue
+    within a few (OpenCV's and PIL's HSV conversions round differently).
     """
 
     def __init__(self, brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
                  contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18,
                  hue_prob=0.5):
         self.operations = (
-            (self.brightness, brightness_range, brightness_prob),
-            (self.contrast, contrast_range, contrast_prob),
-            (self.saturation, saturation_range, saturation_prob),
-            (self.hue, hue_range, hue_prob),
+            (distort_brightness, 1 - brightness_range, 1 + brightness_range, brightness_prob),
+            (distort_contrast, 1 - contrast_range, 1 + contrast_range, contrast_prob),
+            (distort_saturation, 1 - saturation_range, 1 + saturation_range, saturation_prob),
+            (distort_hue, -hue_range, hue_range, hue_prob),
         )
 
     def __call__(self, image, label, rng):
         for index in rng.permutation(len(self.operations)):
-            operation, spread, prob = self.operations[index]
+            operation, low, high, prob = self.operations[index]
             if rng.random() < prob:
-                image = operation(image, spread, rng)
+                image = operation(image, rng.uniform(low, high))
         return image, label
 
-    @staticmethod
-    def brightness(image, spread, rng):
-        factor = rng.uniform(1 - spread, 1 + spread)
-        return cv2.LUT(image, np.clip(np.arange(256) * factor, 0, 255).astype(np.uint8))
 
-    @staticmethod
-    def contrast(image, spread, rng):
-        factor = rng.uniform(1 - spread, 1 + spread)
-        mean = float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).mean())
-        table = mean + (np.arange(256) - mean) * factor
-        return cv2.LUT(image, np.clip(table + 0.5, 0, 255).astype(np.uint8))
+def distort_lut(values):
+    """A uint8 lookup table from float values: clipped to 0..255, truncated (as PIL's
+    blend)."""
+    return np.clip(values, 0, 255).astype(np.uint8)
 
-    @staticmethod
-    def saturation(image, spread, rng):
-        factor = rng.uniform(1 - spread, 1 + spread)
-        gray = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-        return cv2.addWeighted(image, factor, gray, 1 - factor, 0)
 
-    @staticmethod
-    def hue(image, spread, rng):
-        # OpenCV's uint8 hue runs 0..179; PIL's (the reference) 0..255
-        shift = rng.uniform(-spread, spread) * 180 / 256
-        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-        table = np.arange(256, dtype=np.float64)
-        table[:180] = np.round(table[:180] + shift) % 180
-        hsv[..., 0] = cv2.LUT(hsv[..., 0], table.astype(np.uint8))
-        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+def distort_brightness(image, factor):
+    return cv2.LUT(image, distort_lut(np.arange(256) * factor))
+
+
+def distort_contrast(image, factor):
+    channel_means = cv2.mean(image)[:3]
+    mean = int(sum(w * m for w, m in zip(DISTORT_GRAY_WEIGHTS, channel_means)) + 0.5)
+    return cv2.LUT(image, distort_lut(mean + (np.arange(256) - mean) * factor))
+
+
+def distort_saturation(image, factor):
+    gray = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    # gamma -0.5: OpenCV rounds where PIL truncates
+    return cv2.addWeighted(image, factor, gray, 1 - factor, -0.5)
+
+
+def distort_hue(image, shift):
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV_FULL)
+    table = np.empty((256, 1, 3), np.uint8)
+    table[:, 0, 0] = np.trunc(np.arange(256) + shift).astype(np.int64) % 256
+    table[:, 0, 1] = table[:, 0, 2] = np.arange(256)
+    return cv2.cvtColor(cv2.LUT(hsv, table), cv2.COLOR_HSV2RGB_FULL)
 
 
 class Normalize:
-    """(image / 255 - mean) / std per channel, as one float32 multiply-add."""
+    """(image / 255 - mean) / std per RGB channel, as one float32 multiply-add.
+
+    Returns an HxWx3 float32 view of a contiguous CHW buffer, so Compose hands it on
+    without copying; nothing after Normalize should need a contiguous HWC image.
+    """
 
     def __init__(self, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
-        std = np.asarray(std, dtype=np.float64)
-        self.scale = (1 / (255 * std)).astype(np.float32)
-        self.shift = (np.asarray(mean, dtype=np.float64) / std).astype(np.float32)
+        mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        std = np.asarray(std, dtype=np.float64).reshape(-1)
+        if mean.size != 3 or std.size != 3 or not np.all(std != 0):
+            raise ValueError(f"Normalize needs 3 means and 3 non-zero stds, got {mean} {std}")
+        self.mean = mean.tolist()
+        self.std = std.tolist()
+        self.scale = (1 / (255 * std)).tolist()
+        self.offset = (-mean / std).tolist()
 
     def __call__(self, image, label, rng):
-        normalized = np.multiply(image, self.scale, dtype=np.float32)
-        normalized -= self.shift
-        return normalized, label
+        height, width = image.shape[:2]
+        out = np.empty((3, height, width), np.float32)
+        for channel, plane in enumerate(cv2.split(image)):
+            # plane * scale + offset in one pass, written straight into the CHW buffer
+            cv2.addWeighted(plane, self.scale[channel], plane, 0.0, self.offset[channel],
+                            dst=out[channel], dtype=cv2.CV_32F)
+        return out.transpose(1, 2, 0), label
 
 
 # ---- losses ----------------------------------------------------------------
@@ -494,8 +599,8 @@ class PolynomialLR(lr_schedules.LRScheduler):
 
 # ---- datasets --------------------------------------------------------------
 
-# The demo dataset: synthetic street scenes, written on first use, no download.
-DEMO_CLASS_NAMES = ("sky", "building", "road", "car")
+# The demo dataset: synthetic street scenes written on first use, no download.
+DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
 
 
 DEMO_NUM_CLASSES = len(DEMO_CLASS_NAMES)
@@ -504,7 +609,10 @@ DEMO_NUM_CLASSES = len(DEMO_CLASS_NAMES)
 DEMO_DATA_DIR = "demo_data"
 
 
-DEMO_SPLITS = {"train": 24, "val": 8}
+DEMO_TRAIN_IMAGES = 32
+
+
+DEMO_VAL_IMAGES = 8
 
 
 DEMO_IMAGE_SIZE = (512, 256)  # width, height
@@ -513,189 +621,347 @@ DEMO_IMAGE_SIZE = (512, 256)  # width, height
 DEMO_SEED = 20240611
 
 
+# Written last, so a half-written folder is regenerated; bump it when the scenes change.
+DEMO_MARKER = "COMPLETE"
+
+
+DEMO_VERSION = "segc demo data 2"
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 class SegDataError(Exception):
     """Bad input data; the message is one line that names the file and the problem."""
 
 
 def read_image(path):
-    """An RGB uint8 image."""
+    """An HxWx3 RGB uint8 image (grey images are expanded, 16-bit ones scaled down)."""
     if not os.path.isfile(path):
         raise SegDataError(f"{path}: image does not exist")
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         raise SegDataError(f"{path}: cannot be read as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
+
+
+def png_as_index_image(data):
+    """For a palette PNG, or a grey PNG of 1, 2 or 4 bits, the same PNG as a plain grey
+    one plus the factor OpenCV's decoder will scale its values by; else (None, 1).
+
+    OpenCV expands palette PNGs to colours, but PaddleSeg reads the palette indices
+    as the class ids (its recommended "pseudo-colour" labels), so the header is
+    rewritten to grey and the palette dropped: the pixel data are the indices.
+    """
+    if data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
+        return None, 1
+    bit_depth, color_type = data[24], data[25]
+    if color_type not in (0, 3) or (color_type == 0 and bit_depth >= 8):
+        return None, 1
+    chunks, pos = [PNG_SIGNATURE], 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, end = data[pos + 4:pos + 8], pos + 12 + length
+        if kind == b"IHDR":
+            body = data[pos + 8:pos + 16] + bytes([bit_depth, 0]) + data[pos + 18:end - 4]
+            chunks.append(data[pos:pos + 4] + kind + body
+                          + struct.pack(">I", zlib.crc32(kind + body)))
+        elif kind not in (b"PLTE", b"tRNS", b"bKGD", b"sBIT", b"hIST"):
+            chunks.append(data[pos:end])
+        pos = end
+    return b"".join(chunks), 255 // (2 ** bit_depth - 1)
 
 
 def read_label(path):
-    """A single-channel uint8 map of class ids."""
+    """An HxW uint8 map of class ids.
+
+    Palette PNGs give their palette indices (as PaddleSeg reads them); a colour image
+    whose channels are all equal gives that channel; anything else with more than one
+    channel is refused.
+    """
     if not os.path.isfile(path):
         raise SegDataError(f"{path}: label does not exist")
-    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    with open(path, "rb") as f:
+        data = f.read()
+    index_png, scale = png_as_index_image(data)
+    label = None
+    if index_png is not None:
+        label = cv2.imdecode(np.frombuffer(index_png, np.uint8), cv2.IMREAD_UNCHANGED)
+        if label is not None and scale > 1:
+            label //= scale
+    if label is None:
+        label = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if label is None:
         raise SegDataError(f"{path}: cannot be read as a label image")
     if label.ndim == 3:
-        raise SegDataError(f"{path}: label has {label.shape[2]} channels; expected a "
-                           "single-channel image of class ids (e.g. *_labelTrainIds.png)")
+        channels = label.shape[2]
+        if channels in (3, 4) and all(np.array_equal(label[..., 0], label[..., c])
+                                      for c in (1, 2)):
+            label = np.ascontiguousarray(label[..., 0])
+        else:
+            raise SegDataError(
+                f"{path}: label has {channels} different channels; expected a single-channel "
+                "map of class ids (a grey or palette PNG such as *_labelTrainIds.png)")
     if label.dtype != np.uint8:
-        if label.max() > 255:
-            raise SegDataError(f"{path}: label value {int(label.max())} is above 255")
+        if not np.issubdtype(label.dtype, np.integer):
+            raise SegDataError(f"{path}: label holds {label.dtype} values; expected integer "
+                               "class ids")
+        top = int(label.max()) if label.size else 0
+        if top > 255 or int(label.min()) < 0:
+            raise SegDataError(f"{path}: label value {top} is outside 0..255")
         label = label.astype(np.uint8)
     return label
 
 
 class SegDataset:
-    """(image, label) pairs run through transforms; key k reads sample k % len(self)
-    with augmentation seed (seed, k), so augmentation is reproducible in any worker."""
+    """(image, label) pairs run through transforms.
+
+    `ds[key]` (any integer key >= 0) reads sample key % len(ds), checks that its label
+    matches the image's size and holds only class ids (< num_classes) or ignore_index,
+    and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
+    and an int64 HxW label.
+    """
 
     def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0):
-        self.samples = list(samples)
+        self.samples = [(str(image), str(label)) for image, label in samples]
+        if not self.samples:
+            raise ValueError("a SegDataset needs at least one sample")
         self.transforms = transforms
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
+        self.num_classes = int(num_classes)
+        self.ignore_index = int(ignore_index)
         self.seed = seed
+        # 1 for the label values that are neither a class nor the ignore value
+        self.invalid_values = np.ones(256, np.uint8)
+        self.invalid_values[:self.num_classes] = 0
+        if 0 <= self.ignore_index < 256:
+            self.invalid_values[self.ignore_index] = 0
 
     def __len__(self):
         return len(self.samples)
 
     def __getitem__(self, key):
+        key = int(key)
+        if key < 0:
+            raise IndexError(f"SegDataset keys are >= 0, got {key}")
         image_path, label_path = self.samples[key % len(self.samples)]
         image = read_image(image_path)
         label = read_label(label_path)
-        if label.shape != image.shape[:2]:
+        self.check_label(label, label_path, image.shape[:2])
+        return self.transforms(image, label, np.random.default_rng([self.seed, key]))
+
+    def check_label(self, label, label_path, image_shape):
+        if label.shape != image_shape:
             raise SegDataError(
-                f"{label_path}: label is {label.shape[1]}x{label.shape[0]} but its image "
-                f"{image_path} is {image.shape[1]}x{image.shape[0]}")
-        values = np.unique(label)
-        bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
-        if bad.size:
+                f"{label_path}: label is {label.shape[1]}x{label.shape[0]} but its image is "
+                f"{image_shape[1]}x{image_shape[0]}")
+        invalid = cv2.LUT(label, self.invalid_values)
+        if cv2.countNonZero(invalid):
+            bad = np.unique(label[invalid.astype(bool)])
             raise SegDataError(
                 f"{label_path}: label value {int(bad[0])} is not a class (num_classes "
                 f"{self.num_classes}) nor the ignore value {self.ignore_index}")
-        rng = np.random.default_rng([self.seed, key])
-        return self.transforms(image, label, rng)
 
 
 def file_list_samples(root, list_path):
-    """Pairs from a PaddleSeg file list: 'image label' per line, relative to root."""
-    if not os.path.isfile(list_path):
-        relative = os.path.join(root, list_path)
-        if not os.path.isfile(relative):
-            raise SegDataError(f"{list_path}: file list does not exist")
-        list_path = relative
+    """Pairs from a PaddleSeg file list: 'image_path label_path' per line (whitespace
+    separated, relative to root; blank lines skipped). The list itself is looked up
+    relative to root first, then as given. Every listed file must exist."""
+    candidates = [os.path.join(root, list_path), list_path]
+    found = next((p for p in candidates if os.path.isfile(p)), None)
+    if found is None:
+        raise SegDataError(f"{list_path}: file list does not exist (looked in {root} and "
+                           "the current folder)")
     samples = []
-    with open(list_path, encoding="utf-8") as f:
+    with open(found, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             fields = line.split()
             if not fields:
                 continue
             if len(fields) != 2:
-                raise SegDataError(f"{list_path}:{number}: expected 'image label', "
+                raise SegDataError(f"{found}:{number}: expected 'image label', "
                                    f"got {line.strip()!r}")
-            samples.append(tuple(os.path.join(root, field) for field in fields))
+            image_path, label_path = (os.path.join(root, field) for field in fields)
+            for kind, path in (("image", image_path), ("label", label_path)):
+                if not os.path.isfile(path):
+                    raise SegDataError(f"{path}: {kind} does not exist (listed in "
+                                       f"{found}:{number})")
+            samples.append((image_path, label_path))
     if not samples:
-        raise SegDataError(f"{list_path}: file list has no samples")
-    for image_path, label_path in samples:
-        for path in (image_path, label_path):
-            if not os.path.isfile(path):
-                raise SegDataError(f"{path}: listed in {list_path} but does not exist")
+        raise SegDataError(f"{found}: file list has no samples")
     return samples
 
 
 def cityscapes_samples(root, split):
-    """Pairs from the Cityscapes layout, sorted by file name."""
-    pattern = os.path.join(root, "leftImg8bit", split, "*", "*_leftImg8bit.png")
+    """Pairs from the Cityscapes layout, sorted: root/leftImg8bit/<split>/<city>/
+    *_leftImg8bit.png with root/gtFine/<split>/<city>/*_gtFine_labelTrainIds.png."""
+    layout = (f"expected {os.path.join(root, 'leftImg8bit', split, '<city>')}/"
+              f"*_leftImg8bit.png with {os.path.join(root, 'gtFine', split, '<city>')}/"
+              "*_gtFine_labelTrainIds.png, or pass a file list")
+    pattern = os.path.join(glob.escape(root), "leftImg8bit", glob.escape(split), "*",
+                           "*_leftImg8bit.png")
     images = sorted(glob.glob(pattern))
     if not images:
-        raise SegDataError(
-            f"{root}: no Cityscapes images for split '{split}'; expected "
-            f"{root}/leftImg8bit/{split}/<city>/*_leftImg8bit.png and "
-            f"{root}/gtFine/{split}/<city>/*_gtFine_labelTrainIds.png, or pass file lists")
+        raise SegDataError(f"{root}: no Cityscapes {split} images; {layout}")
     samples = []
     for image_path in images:
         city = os.path.basename(os.path.dirname(image_path))
         stem = os.path.basename(image_path)[:-len("_leftImg8bit.png")]
-        label_path = os.path.join(root, "gtFine", split, city,
-                                  f"{stem}_gtFine_labelTrainIds.png")
+        label_path = os.path.join(root, "gtFine", split, city, f"{stem}_gtFine_labelTrainIds.png")
         if not os.path.isfile(label_path):
-            raise SegDataError(f"{label_path}: label of {image_path} does not exist "
-                               "(createTrainIdLabelImgs.py of cityscapesScripts writes it)")
+            raise SegDataError(f"{label_path}: label of {image_path} does not exist; {layout} "
+                               "(cityscapesScripts' createTrainIdLabelImgs.py writes them)")
         samples.append((image_path, label_path))
     return samples
 
 
 def demo_scene(rng):
-    """One synthetic street scene: sky, a row of buildings, a road and a few cars."""
+    """One synthetic street scene (RGB uint8 image, uint8 label): sky over a row of
+    buildings with windows and trees, a road with lane marks and cars, and an
+    ego-vehicle strip labelled 255 (ignored)."""
+    road, building, vegetation, sky, car = range(DEMO_NUM_CLASSES)
     width, height = DEMO_IMAGE_SIZE
-    label = np.zeros((height, width), np.uint8)
-    horizon = int(rng.uniform(0.35, 0.5) * height)
-    for _ in range(rng.integers(4, 8)):  # buildings standing on the horizon
-        left = int(rng.uniform(-0.1, 0.9) * width)
-        top = int(rng.uniform(0.05, 0.3) * height)
-        right = left + int(rng.uniform(0.12, 0.35) * width)
-        label[top:horizon, max(left, 0):right] = 1
-    label[horizon:] = 2  # road up to the horizon
-    for _ in range(rng.integers(1, 4)):  # cars on the road
-        y = int(rng.uniform(horizon + 0.2 * (height - horizon), height * 0.95))
-        size = (y - horizon) / (height - horizon)
-        center = (int(rng.uniform(0.3, 0.7) * width), y)
-        axes = (int(40 * size + 10), int(18 * size + 5))
-        cv2.ellipse(label, center, axes, 0, 0, 360, 3, thickness=-1)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    label = np.full((height, width), road, np.uint8)
+    image = np.empty((height, width, 3), np.float32)
+    noise = rng.normal(0, 1, (height, width)).astype(np.float32)
+    horizon = int(rng.uniform(0.38, 0.5) * height)
 
-    palette = np.array([[120, 170, 235], [150, 120, 100], [70, 70, 75], [200, 30, 40]],
-                       np.float32)
-    palette += rng.normal(0, 12, palette.shape)  # per-image colours
-    image = palette[label]
-    sky = label == 0
-    image[sky] += np.linspace(0, 40, height, dtype=np.float32)[:, None].repeat(width, 1)[sky][
-        :, None]  # brighter towards the horizon
-    windows = (np.indices((height, width)).sum(0) // 6 % 3 == 0) & (label == 1)
-    image[windows] *= 0.7  # a facade texture
-    image *= rng.uniform(0.7, 1.2)  # lighting
-    image += rng.normal(0, 10, image.shape)
+    # sky: blue, lighter towards the horizon
+    t = np.clip(rows / horizon, 0, 1)
+    sky_top, sky_low = rng.uniform([40, 90, 170], [90, 140, 230]), rng.uniform(
+        [150, 180, 210], [200, 215, 245])
+    image[:] = (sky_top + (sky_low - sky_top) * t[..., None])
+    image[:] += 4 * noise[..., None]
+    label[:horizon] = sky
+
+    # road: grey, darker and noisier than everything else, with dashed lane marks
+    base = rng.uniform(70, 100)
+    road_colour = np.array([base, base, base + rng.uniform(0, 8)], np.float32)
+    image[horizon:] = road_colour + 14 * noise[horizon:, :, None]
+    vanish = int(rng.uniform(0.35, 0.65) * width)
+    for lane in (-0.9, 0.0, 0.9):
+        for y0 in range(horizon + 4, height, 18):
+            y1 = min(y0 + 9, height)
+            x0 = int(vanish + lane * (y0 - horizon) * 2.2)
+            x1 = int(vanish + lane * (y1 - horizon) * 2.2)
+            thickness = max(1, (y0 - horizon) // 25)
+            cv2.line(image, (x0, y0), (x1, y1), (220, 220, 210), thickness)
+
+    # buildings standing on the horizon: flat facade colours with a grid of windows
+    for _ in range(int(rng.integers(4, 9))):
+        left = int(rng.uniform(-0.1, 0.95) * width)
+        right = left + int(rng.uniform(0.08, 0.3) * width)
+        top = int(rng.uniform(0.05, 0.32) * height)
+        bottom = horizon + int(rng.integers(0, 6))
+        left, right = max(left, 0), min(right, width)
+        if right <= left:
+            continue
+        facade = rng.uniform([110, 80, 60], [200, 170, 150])
+        block = image[top:bottom, left:right]
+        block[:] = facade + 6 * noise[top:bottom, left:right, None]
+        yy, xx = np.mgrid[top:bottom, left:right]
+        step_y, step_x = int(rng.integers(9, 15)), int(rng.integers(8, 14))
+        windows = ((yy - top) % step_y > step_y // 2) & ((xx - left) % step_x > step_x // 2)
+        block[windows] = block[windows] * 0.45 + 20
+        label[top:bottom, left:right] = building
+
+    # trees: textured green blobs on trunks along the horizon
+    for _ in range(int(rng.integers(2, 6))):
+        cx = int(rng.uniform(0, width))
+        radius = int(rng.uniform(12, 30))
+        cy = horizon - int(rng.uniform(0.6, 1.4) * radius)
+        mask = np.zeros((height, width), np.uint8)
+        cv2.circle(mask, (cx, cy), radius, 1, -1)
+        cv2.ellipse(mask, (cx + radius // 2, cy + radius // 3), (radius * 3 // 4, radius // 2),
+                    0, 0, 360, 1, -1)
+        cv2.rectangle(mask, (cx - 2, cy), (cx + 2, horizon + 2), 1, -1)
+        inside = mask.astype(bool)
+        green = rng.uniform([30, 90, 20], [70, 140, 50])
+        image[inside] = green + 22 * noise[inside][:, None]
+        label[inside] = vegetation
+
+    # cars on the road, bigger nearer the camera: a saturated body and dark windows
+    for _ in range(int(rng.integers(1, 5))):
+        y = int(rng.uniform(horizon + 0.15 * (height - horizon), 0.88 * height))
+        near = (y - horizon) / (height - horizon)
+        half_width, half_height = int(18 + 60 * near), int(8 + 26 * near)
+        cx = int(rng.uniform(0.1, 0.9) * width)
+        body = np.zeros((height, width), np.uint8)
+        cv2.ellipse(body, (cx, y), (half_width, half_height), 0, 0, 360, 1, -1)
+        inside = body.astype(bool)
+        hue = rng.integers(3)
+        colour = rng.uniform(20, 70, 3)
+        colour[hue] = rng.uniform(170, 240)
+        image[inside] = colour + 6 * noise[inside][:, None]
+        cv2.rectangle(image, (cx - half_width // 2, y - half_height * 3 // 4),
+                      (cx + half_width // 2, y - half_height // 5), (25, 30, 40), -1)
+        label[inside] = car
+
+    # the ego vehicle's bonnet: not a class
+    ego = height - int(rng.uniform(0.03, 0.08) * height)
+    image[ego:] = (15, 15, 18)
+    image[ego:] += 3 * noise[ego:, :, None]
+    label[ego:] = 255
+
+    image *= rng.uniform(0.75, 1.15)  # the day's light
+    image += rng.normal(0, 5, image.shape).astype(np.float32)
     return np.clip(image, 0, 255).astype(np.uint8), label
 
 
-def write_png_atomically(path, array):
-    tmp = f"{path[:-len('.png')]}.tmp.png"
-    if not cv2.imwrite(tmp, array):
+def demo_write_atomically(path, write):
+    """Write through a temporary name, then rename: readers never see half a file, and
+    processes generating the same data concurrently do not clash."""
+    stem, ext = os.path.splitext(path)
+    tmp = f"{stem}.tmp{os.getpid()}{ext}"
+    if write(tmp) is False:
         raise SegDataError(f"{path}: cannot be written")
     os.replace(tmp, path)
 
 
+def demo_write_text(path, text):
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    demo_write_atomically(path, write)
+
+
 def make_demo_data(root=DEMO_DATA_DIR):
-    """Write the demo dataset under root (deterministic; skipped when already complete)."""
-    marker = os.path.join(root, "COMPLETE")
+    """Write the demo dataset under root and return root: images/image_NNN.png (RGB),
+    labels/label_NNN.png (class ids, 255 ignored), train.txt and val.txt file lists.
+    Deterministic; does nothing when root already holds a complete copy."""
+    marker = os.path.join(root, DEMO_MARKER)
     if os.path.isfile(marker):
-        return root
+        with open(marker, encoding="utf-8") as f:
+            if f.readline().strip() == DEMO_VERSION:
+                return root
     for folder in ("images", "labels"):
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     rng = np.random.default_rng(DEMO_SEED)
-    for split, count in DEMO_SPLITS.items():
-        lines = []
-        for index in range(count):
-            image, label = demo_scene(rng)
-            name = f"{split}_{index:03d}.png"
-            write_png_atomically(os.path.join(root, "images", name),
-                                 cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            write_png_atomically(os.path.join(root, "labels", name), label)
-            lines.append(f"images/{name} labels/{name}\n")
-        with open(os.path.join(root, f"{split}.txt"), "w", encoding="utf-8") as f:
-            f.writelines(lines)
-    with open(marker, "w", encoding="utf-8") as f:
-        f.write(" ".join(DEMO_CLASS_NAMES) + "\n")
+    lines = []
+    for index in range(DEMO_TRAIN_IMAGES + DEMO_VAL_IMAGES):
+        image, label = demo_scene(rng)
+        image_name, label_name = f"images/image_{index:03d}.png", f"labels/label_{index:03d}.png"
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        demo_write_atomically(os.path.join(root, image_name), lambda p, a=bgr: cv2.imwrite(p, a))
+        demo_write_atomically(os.path.join(root, label_name),
+                              lambda p, a=label: cv2.imwrite(p, a))
+        lines.append(f"{image_name} {label_name}\n")
+    demo_write_text(os.path.join(root, "train.txt"), "".join(lines[:DEMO_TRAIN_IMAGES]))
+    demo_write_text(os.path.join(root, "val.txt"), "".join(lines[DEMO_TRAIN_IMAGES:]))
+    demo_write_text(marker, f"{DEMO_VERSION}\nclasses: {' '.join(DEMO_CLASS_NAMES)}\n")
     return root
 
 
 def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
-    """The training ('train') or evaluation ('val') split of the data a run names.
+    """The 'train' or 'val' split of the data a run names, as a SegDataset.
 
-    `data` is 'demo' or a dataset root replacing the spec's; `list_path` (a PaddleSeg
-    file list) replaces the spec's list or folder layout for this split.
+    `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
+    root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
+    list or folder layout for this split.
     """
     if data == "demo":
-        root = make_demo_data()
-        samples = file_list_samples(root, list_path or os.path.join(root, f"{split}.txt"))
+        root = make_demo_data(DEMO_DATA_DIR)
+        samples = file_list_samples(root, list_path or f"{split}.txt")
         return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
@@ -707,9 +973,9 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
     elif dataset_spec["type"] == "Cityscapes":
         samples = cityscapes_samples(root, split)
     else:
-        raise SegDataError(f"{root}: no {split} file list; pass --{split}-list")
+        raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
     return SegDataset(samples, transforms, dataset_spec["num_classes"],
-                      dataset_spec["ignore_index"], seed)
+                      dataset_spec.get("ignore_index", 255), seed)
 
 
 # ---- metrics ---------------------------------------------------------------
@@ -797,7 +1063,7 @@ def train_arguments(spec, argv):
     return args
 
 
-class TrainBatchSampler(paddle.io.BatchSampler):
+class TrainBatchSampler:
     """Endless, seeded, resumable batches of sample keys for one process.
 
     The sample stream is epoch after epoch of a seeded permutation of the
@@ -830,16 +1096,42 @@ class TrainBatchSampler(paddle.io.BatchSampler):
             position += per_iter
             yield keys[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
 
-    def __len__(self):
-        return sys.maxsize
+
+# The dataset a loader worker reads from, set once per worker process.
+LOADER_DATASET = None
 
 
-def data_error_message(error):
-    """The one-line message of a SegDataError, also when a loader worker wraps it."""
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    message = lines[-1] if lines else type(error).__name__
-    marker = "SegDataError: "
-    return message.split(marker, 1)[1] if marker in message else message
+def start_loader_worker(dataset):
+    global LOADER_DATASET  # one dataset per worker process
+    LOADER_DATASET = dataset
+    cv2.setNumThreads(1)  # the workers already use the cores
+
+
+def load_training_batch(keys, dataset=None):
+    samples = [(dataset or LOADER_DATASET)[key] for key in keys]
+    return (np.stack([image for image, _ in samples]),
+            np.stack([label for _, label in samples]))
+
+
+def training_batches(dataset, batch_keys, num_workers, prefetch=2):
+    """Batches for the keys in order, loaded by `num_workers` processes ahead of use.
+
+    A multiprocessing pool rather than paddle.io.DataLoader: its errors reach this
+    process as the original exception (a SegDataError stays a one-line message),
+    and at most `prefetch` batches per worker wait in memory.
+    """
+    if num_workers == 0:
+        for keys in batch_keys:
+            yield load_training_batch(keys, dataset)
+        return
+    with multiprocessing.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
+        pending = collections.deque()
+        for keys in batch_keys:
+            pending.append(pool.apply_async(load_training_batch, (keys,)))
+            if len(pending) >= prefetch * num_workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def fail(message):
@@ -996,8 +1288,8 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
                                 start_iter)
-    loader = paddle.io.DataLoader(train_set, batch_sampler=sampler,
-                                  num_workers=args.num_workers, return_list=True)
+    batch_keys = itertools.islice(sampler, args.iters - start_iter)
+    batches = training_batches(train_set, batch_keys, args.num_workers)
     is_main = rank == 0
     if is_main:
         os.makedirs(args.save_dir, exist_ok=True)
@@ -1012,16 +1304,12 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     model.train()
     iteration, window_start, window_loss = start_iter, time.time(), []
     run_start, run_start_iter = window_start, start_iter
-    batches = iter(loader)
     while iteration < args.iters:
         try:
             images, labels = next(batches)
         except SegDataError as error:
-            fail(data_error_message(error))
-        except Exception as error:
-            if "SegDataError" in str(error):
-                fail(data_error_message(error))
-            raise
+            fail(str(error))
+        images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
         outputs = parallel_model(images)
         loss = sum(coef * loss_fn(output, labels)
                    for (loss_fn, coef), output in zip(losses, outputs, strict=True))

@@ -1,13 +1,17 @@
 """The training loop behind every generated train.py."""
 
 import argparse
+import collections
+import itertools
 import json
+import multiprocessing
 import os
 import random
 import shutil
 import sys
 import time
 
+import cv2
 import numpy as np
 import paddle
 
@@ -60,7 +64,7 @@ def train_arguments(spec, argv):
     return args
 
 
-class TrainBatchSampler(paddle.io.BatchSampler):
+class TrainBatchSampler:
     """Endless, seeded, resumable batches of sample keys for one process.
 
     The sample stream is epoch after epoch of a seeded permutation of the
@@ -93,16 +97,42 @@ class TrainBatchSampler(paddle.io.BatchSampler):
             position += per_iter
             yield keys[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
 
-    def __len__(self):
-        return sys.maxsize
+
+# The dataset a loader worker reads from, set once per worker process.
+LOADER_DATASET = None
 
 
-def data_error_message(error):
-    """The one-line message of a SegDataError, also when a loader worker wraps it."""
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    message = lines[-1] if lines else type(error).__name__
-    marker = "SegDataError: "
-    return message.split(marker, 1)[1] if marker in message else message
+def start_loader_worker(dataset):
+    global LOADER_DATASET  # one dataset per worker process
+    LOADER_DATASET = dataset
+    cv2.setNumThreads(1)  # the workers already use the cores
+
+
+def load_training_batch(keys, dataset=None):
+    samples = [(dataset or LOADER_DATASET)[key] for key in keys]
+    return (np.stack([image for image, _ in samples]),
+            np.stack([label for _, label in samples]))
+
+
+def training_batches(dataset, batch_keys, num_workers, prefetch=2):
+    """Batches for the keys in order, loaded by `num_workers` processes ahead of use.
+
+    A multiprocessing pool rather than paddle.io.DataLoader: its errors reach this
+    process as the original exception (a SegDataError stays a one-line message),
+    and at most `prefetch` batches per worker wait in memory.
+    """
+    if num_workers == 0:
+        for keys in batch_keys:
+            yield load_training_batch(keys, dataset)
+        return
+    with multiprocessing.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
+        pending = collections.deque()
+        for keys in batch_keys:
+            pending.append(pool.apply_async(load_training_batch, (keys,)))
+            if len(pending) >= prefetch * num_workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def fail(message):
@@ -259,8 +289,8 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
                                 start_iter)
-    loader = paddle.io.DataLoader(train_set, batch_sampler=sampler,
-                                  num_workers=args.num_workers, return_list=True)
+    batch_keys = itertools.islice(sampler, args.iters - start_iter)
+    batches = training_batches(train_set, batch_keys, args.num_workers)
     is_main = rank == 0
     if is_main:
         os.makedirs(args.save_dir, exist_ok=True)
@@ -275,16 +305,12 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     model.train()
     iteration, window_start, window_loss = start_iter, time.time(), []
     run_start, run_start_iter = window_start, start_iter
-    batches = iter(loader)
     while iteration < args.iters:
         try:
             images, labels = next(batches)
         except SegDataError as error:
-            fail(data_error_message(error))
-        except Exception as error:
-            if "SegDataError" in str(error):
-                fail(data_error_message(error))
-            raise
+            fail(str(error))
+        images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
         outputs = parallel_model(images)
         loss = sum(coef * loss_fn(output, labels)
                    for (loss_fn, coef), output in zip(losses, outputs, strict=True))

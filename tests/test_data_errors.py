@@ -1,0 +1,68 @@
+"""Bad training data stops train.py with one line that names the file, exit code 2."""
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from .conftest import GENERATED
+
+TRAIN = GENERATED / "fcn_hrnet_w18" / "train.py"
+
+
+def write_pair(root, name, image_size=(64, 32), label_size=(64, 32), label_value=1):
+    (root / "img").mkdir(exist_ok=True)
+    (root / "lbl").mkdir(exist_ok=True)
+    cv2.imwrite(str(root / "img" / f"{name}.png"),
+                np.full((image_size[1], image_size[0], 3), 90, np.uint8))
+    cv2.imwrite(str(root / "lbl" / f"{name}.png"),
+                np.full((label_size[1], label_size[0]), label_value, np.uint8))
+    return f"img/{name}.png lbl/{name}.png"
+
+
+def run_train(root, lines, workers=0):
+    (root / "train.txt").write_text("\n".join(lines) + "\n")
+    return subprocess.run(
+        [sys.executable, str(TRAIN), "--data", str(root), "--train-list", "train.txt",
+         "--no-eval", "--iters", "1", "--batch-size", "1", "--crop-size", "64", "32",
+         "--num-workers", str(workers), "--save-dir", str(root / "out")],
+        capture_output=True, text=True, timeout=300, check=False)
+
+
+def assert_one_line_error(completed, *fragments):
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    # (paddle's import may print its own warnings, e.g. that ccache is missing)
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in completed.stderr, completed.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_missing_image(tmp_path):
+    line = write_pair(tmp_path, "a")
+    (tmp_path / "img" / "a.png").unlink()
+    assert_one_line_error(run_train(tmp_path, [line]), "img/a.png")
+
+
+def test_unreadable_image(tmp_path):
+    line = write_pair(tmp_path, "a")
+    (tmp_path / "img" / "a.png").write_bytes(b"not a png")
+    assert_one_line_error(run_train(tmp_path, [line]), "img/a.png")
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_label_size_differs_from_image(tmp_path, workers):
+    line = write_pair(tmp_path, "a", label_size=(32, 32))
+    assert_one_line_error(run_train(tmp_path, [line], workers), "lbl/a.png")
+
+
+def test_label_value_is_not_a_class(tmp_path):
+    line = write_pair(tmp_path, "a", label_value=19)  # Cityscapes has 19 classes: 0..18
+    assert_one_line_error(run_train(tmp_path, [line]), "lbl/a.png", "19")
+
+
+def test_malformed_file_list_line(tmp_path):
+    write_pair(tmp_path, "a")
+    assert_one_line_error(run_train(tmp_path, ["img/a.png"]), "train.txt:1")

@@ -1,0 +1,155 @@
+"""The runtime fragments (losses, schedules, metrics, checkpoints) behave as PaddleSeg's
+counterparts do; they are tested directly as the plain Python modules they are."""
+
+import json
+
+import numpy as np
+import paddle
+import pytest
+from paddle.optimizer import lr as paddle_lr
+
+from segc.templates.fragments import training
+from segc.templates.fragments.losses import CrossEntropyLoss
+from segc.templates.fragments.metrics import confusion_matrix, segmentation_metrics
+from segc.templates.fragments.schedules import PolynomialLR
+
+
+def random_logits_and_labels(num_classes=5, ignore_index=255, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(2, num_classes, 6, 7)).astype("float32")
+    labels = rng.integers(0, num_classes, size=(2, 6, 7))
+    labels[rng.random(labels.shape) < 0.2] = ignore_index
+    return paddle.to_tensor(logits), paddle.to_tensor(labels.astype("int64"))
+
+
+def reference_cross_entropy(logits, labels, weight, ignore_index=255):
+    """PaddleSeg's definition in numpy (its own loss fails under Paddle 3.3.1's
+    type promotion): weighted mean of -log softmax over the non-ignored pixels."""
+    logits, labels = logits.numpy().astype(np.float64), labels.numpy()
+    log_probs = logits - logits.max(1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(1, keepdims=True))
+    keep = labels != ignore_index
+    safe = np.where(keep, labels, 0)
+    picked = np.take_along_axis(log_probs, safe[:, None], 1)[:, 0]
+    weights = (np.ones(logits.shape[1]) if weight is None else np.asarray(weight))[safe] * keep
+    return float((-picked * weights).sum() / weights.sum())
+
+
+@pytest.mark.parametrize("weight", [None, [0.5, 1.0, 2.0, 1.5, 0.25]])
+def test_cross_entropy_is_the_weighted_mean_over_counted_pixels(weight):
+    logits, labels = random_logits_and_labels()
+    ours = CrossEntropyLoss(ignore_index=255, weight=weight)(logits, labels)
+    assert abs(float(ours) - reference_cross_entropy(logits, labels, weight)) < 1e-5
+
+
+def test_cross_entropy_ignores_ignored_pixels():
+    logits, labels = random_logits_and_labels()
+    loss_fn = CrossEntropyLoss(ignore_index=255)
+    changed = logits.numpy().copy()
+    changed[labels.numpy()[:, None].repeat(5, axis=1) == 255] = 100.0  # only ignored pixels
+    assert abs(float(loss_fn(logits, labels)) - float(loss_fn(paddle.to_tensor(changed), labels))
+               ) < 1e-6
+
+
+def test_polynomial_decay_matches_paddle_and_warms_up_linearly():
+    ours = PolynomialLR(learning_rate=0.01, decay_steps=100, end_lr=1e-4, power=0.9)
+    reference = paddle_lr.PolynomialDecay(learning_rate=0.01, decay_steps=100, end_lr=1e-4,
+                                          power=0.9)
+    for _ in range(120):
+        assert ours() == pytest.approx(reference(), rel=1e-9)
+        ours.step()
+        reference.step()
+
+    # PaddleSeg's recipe: linear warm-up, then PolynomialDecay over iters - warmup_iters
+    warm = PolynomialLR(learning_rate=0.01, decay_steps=100, warmup_iters=10,
+                        warmup_start_lr=1e-3)
+    expected = {0: 1e-3, 5: 1e-3 + (0.01 - 1e-3) * 0.5, 10: 0.01,
+                55: 0.01 * (1 - 45 / 90) ** 0.9, 100: 0.0, 110: 0.0}
+    for step in range(111):
+        if step in expected:
+            assert warm() == pytest.approx(expected[step], abs=1e-12)
+        warm.step()
+
+
+def test_schedule_state_survives_a_checkpoint():
+    first = PolynomialLR(learning_rate=0.01, decay_steps=50)
+    for _ in range(7):
+        first.step()
+    second = PolynomialLR(learning_rate=0.01, decay_steps=50)
+    second.set_state_dict(first.state_dict())
+    assert second() == first() and second.last_epoch == 7
+
+
+def test_metrics_follow_paddleseg_definitions():
+    # PaddleSeg 2.8's calculate_area fails under Paddle 3.3.1, so its definitions are
+    # written out here per class: IoU = TP / (pred + label - TP) over non-ignored pixels,
+    # accuracy = sum TP / counted pixels, kappa = (po - pe) / (1 - pe).
+    rng = np.random.default_rng(3)
+    label = rng.integers(0, 4, size=(32, 32))
+    label[:4] = 255
+    prediction = np.where(rng.random(label.shape) < 0.7, label % 4, rng.integers(0, 4, label.shape))
+    ours = segmentation_metrics(confusion_matrix(prediction, label, 4, 255))
+    keep = label != 255
+    tp = np.array([np.sum((prediction == c) & (label == c) & keep) for c in range(4)])
+    pred_area = np.array([np.sum((prediction == c) & keep) for c in range(4)])
+    label_area = np.array([np.sum(label == c) for c in range(4)])
+    iou = tp / (pred_area + label_area - tp)
+    po = tp.sum() / keep.sum()
+    pe = (pred_area * label_area).sum() / keep.sum() ** 2
+    assert ours["class_iou"] == pytest.approx(list(iou))
+    assert ours["miou"] == pytest.approx(iou.mean())
+    assert ours["accuracy"] == pytest.approx(po)
+    assert ours["kappa"] == pytest.approx((po - pe) / (1 - pe))
+    assert 0.5 < ours["miou"] < 1.0
+
+
+def test_interrupted_checkpoint_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = paddle.nn.Linear(2, 2)
+    training.save_checkpoint(str(tmp_path), "iter_10", model, {"iter": 10, "seed": 0},
+                             paddle.optimizer.SGD(parameters=model.parameters()))
+    training.record_latest_checkpoint(str(tmp_path), "iter_10")
+
+    real_save = paddle.save
+
+    def killed_after_weights(obj, path, *args, **kwargs):
+        if path.endswith(".pdopt"):
+            raise KeyboardInterrupt  # the process dies between two files of a checkpoint
+        real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(paddle, "save", killed_after_weights)
+    with pytest.raises(KeyboardInterrupt):
+        training.save_checkpoint(str(tmp_path), "iter_20", model, {"iter": 20, "seed": 0},
+                                 paddle.optimizer.SGD(parameters=model.parameters()))
+    assert not (tmp_path / "iter_20").exists()
+    assert json.loads((tmp_path / "latest.json").read_text()) == {"checkpoint": "iter_10"}
+    assert training.find_resume_checkpoint(str(tmp_path)).endswith("iter_10")
+
+
+def test_old_checkpoints_are_pruned_but_latest_kept(tmp_path):
+    model = paddle.nn.Linear(2, 2)
+    for iteration in range(1, 6):
+        training.save_checkpoint(str(tmp_path), f"iter_{iteration}", model,
+                                 {"iter": iteration, "seed": 0},
+                                 paddle.optimizer.SGD(parameters=model.parameters()))
+        training.record_latest_checkpoint(str(tmp_path), f"iter_{iteration}")
+    kept = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("iter_"))
+    assert kept == ["iter_3", "iter_4", "iter_5"]
+
+
+def test_sampler_is_seeded_resumable_and_splits_between_processes():
+    def batches(sampler, count):
+        stream = iter(sampler)
+        return [next(stream) for _ in range(count)]
+
+    straight = batches(training.TrainBatchSampler(10, 3, seed=7), 8)
+    resumed = batches(training.TrainBatchSampler(10, 3, seed=7, start_iter=5), 3)
+    assert resumed == straight[5:]
+    first_epoch = [key for batch in straight[:3] for key in batch][:9]
+    assert len({key % 10 for key in first_epoch}) == 9  # no repeats inside an epoch
+    assert straight != batches(training.TrainBatchSampler(10, 3, seed=8), 8)
+
+    ranks = [batches(training.TrainBatchSampler(10, 2, seed=7, rank=r, world_size=2), 4)
+             for r in (0, 1)]
+    single = batches(training.TrainBatchSampler(10, 4, seed=7), 4)
+    for step in range(4):
+        assert ranks[0][step] + ranks[1][step] == single[step]
