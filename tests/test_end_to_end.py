@@ -36,17 +36,34 @@ def logged_losses(output):
     return {int(m[1]): float(m[2]) for m in LOG_LINE.finditer(output)}
 
 
+def run_until_killed(args, cwd, kill_after_iter):
+    """Start train.py and SIGKILL it as soon as it logs `kill_after_iter`: a crash, as a
+    user meets one, with no chance to clean up."""
+    process = subprocess.Popen([sys.executable, str(SCRIPTS / "train.py"), *args], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = ""
+    for line in process.stdout:
+        output += line
+        match = LOG_LINE.match(line)
+        if match and int(match[1]) >= kill_after_iter:
+            process.kill()
+            break
+    process.wait(timeout=60)
+    return output
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """8 iterations straight, and 4 + a resume to 8 with the same seed."""
+    """8 iterations straight; the same run killed after iteration 5 and resumed."""
     work = tmp_path_factory.mktemp("e2e")
     straight = run_script("train.py", [*SMALL_RUN, "--iters", "8", "--save-interval", "4",
                                        "--eval-interval", "8", "--save-dir", "straight"], work)
-    first_half = run_script("train.py", [*SMALL_RUN, "--iters", "4", "--no-eval",
-                                         "--save-dir", "resumed"], work)
-    second_half = run_script("train.py", [*SMALL_RUN, "--iters", "8", "--no-eval",
-                                          "--resume", "resumed", "--save-dir", "resumed"], work)
-    return work, straight, first_half, second_half
+    interrupted = run_until_killed([*SMALL_RUN, "--iters", "8", "--save-interval", "4",
+                                    "--no-eval", "--save-dir", "resumed"], work,
+                                   kill_after_iter=5)
+    resumed = run_script("train.py", [*SMALL_RUN, "--iters", "8", "--no-eval",
+                                      "--resume", "resumed", "--save-dir", "resumed"], work)
+    return work, straight, interrupted, resumed
 
 
 def test_training_logs_and_lowers_the_loss(trained):
@@ -60,13 +77,14 @@ def test_training_logs_and_lowers_the_loss(trained):
 
 
 def test_resume_continues_from_the_saved_iteration(trained):
-    _, straight, first_half, second_half = trained
-    assert "resumed from" in second_half and "at iteration 4" in second_half
-    resumed = {**logged_losses(first_half), **logged_losses(second_half)}
-    assert sorted(logged_losses(second_half)) == [5, 6, 7, 8]
+    _, straight, interrupted, resumed = trained
+    assert 5 in logged_losses(interrupted) and 8 not in logged_losses(interrupted)
+    assert "resumed from" in resumed and "at iteration 4" in resumed
+    assert sorted(logged_losses(resumed)) == [5, 6, 7, 8]
     expected = logged_losses(straight)
-    for iteration in range(1, 9):  # the same batches, augmentations and updates
-        assert resumed[iteration] == pytest.approx(expected[iteration], rel=1e-4, abs=1e-4)
+    combined = {**logged_losses(interrupted), **logged_losses(resumed)}
+    for iteration in range(1, 9):  # the same batches, augmentations, updates and lr
+        assert combined[iteration] == pytest.approx(expected[iteration], rel=1e-4, abs=1e-4)
 
 
 def test_export_then_infer_equals_the_dynamic_model(trained):
