@@ -153,12 +153,12 @@ def _semantic_check(doc: Document) -> list[Diagnostic]:
         backbone = catalog.BACKBONES[spec["backbone"]["type"]]
         model_args = {**catalog.defaults(model), **spec["model"]}
 
-        outputs = 1 + sum(bool(model_args[flag]) for flag in model.aux_output_flags)
-        if len(spec["loss"]) != outputs:
+        outputs = model.output_names(model_args)
+        if len(spec["loss"]) != len(outputs):
             found.append(doc.diagnostic(
                 _where(data, index, "loss"),
-                f"{model.name} with these arguments has {outputs} output(s) "
-                f"(main{', auxiliary' * (outputs - 1)}) but {len(spec['loss'])} loss(es) are "
+                f"{model.name} with these arguments has {len(outputs)} output(s) "
+                f"({', '.join(outputs)}) but {len(spec['loss'])} loss(es) are "
                 "listed; give exactly one loss per output"))
 
         indices = model_args.get("backbone_indices", [])

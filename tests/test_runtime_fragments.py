@@ -9,7 +9,7 @@ import pytest
 from paddle.optimizer import lr as paddle_lr
 
 from segc.templates.fragments import training
-from segc.templates.fragments.losses import CrossEntropyLoss
+from segc.templates.fragments.losses import CrossEntropyLoss, OhemCrossEntropyLoss
 from segc.templates.fragments.metrics import confusion_matrix, segmentation_metrics
 from segc.templates.fragments.schedules import PolynomialLR
 
@@ -49,6 +49,48 @@ def test_cross_entropy_ignores_ignored_pixels():
     changed[labels.numpy()[:, None].repeat(5, axis=1) == 255] = 100.0  # only ignored pixels
     assert abs(float(loss_fn(logits, labels)) - float(loss_fn(paddle.to_tensor(changed), labels))
                ) < 1e-6
+
+
+def reference_ohem_cross_entropy(logits, labels, thresh, min_kept, ignore_index=255):
+    """PaddleSeg 2.8's OhemCrossEntropyLoss in numpy (its own fails under Paddle 3.3.1's
+    type promotion whenever mining applies): keep the pixels whose true-class probability
+    is below max(thresh, the min_kept-th smallest one), strictly."""
+    logits, labels = logits.numpy().astype(np.float64), labels.numpy().reshape(-1)
+    num_classes = logits.shape[1]
+    log_probs = logits - logits.max(1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(1, keepdims=True))
+    log_probs = log_probs.transpose(0, 2, 3, 1).reshape(-1, num_classes)
+    valid = labels != ignore_index
+    picked = log_probs[np.arange(labels.size), np.where(valid, labels, 0)]
+    kept = valid.copy()
+    if 0 < min_kept < valid.sum():
+        prob = np.where(valid, np.exp(picked), 2.0)
+        threshold = max(thresh, np.sort(prob)[min_kept - 1])
+        kept = prob < threshold
+    return float((-picked * kept).mean() / (kept.mean() + 1e-5))
+
+
+@pytest.mark.parametrize("thresh, min_kept", [(0.7, 100), (0.1, 50), (0.3, 300), (0.7, 0),
+                                              (0.7, 10000)])
+def test_ohem_cross_entropy_counts_only_the_hard_pixels(thresh, min_kept):
+    logits, labels = random_logits_and_labels(seed=min_kept)
+    logits = logits * 3
+    ours = float(OhemCrossEntropyLoss(255, thresh, min_kept)(logits, labels))
+    assert ours == pytest.approx(reference_ohem_cross_entropy(logits, labels, thresh, min_kept),
+                                 rel=1e-5)
+    if min_kept == 50:  # mining applies: fewer pixels, so not plain cross-entropy
+        plain = float(OhemCrossEntropyLoss(255, thresh, 0)(logits, labels))
+        assert abs(ours - plain) > 1e-3
+
+
+def test_ohem_cross_entropy_equals_paddleseg_where_paddleseg_runs():
+    from paddleseg.models.losses import OhemCrossEntropyLoss as PaddleSegOhem
+
+    logits, labels = random_logits_and_labels()
+    # no more valid pixels than min_kept: PaddleSeg skips mining and its code runs
+    expected = float(PaddleSegOhem(0.7, 10000, 255)(logits, labels))
+    assert float(OhemCrossEntropyLoss(255, 0.7, 10000)(logits, labels)) == pytest.approx(
+        expected, rel=1e-5)
 
 
 def test_polynomial_decay_matches_paddle_and_warms_up_linearly():

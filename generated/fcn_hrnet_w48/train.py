@@ -1169,6 +1169,9 @@ def start_loader_worker(dataset):
     global LOADER_DATASET  # one dataset per worker process
     LOADER_DATASET = dataset
     cv2.setNumThreads(1)  # the workers already use the cores
+    # The pool ends its workers with SIGTERM; Paddle's handler would print a C++
+    # "FatalError" report for each. Workers run no Paddle code.
+    paddle.disable_signal_handler()
 
 
 def load_training_batch(keys, dataset=None):
@@ -1182,13 +1185,16 @@ def training_batches(dataset, batch_keys, num_workers, prefetch=2):
 
     A multiprocessing pool rather than paddle.io.DataLoader: its errors reach this
     process as the original exception (a SegDataError stays a one-line message),
-    and at most `prefetch` batches per worker wait in memory.
+    and at most `prefetch` batches per worker wait in memory. Workers are spawned,
+    not forked: a child forked after OpenCV or Paddle started their thread pools
+    can deadlock in its first OpenCV call.
     """
     if num_workers == 0:
         for keys in batch_keys:
             yield load_training_batch(keys, dataset)
         return
-    with multiprocessing.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
         pending = collections.deque()
         for keys in batch_keys:
             pending.append(pool.apply_async(load_training_batch, (keys,)))

@@ -43,6 +43,19 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+class AuxLayer(nn.Layer):
+    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv."""
+
+    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1):
+        super().__init__()
+        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1)
+        self.dropout = nn.Dropout(p=dropout_prob)
+        self.conv = nn.Conv2D(inter_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.conv(self.dropout(self.conv_bn_relu(x)))
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -212,19 +225,6 @@ class PyramidPoolingModule(nn.Layer):
         # Branches are concatenated coarsest-last (reverse bin order), as PaddleSeg does;
         # the fusion conv's input channels depend on this order.
         return self.conv_bn_relu2(paddle.concat([x] + branches[::-1], axis=1))
-
-
-class AuxLayer(nn.Layer):
-    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv."""
-
-    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1):
-        super().__init__()
-        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1)
-        self.dropout = nn.Dropout(p=dropout_prob)
-        self.conv = nn.Conv2D(inter_channels, out_channels, 1)
-
-    def forward(self, x):
-        return self.conv(self.dropout(self.conv_bn_relu(x)))
 
 
 class PSPNetHead(nn.Layer):

@@ -52,6 +52,19 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+class AuxLayer(nn.Layer):
+    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv."""
+
+    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1):
+        super().__init__()
+        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1)
+        self.dropout = nn.Dropout(p=dropout_prob)
+        self.conv = nn.Conv2D(inter_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.conv(self.dropout(self.conv_bn_relu(x)))
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -221,19 +234,6 @@ class PyramidPoolingModule(nn.Layer):
         # Branches are concatenated coarsest-last (reverse bin order), as PaddleSeg does;
         # the fusion conv's input channels depend on this order.
         return self.conv_bn_relu2(paddle.concat([x] + branches[::-1], axis=1))
-
-
-class AuxLayer(nn.Layer):
-    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv."""
-
-    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1):
-        super().__init__()
-        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1)
-        self.dropout = nn.Dropout(p=dropout_prob)
-        self.conv = nn.Conv2D(inter_channels, out_channels, 1)
-
-    def forward(self, x):
-        return self.conv(self.dropout(self.conv_bn_relu(x)))
 
 
 class PSPNetHead(nn.Layer):
@@ -1105,6 +1105,9 @@ def start_loader_worker(dataset):
     global LOADER_DATASET  # one dataset per worker process
     LOADER_DATASET = dataset
     cv2.setNumThreads(1)  # the workers already use the cores
+    # The pool ends its workers with SIGTERM; Paddle's handler would print a C++
+    # "FatalError" report for each. Workers run no Paddle code.
+    paddle.disable_signal_handler()
 
 
 def load_training_batch(keys, dataset=None):
@@ -1118,13 +1121,16 @@ def training_batches(dataset, batch_keys, num_workers, prefetch=2):
 
     A multiprocessing pool rather than paddle.io.DataLoader: its errors reach this
     process as the original exception (a SegDataError stays a one-line message),
-    and at most `prefetch` batches per worker wait in memory.
+    and at most `prefetch` batches per worker wait in memory. Workers are spawned,
+    not forked: a child forked after OpenCV or Paddle started their thread pools
+    can deadlock in its first OpenCV call.
     """
     if num_workers == 0:
         for keys in batch_keys:
             yield load_training_batch(keys, dataset)
         return
-    with multiprocessing.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
         pending = collections.deque()
         for keys in batch_keys:
             pending.append(pool.apply_async(load_training_batch, (keys,)))

@@ -26,3 +26,39 @@ class CrossEntropyLoss(nn.Layer):
             safe_label = paddle.where(label == self.ignore_index, paddle.zeros_like(label), label)
             valid = valid * paddle.gather(self.weight, safe_label.flatten()).reshape(label.shape)
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
+
+
+class OhemCrossEntropyLoss(nn.Layer):
+    """Cross-entropy over the hard pixels only (online hard example mining).
+
+    A pixel is hard when the softmax probability of its true class is below a
+    threshold: `thresh`, raised to the `min_kept`-th smallest such probability when
+    that is higher, so that about `min_kept` pixels count even when the model is
+    confident. With `min_kept` 0, or no more valid pixels than `min_kept`, every
+    valid pixel counts, as in PaddleSeg.
+    """
+
+    def __init__(self, ignore_index=255, thresh=0.7, min_kept=10000):
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.thresh = thresh
+        self.min_kept = min_kept
+
+    def forward(self, logits, label):
+        num_classes = logits.shape[1]
+        label = label.reshape([-1])
+        valid = label != self.ignore_index
+        safe_label = paddle.where(valid, label, paddle.zeros_like(label))
+        log_probs = F.log_softmax(logits, axis=1).transpose([0, 2, 3, 1]).reshape(
+            [-1, num_classes])
+        picked = paddle.take_along_axis(log_probs, safe_label.unsqueeze(1), axis=1).squeeze(1)
+        kept = valid
+        if 0 < self.min_kept < int(valid.sum()):
+            with paddle.no_grad():
+                # ignored pixels get probability 2, so they are never among the hardest
+                prob = paddle.where(valid, picked.exp(), paddle.full_like(picked, 2.0))
+                kth_smallest = float(paddle.kthvalue(prob, self.min_kept)[0])
+                kept = prob < max(self.thresh, kth_smallest)
+        kept = kept.astype("float32")
+        # PaddleSeg's normalisation: mean loss over pixels / (kept share + 1e-5)
+        return (-picked * kept).mean() / (kept.mean() + 1e-5)

@@ -1,0 +1,81 @@
+"""Datasets and data transforms."""
+
+from __future__ import annotations
+
+from .types import NUM, PROB, RGB, SIZE, Arg, Component
+
+TRANSFORMS = [
+    Component(
+        name="ResizeStepScaling",
+        symbol="ResizeStepScaling",
+        description="Rescale image and label by a random factor from a stepped range.",
+        args=(
+            Arg("min_scale_factor", {"type": "number", "exclusiveMinimum": 0}, 0.75,
+                "Smallest scale factor."),
+            Arg("max_scale_factor", {"type": "number", "exclusiveMinimum": 0}, 1.25,
+                "Largest scale factor."),
+            Arg("scale_step_size", {"type": "number", "minimum": 0}, 0.25,
+                "Step between candidate factors; 0 samples uniformly."),
+        ),
+    ),
+    Component(
+        name="RandomPaddingCrop",
+        symbol="RandomPaddingCrop",
+        description="Pad to at least the crop size, then crop a random window.",
+        args=(
+            Arg("crop_size", SIZE, [512, 512], "Crop [width, height] in pixels.",
+                runtime_override="crop_size"),
+            Arg("im_padding_value", NUM, 127.5, "Image padding value."),
+            Arg("label_padding_value", {"type": "integer", "minimum": 0, "maximum": 255}, 255,
+                "Label padding value (normally the ignore value)."),
+        ),
+    ),
+    Component(
+        name="RandomHorizontalFlip",
+        symbol="RandomHorizontalFlip",
+        description="Mirror image and label left-right with a probability.",
+        args=(Arg("prob", PROB, 0.5, "Probability of flipping."),),
+    ),
+    Component(
+        name="RandomDistort",
+        symbol="RandomDistort",
+        description="Random photometric jitter: brightness, contrast, saturation, hue.",
+        args=(
+            Arg("brightness_range", {"type": "number", "minimum": 0}, 0.5,
+                "Brightness factor drawn from [1 - r, 1 + r]."),
+            Arg("brightness_prob", PROB, 0.5, "Probability of brightness jitter."),
+            Arg("contrast_range", {"type": "number", "minimum": 0}, 0.5,
+                "Contrast factor drawn from [1 - r, 1 + r]."),
+            Arg("contrast_prob", PROB, 0.5, "Probability of contrast jitter."),
+            Arg("saturation_range", {"type": "number", "minimum": 0}, 0.5,
+                "Saturation factor drawn from [1 - r, 1 + r]."),
+            Arg("saturation_prob", PROB, 0.5, "Probability of saturation jitter."),
+            Arg("hue_range", {"type": "number", "minimum": 0}, 18, "Hue shift drawn from [-r, r]."),
+            Arg("hue_prob", PROB, 0.5, "Probability of hue jitter."),
+        ),
+    ),
+    Component(
+        name="Normalize",
+        symbol="Normalize",
+        description="Scale to [0, 1], subtract mean and divide by std per channel (RGB).",
+        args=(
+            Arg("mean", RGB, [0.5, 0.5, 0.5], "Per-channel mean on the [0, 1] scale."),
+            Arg("std", RGB, [0.5, 0.5, 0.5], "Per-channel std on the [0, 1] scale."),
+        ),
+    ),
+]
+
+
+DATASETS = [
+    Component(
+        name="Cityscapes",
+        symbol="CityscapesDataset",
+        description="Cityscapes folder layout: leftImg8bit/<split>/<city>/*_leftImg8bit.png with "
+        "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
+    ),
+    Component(
+        name="FileList",
+        symbol="FileListDataset",
+        description="PaddleSeg file lists: one 'image_path label_path' per line, relative to root.",
+    ),
+]

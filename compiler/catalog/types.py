@@ -1,0 +1,63 @@
+"""What a catalog entry is: a component a spec may name, and its arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    schema: dict
+    default: object
+    description: str
+    # When set, the rendered call lets a runtime value of this name (a flag
+    # of the generated script) replace the spec's value, e.g. --crop-size.
+    runtime_override: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraOutput:
+    """A training output of a model after its main logits, consumed by one loss each."""
+
+    name: str  # what it is, for messages and model cards, e.g. "auxiliary"
+    # the model argument that, when true, adds this output; None: always there
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str  # the name written in specs
+    symbol: str  # the fragment callable that builds it
+    description: str
+    args: tuple[Arg, ...] = ()
+    # backbones: how many feature maps forward() returns
+    num_features: int = 0
+    # models: the training outputs after the main logits, in order
+    extra_outputs: tuple[ExtraOutput, ...] = ()
+    # models: backbone families this head is known to work with
+    backbones: tuple[str, ...] = ()
+    # values the generated code supplies at run time, as (parameter, expression)
+    runtime_args: tuple[tuple[str, str], ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def arg(self, name: str) -> Arg:
+        return next(a for a in self.args if a.name == name)
+
+    def output_names(self, args: dict) -> list[str]:
+        """Names of the training outputs a model built with `args` returns, main first."""
+        return ["main"] + [o.name for o in self.extra_outputs if o.when is None or args[o.when]]
+
+
+def defaults(component: Component) -> dict:
+    return {a.name: a.default for a in component.args}
+
+
+INT = {"type": "integer"}
+POS_INT = {"type": "integer", "minimum": 1}
+NUM = {"type": "number"}
+BOOL = {"type": "boolean"}
+PROB = {"type": "number", "minimum": 0, "maximum": 1}
+INT_LIST = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
+SIZE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
+RGB = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
