@@ -2,4 +2,44 @@
 
 from __future__ import annotations
 
-MODELS = []
+from .types import BOOL, INT_LIST, POS_INT, Arg, Component, ExtraOutput
+
+# every model is built as Model(num_classes=..., backbone=..., **spec arguments)
+MODEL_RUNTIME_ARGS = (("num_classes", "num_classes"), ("backbone", "backbone"))
+
+POS_INT_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
+DROPOUT = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+FOUR_STAGES = Arg("backbone_indices", dict(INT_LIST, minItems=4, maxItems=4), [0, 1, 2, 3],
+                  "The four backbone feature maps the pyramid reads, finest first "
+                  "(PaddleSeg has no default; its configs use [0, 1, 2, 3]).")
+ALIGN_CORNERS = Arg("align_corners", BOOL, False,
+                    "align_corners of the final bilinear upsampling to the input size.")
+
+MODELS = [
+    Component(
+        name="PFPNNet",
+        symbol="PFPNNet",
+        runtime_args=MODEL_RUNTIME_ARGS,
+        description="Panoptic FPN's semantic branch (Kirillov et al., CVPR 2019): a feature "
+        "pyramid whose levels are upsampled to 1/4 resolution by conv + 2x upsampling "
+        "stacks, summed and classified.",
+        extra_outputs=(ExtraOutput("auxiliary", when="enable_auxiliary_loss"),),
+        backbones=("ResNet",),
+        extra={"num_backbone_indices": 4},
+        args=(
+            FOUR_STAGES,
+            Arg("channels", POS_INT, 256,
+                "Width of the pyramid and of the scale heads (PaddleSeg has no default; its "
+                "configs use 256)."),
+            Arg("enable_auxiliary_loss", BOOL, False,
+                "Add an auxiliary classifier on the third feature map; training then "
+                "returns two outputs."),
+            ALIGN_CORNERS,
+            Arg("dropout_ratio", DROPOUT, 0.1,
+                "Channel dropout before the classifier(s); 0 disables it."),
+            Arg("fpn_inplanes", dict(POS_INT_LIST, minItems=4, maxItems=4),
+                [256, 512, 1024, 2048], "Channels of the four backbone feature maps."),
+        ),
+    ),
+]
