@@ -18,6 +18,26 @@ ALIGN_CORNERS = Arg("align_corners", BOOL, False,
 
 MODELS = [
     Component(
+        name="SFNet",
+        symbol="SFNet",
+        runtime_args=MODEL_RUNTIME_ARGS,
+        description="Semantic Flow Network (Li et al., ECCV 2020): a feature pyramid whose "
+        "top-down pass warps each coarser level onto the finer one with a learned flow "
+        "field; pyramid pooling on the last stage; all levels fused at 1/4 resolution.",
+        extra_outputs=tuple(ExtraOutput(f"auxiliary_stage{stage}", when="enable_auxiliary_loss")
+                            for stage in (3, 2, 1)),
+        backbones=("ResNet",),
+        extra={"num_backbone_indices": 4},
+        args=(
+            FOUR_STAGES,
+            Arg("enable_auxiliary_loss", BOOL, False,
+                "Add a deep-supervision classifier on each flow-aligned level (third, "
+                "second, first stage); training then returns three more outputs, in that "
+                "order."),
+            ALIGN_CORNERS,
+        ),
+    ),
+    Component(
         name="PFPNNet",
         symbol="PFPNNet",
         runtime_args=MODEL_RUNTIME_ARGS,
