@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .types import BOOL, INT_LIST, POS_INT, Arg, Component, ExtraOutput
+from .types import BOOL, INT_LIST, POS_INT, PROB, Arg, Component, ExtraOutput
 
 # every model is built as Model(num_classes=..., backbone=..., **spec arguments)
 MODEL_RUNTIME_ARGS = (("num_classes", "num_classes"), ("backbone", "backbone"))
@@ -60,6 +60,75 @@ MODELS = [
                 "Channel dropout before the classifier(s); 0 disables it."),
             Arg("fpn_inplanes", dict(POS_INT_LIST, minItems=4, maxItems=4),
                 [256, 512, 1024, 2048], "Channels of the four backbone feature maps."),
+        ),
+    ),
+    Component(
+        name="PointRend",
+        symbol="PointRend",
+        runtime_args=MODEL_RUNTIME_ARGS,
+        description="PointRend (Kirillov et al., CVPR 2020) on a Semantic FPN: a point head "
+        "re-predicts the most uncertain points of the coarse prediction from sampled "
+        "features; trained at importance-sampled points, it refines the upsampled "
+        "prediction step by step at inference.",
+        extra_outputs=(ExtraOutput("points"),),
+        backbones=("ResNet",),
+        extra={"num_backbone_indices": 4},
+        args=(
+            FOUR_STAGES,
+            Arg("fpn_inplanes", dict(POS_INT_LIST, minItems=4, maxItems=4),
+                [256, 512, 1024, 2048], "Channels of the four backbone feature maps."),
+            Arg("fpn_outplanes", POS_INT, 256, "Width of the feature pyramid."),
+            Arg("point_in_channels", POS_INT_LIST, [256],
+                "Channels of the pyramid levels the point head samples."),
+            Arg("point_out_channels", POS_INT, 256, "Width of the point head's MLP."),
+            Arg("point_in_index", dict(INT_LIST, items={"type": "integer", "minimum": 0}),
+                [0], "Pyramid levels (coarsest first) the point head samples."),
+            Arg("point_num_fcs", POS_INT, 3, "Layers of the point head's MLP."),
+            Arg("point_num_points", POS_INT, 2048, "Training points per image."),
+            Arg("point_oversample_ratio", {"type": "number", "minimum": 1}, 3,
+                "Uniform candidates per training point, among which the most uncertain "
+                "are chosen."),
+            Arg("point_importance_sample_ratio", PROB, 0.75,
+                "Share of the training points chosen by uncertainty; the rest are uniform."),
+            Arg("point_scale_factor", POS_INT, 2,
+                "Upsampling factor of each inference refinement step."),
+            Arg("point_subdivision_steps", {"type": "integer", "minimum": 0}, 2,
+                "Inference refinement steps."),
+            Arg("point_subdivision_num_points", POS_INT, 8196,
+                "Points re-predicted at each inference refinement step."),
+            Arg("point_dropout_ratio", DROPOUT, 0,
+                "Dropout before the point head's classifier; 0 disables it."),
+            Arg("point_coarse_pred_each_layer", BOOL, True,
+                "Append the coarse logits at the points to the output of every MLP layer."),
+            Arg("PFN_feature_strides", POS_INT_LIST, [4, 8, 16, 32],
+                "Strides the Semantic FPN head assumes for its levels; level i gets "
+                "log2(stride_i / stride_0) conv + 2x upsampling steps."),
+            Arg("PFN_in_channels", POS_INT_LIST, [256, 256, 256, 256],
+                "Channels of the Semantic FPN head's levels."),
+            Arg("PFN_channels", POS_INT, 128, "Width of the Semantic FPN head's scale heads."),
+            Arg("PFN_in_index", dict(INT_LIST, items={"type": "integer", "minimum": 0}),
+                [0, 1, 2, 3], "Pyramid levels (coarsest first) the Semantic FPN head reads."),
+            Arg("PFN_dropout_ratio", DROPOUT, 0,
+                "Channel dropout before the Semantic FPN head's classifier; 0 disables it."),
+            Arg("align_corners", BOOL, False,
+                "align_corners of every bilinear resize and point sampling."),
+        ),
+    ),
+]
+
+LOSSES = [
+    Component(
+        name="PointCrossEntropyLoss",
+        symbol="PointCrossEntropyLoss",
+        runtime_args=(("ignore_index", "ignore_index"),),
+        description="PointRend's point loss: cross-entropy of the point head's logits against "
+        "the label read at the same points (nearest neighbour); consumes a (point logits, "
+        "points) training output.",
+        args=(
+            Arg("top_k_percent_pixels", {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                1.0, "Share of the points, those with the highest loss, that is averaged; "
+                "1 averages all valid points."),
+            Arg("align_corners", BOOL, False, "align_corners of the label's point sampling."),
         ),
     ),
 ]
