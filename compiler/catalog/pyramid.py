@@ -114,6 +114,23 @@ MODELS = [
                 "align_corners of every bilinear resize and point sampling."),
         ),
     ),
+    Component(
+        name="DMNet",
+        symbol="DMNet",
+        runtime_args=MODEL_RUNTIME_ARGS,
+        description="Dynamic Multi-scale Network (He et al., ICCV 2019): dynamic convolutional "
+        "modules generate per-image depthwise filters of several sizes from the last stage; "
+        "an FCN head on the third stage adds deep supervision in training.",
+        extra_outputs=(ExtraOutput("auxiliary"),),
+        backbones=("ResNet",),
+        args=(
+            Arg("mid_channels", POS_INT, 512,
+                "Channels of each dynamic module's output and of the bottleneck."),
+            Arg("filter_sizes", POS_INT_LIST, [1, 3, 5, 7],
+                "Sizes of the generated filters, one dynamic module each."),
+            Arg("fusion", BOOL, False, "Add a 1x1 ConvBNReLU after each dynamic module."),
+        ),
+    ),
 ]
 
 LOSSES = [
