@@ -9,11 +9,13 @@ from paddleseg.models.emanet import EMAU as PaddleSegEMAU
 from paddleseg.models.encnet import Encoding as PaddleSegEncoding
 from paddleseg.models.losses import SECrossEntropyLoss as PaddleSegSELoss
 
+from segc.measure import paddle_flops
 from segc.templates.fragments.emanet import EMAU
 from segc.templates.fragments.encoding import ContextEncoding
 from segc.templates.fragments.encoding_losses import SECrossEntropyLoss
 
-from .generated_scripts import load_script
+from .generated_scripts import combinations, load_script
+from .oracle_fixes import oracle_fix
 from .test_parity import paddleseg_model
 
 pytestmark = pytest.mark.slow
@@ -108,3 +110,21 @@ def test_encoding_models_training_outputs_match_paddleseg(combination):
     ours.eval()
     with paddle.no_grad():
         assert len(ours(x)) == 1  # the training-only heads do not run in eval
+
+
+CONTEXT_ARCHITECTURES = ("ENCNet", "FastFCN", "GloRe", "GINet", "EMANet")
+
+
+@pytest.mark.parametrize("combination", [c for c in combinations()
+                                         if load_script(c).SPEC["arch"] in CONTEXT_ARCHITECTURES])
+def test_eval_flops_equal_paddleseg(combination):
+    """paddle.flops counts layers only, so equal FLOPs mean the same layers run in eval
+    (the auxiliary heads included or not, as in PaddleSeg) on the same shapes."""
+    module = load_script(combination)
+    ours = module.build_model()
+    reference = paddleseg_model(module.SPEC)
+    shape = (1, 3, 64, 128)
+    our_flops, _ = paddle_flops(ours, shape)
+    with oracle_fix(module.SPEC["arch"]):
+        ref_flops, _ = paddle_flops(reference, shape)
+    assert our_flops == ref_flops > 0
