@@ -55,7 +55,7 @@ def test_se_loss_targets_are_class_presence():
 
 
 def test_encoding_layer_equals_paddleseg():
-    """Our |x|^2 - 2x.c + |c|^2 form against PaddleSeg's explicit differences."""
+    """Soft-assigned residuals to the codewords, on random non-negative features."""
     paddle.seed(3)
     reference = PaddleSegEncoding(channels=16, num_codes=6)
     ours = ContextEncoding(16, 6)

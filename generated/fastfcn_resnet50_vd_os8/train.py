@@ -238,15 +238,14 @@ class ContextEncoding(nn.Layer):
 
     def forward(self, x):
         pixels = x.flatten(2).transpose([0, 2, 1])  # N x HW x C
-        # ||x - c||^2 expanded as |x|^2 - 2 x.c + |c|^2: matrix products instead of an
-        # N x HW x K x C difference tensor (gigabytes at training resolution).
-        distances = ((pixels * pixels).sum(axis=2, keepdim=True)
-                     - 2 * paddle.matmul(pixels, self.codewords, transpose_y=True)
-                     + (self.codewords * self.codewords).sum(axis=1))
-        assignment = F.softmax(distances * self.scale, axis=2)  # N x HW x K
-        # sum_i a_ik (x_i - c_k) = (A^T X)_k - (sum_i a_ik) c_k
-        weighted = paddle.matmul(assignment, pixels, transpose_x=True)  # N x K x C
-        return weighted - assignment.sum(axis=1).unsqueeze(2) * self.codewords
+        # Residuals x_i - c_k computed directly (N x HW x K x C), not through
+        # |x|^2 - 2 x.c + |c|^2: that form is lighter but cancels catastrophically when
+        # pixels lie close to a codeword relative to their norm, and its float32
+        # rounding visibly departs from PaddleSeg's outputs.
+        residuals = pixels.unsqueeze(2) - self.codewords  # N x HW x K x C
+        distances = residuals.pow(2).sum(axis=3)  # N x HW x K
+        assignment = F.softmax(distances * self.scale, axis=2)
+        return (assignment.unsqueeze(3) * residuals).sum(axis=1)  # N x K x C
 
 
 class EncModule(nn.Layer):
