@@ -219,7 +219,6 @@ class ContextEncoding(nn.Layer):
 
     def __init__(self, channels, num_codes):
         super().__init__()
-        self.channels, self.num_codes = channels, num_codes
         bound = 1.0 / (channels * num_codes) ** 0.5
         self.codewords = self.create_parameter(
             [num_codes, channels], default_initializer=nn.initializer.Uniform(-bound, bound))
@@ -229,10 +228,10 @@ class ContextEncoding(nn.Layer):
 
     def forward(self, x):
         pixels = x.flatten(2).transpose([0, 2, 1])  # N x HW x C
-        # Residuals x_i - c_k computed directly (N x HW x K x C), not through
-        # |x|^2 - 2 x.c + |c|^2: that form is lighter but cancels catastrophically when
-        # pixels lie close to a codeword relative to their norm, and its float32
-        # rounding visibly departs from PaddleSeg's outputs.
+        # Residuals x_i - c_k computed directly (N x HW x K x C: about 1 GB for two
+        # 1024x512 crops), not through |x|^2 - 2 x.c + |c|^2: that form is lighter but
+        # cancels catastrophically when pixels lie close to a codeword relative to their
+        # norm, and its float32 rounding visibly departs from PaddleSeg's outputs.
         residuals = pixels.unsqueeze(2) - self.codewords  # N x HW x K x C
         distances = residuals.pow(2).sum(axis=3)  # N x HW x K
         assignment = F.softmax(distances * self.scale, axis=2)

@@ -325,8 +325,10 @@ class GraphTransfer(nn.Layer):
 
 
 class GraphInteraction(nn.Layer):
-    """Reason within each graph, then across them; the cross-graph messages are added
-    with learned per-node gates that start at zero."""
+    """Reason within each graph, then across them. A class node becomes the message from
+    the visual graph plus its own state times a learned per-class gate; a visual node
+    keeps its state plus the message from the class graph times a learned per-node
+    gate. Both gates start at zero, so at first only the class side mixes."""
 
     def __init__(self, num_state, num_node, num_classes):
         super().__init__()
@@ -396,8 +398,8 @@ class GIHead(nn.Layer):
     def forward(self, x):
         batch_size = paddle.shape(x)[0]
         num_classes, embedding_dim = self.inp.shape
-        # One copy of the embeddings per image, before the embedding network rather than
-        # after it, as PaddleSeg does: batch-norm statistics over identical copies are
+        # One copy of the embeddings per image, made before the embedding network
+        # (PaddleSeg copies its output): batch-norm statistics over identical copies are
         # the same, and Paddle Inference's constant folding, which fails on the batch
         # norms of a branch that depends on no input, leaves this one alone.
         word = self.inp.unsqueeze(0).expand([batch_size, -1, -1]).reshape([-1, embedding_dim])
