@@ -29,11 +29,15 @@ class ConvBNReLU(ConvBN):
 
 
 class AuxLayer(nn.Layer):
-    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv."""
+    """Auxiliary (deep supervision) classifier: 3x3 ConvBNReLU, dropout, 1x1 conv.
 
-    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1):
+    `conv_kwargs` go to the 3x3 conv (e.g. bias_attr=False, as GINet builds it).
+    """
+
+    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1,
+                 **conv_kwargs):
         super().__init__()
-        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1)
+        self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1, **conv_kwargs)
         self.dropout = nn.Dropout(p=dropout_prob)
         self.conv = nn.Conv2D(inter_channels, out_channels, 1)
 
