@@ -51,12 +51,21 @@ def resnet_vd_conv(in_channels, out_channels, kernel_size, stride=1, dilation=1,
                  dilation=dilation, bias_attr=False)
 
 
-def resnet_vd_shortcut(x, short, stride):
+def resnet_vd_short_pool(stride, project):
+    """The 2x2 average pool (ResNet-D) before a strided block's shortcut projection.
+
+    A layer rather than F.avg_pool2d because paddle.flops counts layers only, and the
+    model zoo's FLOPs (PaddleSeg's) include this pooling.
+    """
+    return nn.AvgPool2D(kernel_size=2, stride=2, ceil_mode=True) if project and stride > 1 else None
+
+
+def resnet_vd_shortcut(x, short, pool):
     """Residual branch input: identity, or (ResNet-D) 2x2 avg pool then 1x1 projection."""
     if short is None:
         return x
-    if stride > 1:
-        x = F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True)
+    if pool is not None:
+        x = pool(x)
     return short(x)
 
 
@@ -67,14 +76,14 @@ class ResNetVdBasicBlock(nn.Layer):
 
     def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
         super().__init__()
-        self.stride = stride
         self.conv0 = resnet_vd_conv(in_channels, channels, 3, stride, dilation)
         self.conv1 = resnet_vd_conv(channels, channels, 3, dilation=dilation, relu=False)
         self.short = resnet_vd_conv(in_channels, channels, 1, relu=False) if project else None
+        self.short_pool = resnet_vd_short_pool(stride, project)
 
     def forward(self, x):
         y = self.conv1(self.conv0(x))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.stride))
+        return F.relu(y + resnet_vd_shortcut(x, self.short, self.short_pool))
 
 
 class ResNetVdBottleneck(nn.Layer):
@@ -85,15 +94,15 @@ class ResNetVdBottleneck(nn.Layer):
     def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
         super().__init__()
         out_channels = channels * self.expansion
-        self.stride = stride
         self.conv0 = resnet_vd_conv(in_channels, channels, 1)
         self.conv1 = resnet_vd_conv(channels, channels, 3, stride, dilation)
         self.conv2 = resnet_vd_conv(channels, out_channels, 1, relu=False)
         self.short = resnet_vd_conv(in_channels, out_channels, 1, relu=False) if project else None
+        self.short_pool = resnet_vd_short_pool(stride, project)
 
     def forward(self, x):
         y = self.conv2(self.conv1(self.conv0(x)))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.stride))
+        return F.relu(y + resnet_vd_shortcut(x, self.short, self.short_pool))
 
 
 class ResNet_vd(nn.Layer):
