@@ -44,6 +44,7 @@ class Call:
 class Loss:
     call: Call
     coef: float
+    target: str = "label"  # what the output is compared with: "label", or "edge" (its edge map)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Variant:
     @property
     def normalize(self) -> MappingProxyType:
         return next(t.args for t in self.val_transforms if t.type == "Normalize")
+
+    @property
+    def needs_edge_map(self) -> bool:
+        """Whether some loss trains on the label's edge map, which the data then computes."""
+        return any(loss.target == "edge" for loss in self.losses)
 
     def plain(self) -> dict:
         """The resolved spec as plain data: the generated scripts' SPEC."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from .assembler import FragmentLibrary
-from .ir import Call, Variant, thaw
+from .ir import Call, Loss, Variant, thaw
 
 SCRIPTS = ("train.py", "export.py", "infer.py")
 LINE_WIDTH = 96
@@ -69,6 +69,16 @@ def call_expr(call: Call, indent: int = 4) -> str:
     return f"{call.symbol}(\n" + "".join(f"{pad}{a},\n" for a in args) + " " * indent + ")"
 
 
+def loss_entry(loss: Loss, indent: int) -> str:
+    """`(Loss(...), coef, target),` on one line, or one item a line when that is too long."""
+    items = [call_expr(loss.call, indent + 4), py_literal(loss.coef), py_literal(loss.target)]
+    flat = f"({', '.join(items)}),"
+    if indent + len(flat) <= LINE_WIDTH and "\n" not in flat:
+        return flat
+    pad = " " * (indent + 4)
+    return "(\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + "),"
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -119,8 +129,7 @@ class Renderer:
             "model_expr": call_expr(variant.model),
             "train_transform_exprs": [call_expr(t, 12) for t in variant.train_transforms],
             "val_transform_exprs": [call_expr(t, 8) for t in variant.val_transforms],
-            "losses": [(call_expr(loss.call, 8), py_literal(loss.coef))
-                       for loss in variant.losses],
+            "loss_entries": [loss_entry(loss, 8) for loss in variant.losses],
             "lr_expr": call_expr(variant.lr_scheduler),
             "optimizer_expr": call_expr(variant.optimizer),
             "reference": thaw(variant.reference),

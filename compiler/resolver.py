@@ -25,6 +25,12 @@ def _call(kind: str, written: dict) -> Call:
                 component.runtime_args)
 
 
+def _loss(written: dict) -> Loss:
+    call = _call("loss", written)
+    target = catalog.LOSSES[call.type].target(call.args)
+    return Loss(call, float(written.get("coef", 1.0)), target)
+
+
 def relative_to_root(path: Path, root: Path) -> str:
     """A spec path as outputs record it, '/'-separated and machine-independent.
 
@@ -60,8 +66,7 @@ def resolve(doc: Document, project_root: Path) -> list[Variant]:
                            hashlib.sha256(s.read_bytes()).hexdigest()) for s in doc.sources),
             model=_call("model", spec["model"]),
             backbone=_call("backbone", spec["backbone"]),
-            losses=tuple(Loss(_call("loss", item), float(item.get("coef", 1.0)))
-                         for item in spec["loss"]),
+            losses=tuple(_loss(item) for item in spec["loss"]),
             train_transforms=tuple(_call("transform", t) for t in spec["train"]["transforms"]),
             val_transforms=tuple(_call("transform", t) for t in data["val"]["transforms"]),
             optimizer=_call("optimizer", spec["optimizer"]),

@@ -39,6 +39,9 @@ class Component:
     backbones: tuple[str, ...] = ()
     # values the generated code supplies at run time, as (parameter, expression)
     runtime_args: tuple[tuple[str, str], ...] = ()
+    # losses: the argument that, when true, makes the loss compare its output with the
+    # label's edge map instead of the label (PaddleSeg's `edge_label`); None: the label
+    edge_map_when: str | None = None
     extra: dict = field(default_factory=dict)
 
     def arg(self, name: str) -> Arg:
@@ -47,6 +50,10 @@ class Component:
     def output_names(self, args: dict) -> list[str]:
         """Names of the training outputs a model built with `args` returns, main first."""
         return ["main"] + [o.name for o in self.extra_outputs if o.when is None or args[o.when]]
+
+    def target(self, args: dict) -> str:
+        """What a loss built with `args` compares its output with: "label" or "edge"."""
+        return "edge" if self.edge_map_when is not None and args[self.edge_map_when] else "label"
 
 
 def defaults(component: Component) -> dict:

@@ -178,13 +178,19 @@ class ResNet_vd(nn.Layer):
             self.feat_channels.append(channels)
 
     def forward(self, x):
-        x = self.pool2d_max(self.conv1_3(self.conv1_2(self.conv1_1(x))))
+        return self.forward_with_stem(x)[1]
+
+    def forward_with_stem(self, x):
+        """(the deep stem's output before max pooling, at 1/2 resolution; the four
+        stages' outputs): GSCNN's shape stream starts from the stem."""
+        stem = self.conv1_3(self.conv1_2(self.conv1_1(x)))
+        x = self.pool2d_max(stem)
         feats = []
         for blocks in self.stages:
             for block in blocks:
                 x = block(x)
             feats.append(x)
-        return feats
+        return stem, feats
 
 
 def ResNet50_vd(**kwargs):

@@ -204,13 +204,19 @@ class ResNet_vd(nn.Layer):
             self.feat_channels.append(channels)
 
     def forward(self, x):
-        x = self.pool2d_max(self.conv1_3(self.conv1_2(self.conv1_1(x))))
+        return self.forward_with_stem(x)[1]
+
+    def forward_with_stem(self, x):
+        """(the deep stem's output before max pooling, at 1/2 resolution; the four
+        stages' outputs): GSCNN's shape stream starts from the stem."""
+        stem = self.conv1_3(self.conv1_2(self.conv1_1(x)))
+        x = self.pool2d_max(stem)
         feats = []
         for blocks in self.stages:
             for block in blocks:
                 x = block(x)
             feats.append(x)
-        return feats
+        return stem, feats
 
 
 def ResNet50_vd(**kwargs):
@@ -732,10 +738,13 @@ class SegDataset:
     `ds[key]` (any integer key >= 0) reads sample key % len(ds), checks that its label
     matches the image's size and holds only class ids (< num_classes) or ignore_index,
     and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
-    and an int64 HxW label.
+    and an int64 HxW label, followed by one map per entry of `target_maps` ({name:
+    function(label, num_classes, ignore_index)}, e.g. an edge map for losses that train
+    on one), computed from the transformed label.
     """
 
-    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0):
+    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0,
+                 target_maps=None):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
             raise ValueError("a SegDataset needs at least one sample")
@@ -743,6 +752,7 @@ class SegDataset:
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
         self.seed = seed
+        self.target_maps = dict(target_maps or {})
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
         self.invalid_values[:self.num_classes] = 0
@@ -760,7 +770,10 @@ class SegDataset:
         image = read_image(image_path)
         label = read_label(label_path)
         self.check_label(label, label_path, image.shape[:2])
-        return self.transforms(image, label, np.random.default_rng([self.seed, key]))
+        image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
+        maps = [make(label, self.num_classes, self.ignore_index)
+                for make in self.target_maps.values()]
+        return (image, label, *maps)
 
     def check_label(self, label, label_path, image_shape):
         if label.shape != image_shape:
@@ -965,17 +978,18 @@ def make_demo_data(root=DEMO_DATA_DIR):
     return root
 
 
-def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
+def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
+                 target_maps=None):
     """The 'train' or 'val' split of the data a run names, as a SegDataset.
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
     root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
-    list or folder layout for this split.
+    list or folder layout for this split; `target_maps` as SegDataset takes them.
     """
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed)
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(f"{root}: dataset folder does not exist; pass --data DIR "
@@ -988,7 +1002,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
     return SegDataset(samples, transforms, dataset_spec["num_classes"],
-                      dataset_spec.get("ignore_index", 255), seed)
+                      dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
 # ---- metrics ---------------------------------------------------------------
@@ -1124,9 +1138,9 @@ def start_loader_worker(dataset):
 
 
 def load_training_batch(keys, dataset=None):
+    """(images, labels, *target maps) of the samples `keys`, each stacked into one array."""
     samples = [(dataset or LOADER_DATASET)[key] for key in keys]
-    return (np.stack([image for image, _ in samples]),
-            np.stack([label for _, label in samples]))
+    return tuple(np.stack(column) for column in zip(*samples))
 
 
 def training_batches(dataset, batch_keys, num_workers, prefetch=2):
@@ -1262,7 +1276,9 @@ def format_duration(seconds):
 
 
 def train_main(spec, *, build_model, build_transforms, build_losses, build_optimizer,
-               argv=None):
+               target_maps=None, argv=None):
+    """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
+    adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
     paddle.set_device(args.device)
     world_size = paddle.distributed.get_world_size()
@@ -1277,7 +1293,7 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     try:
         train_set = load_dataset(spec["dataset"], args.data, "train",
                                  build_transforms(True, args.crop_size),
-                                 list_path=args.train_list, seed=seed)
+                                 list_path=args.train_list, seed=seed, target_maps=target_maps)
         val_set = None if args.no_eval else load_dataset(
             spec["dataset"], args.data, "val", build_transforms(False),
             list_path=args.val_list, seed=seed)
@@ -1304,6 +1320,8 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
             return
 
     losses = build_losses(train_set.ignore_index)
+    # what each batch holds after the images, in order: the label, then the target maps
+    target_names = ["label", *train_set.target_maps]
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
                                 start_iter)
@@ -1325,13 +1343,13 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     run_start, run_start_iter = window_start, start_iter
     while iteration < args.iters:
         try:
-            images, labels = next(batches)
+            images, *target_arrays = next(batches)
         except SegDataError as error:
             fail(str(error))
-        images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
-        outputs = parallel_model(images)
-        loss = sum(coef * loss_fn(output, labels)
-                   for (loss_fn, coef), output in zip(losses, outputs, strict=True))
+        targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
+        outputs = parallel_model(paddle.to_tensor(images))
+        loss = sum(coef * loss_fn(output, targets[target])
+                   for (loss_fn, coef, target), output in zip(losses, outputs, strict=True))
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
@@ -1489,10 +1507,11 @@ def build_transforms(train, crop_size=None):
 
 
 def build_losses(ignore_index):
-    """One (loss, coefficient) pair per model output, main output first."""
+    """One (loss, coefficient, target) per model output, main output first; the target
+    is what the loss compares its output with, here always the label."""
     return [
-        (CrossEntropyLoss(ignore_index=ignore_index, weight=None), 1.0),
-        (CrossEntropyLoss(ignore_index=ignore_index, weight=None), 0.4),
+        (CrossEntropyLoss(ignore_index=ignore_index, weight=None), 1.0, 'label'),
+        (CrossEntropyLoss(ignore_index=ignore_index, weight=None), 0.4, 'label'),
     ]
 
 

@@ -117,10 +117,13 @@ class SegDataset:
     `ds[key]` (any integer key >= 0) reads sample key % len(ds), checks that its label
     matches the image's size and holds only class ids (< num_classes) or ignore_index,
     and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
-    and an int64 HxW label.
+    and an int64 HxW label, followed by one map per entry of `target_maps` ({name:
+    function(label, num_classes, ignore_index)}, e.g. an edge map for losses that train
+    on one), computed from the transformed label.
     """
 
-    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0):
+    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0,
+                 target_maps=None):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
             raise ValueError("a SegDataset needs at least one sample")
@@ -128,6 +131,7 @@ class SegDataset:
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
         self.seed = seed
+        self.target_maps = dict(target_maps or {})
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
         self.invalid_values[:self.num_classes] = 0
@@ -145,7 +149,10 @@ class SegDataset:
         image = read_image(image_path)
         label = read_label(label_path)
         self.check_label(label, label_path, image.shape[:2])
-        return self.transforms(image, label, np.random.default_rng([self.seed, key]))
+        image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
+        maps = [make(label, self.num_classes, self.ignore_index)
+                for make in self.target_maps.values()]
+        return (image, label, *maps)
 
     def check_label(self, label, label_path, image_shape):
         if label.shape != image_shape:
@@ -350,17 +357,18 @@ def make_demo_data(root=DEMO_DATA_DIR):
     return root
 
 
-def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
+def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
+                 target_maps=None):
     """The 'train' or 'val' split of the data a run names, as a SegDataset.
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
     root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
-    list or folder layout for this split.
+    list or folder layout for this split; `target_maps` as SegDataset takes them.
     """
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed)
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(f"{root}: dataset folder does not exist; pass --data DIR "
@@ -373,4 +381,4 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0):
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
     return SegDataset(samples, transforms, dataset_spec["num_classes"],
-                      dataset_spec.get("ignore_index", 255), seed)
+                      dataset_spec.get("ignore_index", 255), seed, target_maps)

@@ -38,6 +38,9 @@ class OhemCrossEntropyLoss(nn.Layer):
     valid pixel counts, as in PaddleSeg.
     """
 
+    # added to the kept share in the normalisation (PaddleSeg's value)
+    EPS = 1e-5
+
     def __init__(self, ignore_index=255, thresh=0.7, min_kept=10000):
         super().__init__()
         self.ignore_index = ignore_index
@@ -60,5 +63,5 @@ class OhemCrossEntropyLoss(nn.Layer):
                 kth_smallest = float(paddle.kthvalue(prob, self.min_kept)[0])
                 kept = prob < max(self.thresh, kth_smallest)
         kept = kept.astype("float32")
-        # PaddleSeg's normalisation: mean loss over pixels / (kept share + 1e-5)
-        return (-picked * kept).mean() / (kept.mean() + 1e-5)
+        # PaddleSeg's normalisation: mean loss over pixels / (kept share + EPS)
+        return (-picked * kept).mean() / (kept.mean() + self.EPS)

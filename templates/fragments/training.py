@@ -112,9 +112,9 @@ def start_loader_worker(dataset):
 
 
 def load_training_batch(keys, dataset=None):
+    """(images, labels, *target maps) of the samples `keys`, each stacked into one array."""
     samples = [(dataset or LOADER_DATASET)[key] for key in keys]
-    return (np.stack([image for image, _ in samples]),
-            np.stack([label for _, label in samples]))
+    return tuple(np.stack(column) for column in zip(*samples))
 
 
 def training_batches(dataset, batch_keys, num_workers, prefetch=2):
@@ -250,7 +250,9 @@ def format_duration(seconds):
 
 
 def train_main(spec, *, build_model, build_transforms, build_losses, build_optimizer,
-               argv=None):
+               target_maps=None, argv=None):
+    """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
+    adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
     paddle.set_device(args.device)
     world_size = paddle.distributed.get_world_size()
@@ -265,7 +267,7 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     try:
         train_set = load_dataset(spec["dataset"], args.data, "train",
                                  build_transforms(True, args.crop_size),
-                                 list_path=args.train_list, seed=seed)
+                                 list_path=args.train_list, seed=seed, target_maps=target_maps)
         val_set = None if args.no_eval else load_dataset(
             spec["dataset"], args.data, "val", build_transforms(False),
             list_path=args.val_list, seed=seed)
@@ -292,6 +294,8 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
             return
 
     losses = build_losses(train_set.ignore_index)
+    # what each batch holds after the images, in order: the label, then the target maps
+    target_names = ["label", *train_set.target_maps]
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
                                 start_iter)
@@ -313,13 +317,13 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     run_start, run_start_iter = window_start, start_iter
     while iteration < args.iters:
         try:
-            images, labels = next(batches)
+            images, *target_arrays = next(batches)
         except SegDataError as error:
             fail(str(error))
-        images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
-        outputs = parallel_model(images)
-        loss = sum(coef * loss_fn(output, labels)
-                   for (loss_fn, coef), output in zip(losses, outputs, strict=True))
+        targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
+        outputs = parallel_model(paddle.to_tensor(images))
+        loss = sum(coef * loss_fn(output, targets[target])
+                   for (loss_fn, coef, target), output in zip(losses, outputs, strict=True))
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
