@@ -43,6 +43,26 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+class SeparableConvBNReLU(nn.Layer):
+    """Depthwise conv + BN, then a 1x1 pointwise conv + BN + ReLU: a kxk conv's receptive
+    field for about 1/k^2 of its weights and multiply-adds (Xception's factorisation).
+
+    `conv_kwargs` go to the depthwise conv; `pointwise_bias` is the pointwise conv's
+    bias_attr (None: a bias, False: none).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="same",
+                 pointwise_bias=None, **conv_kwargs):
+        super().__init__()
+        self.depthwise_conv = ConvBN(in_channels, in_channels, kernel_size, padding=padding,
+                                     groups=in_channels, **conv_kwargs)
+        # "piontwise" is PaddleSeg's spelling; its checkpoints use the name.
+        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1, bias_attr=pointwise_bias)
+
+    def forward(self, x):
+        return self.piontwise_conv(self.depthwise_conv(x))
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -198,21 +218,6 @@ def ResNet101_vd(**kwargs):
 
 
 # ---- aspp ------------------------------------------------------------------
-
-class SeparableConvBNReLU(nn.Layer):
-    """Depthwise conv + BN, then a 1x1 pointwise conv + BN + ReLU: a kxk conv's receptive
-    field for about 1/k^2 of its weights and multiply-adds (Xception's factorisation)."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
-        super().__init__()
-        self.depthwise_conv = ConvBN(in_channels, in_channels, kernel_size, padding=padding,
-                                     groups=in_channels, **conv_kwargs)
-        # "piontwise" is PaddleSeg's spelling; its checkpoints use the name.
-        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1)
-
-    def forward(self, x):
-        return self.piontwise_conv(self.depthwise_conv(x))
-
 
 class ASPPModule(nn.Layer):
     """Parallel atrous convolutions at several rates (a 1x1 conv for rate 1), optionally

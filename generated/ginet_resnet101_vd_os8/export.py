@@ -60,6 +60,26 @@ class AuxLayer(nn.Layer):
         return self.conv(self.dropout(self.conv_bn_relu(x)))
 
 
+class SeparableConvBNReLU(nn.Layer):
+    """Depthwise conv + BN, then a 1x1 pointwise conv + BN + ReLU: a kxk conv's receptive
+    field for about 1/k^2 of its weights and multiply-adds (Xception's factorisation).
+
+    `conv_kwargs` go to the depthwise conv; `pointwise_bias` is the pointwise conv's
+    bias_attr (None: a bias, False: none).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="same",
+                 pointwise_bias=None, **conv_kwargs):
+        super().__init__()
+        self.depthwise_conv = ConvBN(in_channels, in_channels, kernel_size, padding=padding,
+                                     groups=in_channels, **conv_kwargs)
+        # "piontwise" is PaddleSeg's spelling; its checkpoints use the name.
+        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1, bias_attr=pointwise_bias)
+
+    def forward(self, x):
+        return self.piontwise_conv(self.depthwise_conv(x))
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -247,19 +267,6 @@ class GraphConvolution(nn.Layer):
 JPU_DILATIONS = (1, 2, 4, 8)
 
 
-class JPUSeparableConv(nn.Layer):
-    """Dilated 3x3 depthwise ConvBN, then 1x1 pointwise ConvBNReLU; both bias-free."""
-
-    def __init__(self, in_channels, out_channels, dilation):
-        super().__init__()
-        self.depthwise_conv = ConvBN(in_channels, in_channels, 3, padding=dilation,
-                                     dilation=dilation, groups=in_channels, bias_attr=False)
-        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1, bias_attr=False)
-
-    def forward(self, x):
-        return self.piontwise_conv(self.depthwise_conv(x))
-
-
 class JPU(nn.Layer):
     """forward(*feats) returns feats with the last one replaced by the JPU features
     (4 * width channels, at the resolution of feats[-3]).
@@ -275,7 +282,9 @@ class JPU(nn.Layer):
         self.conv4 = ConvBNReLU(in_channels[-2], width, 3, padding=1, bias_attr=False)
         self.conv3 = ConvBNReLU(in_channels[-3], width, 3, padding=1, bias_attr=False)
         for i, dilation in enumerate(JPU_DILATIONS, start=1):
-            self.add_sublayer(f"dilation{i}", JPUSeparableConv(3 * width, width, dilation))
+            self.add_sublayer(f"dilation{i}", SeparableConvBNReLU(
+                3 * width, width, 3, padding=dilation, dilation=dilation, bias_attr=False,
+                pointwise_bias=False))
         self.branches = [getattr(self, f"dilation{i}") for i in range(1, 5)]
 
     def forward(self, *feats):

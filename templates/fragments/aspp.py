@@ -1,6 +1,6 @@
 """Atrous spatial pyramid pooling (Chen et al., "Rethinking Atrous Convolution for
-Semantic Image Segmentation", 2017) and the separable convolution DeepLabV3+ builds it
-from; shared by the DeepLabV3, DeepLabV3+, GSCNN and DecoupledSegNet heads.
+Semantic Image Segmentation", 2017), optionally built from separable convolutions as
+DeepLabV3+ does; shared by the DeepLabV3, DeepLabV3+, GSCNN and DecoupledSegNet heads.
 
 Attribute names (`aspp_blocks`, `global_avg_pool`, `piontwise_conv` with PaddleSeg's
 spelling, ...) follow PaddleSeg 2.8 so that its checkpoints load unchanged.
@@ -10,22 +10,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBN, ConvBNReLU
-
-
-class SeparableConvBNReLU(nn.Layer):
-    """Depthwise conv + BN, then a 1x1 pointwise conv + BN + ReLU: a kxk conv's receptive
-    field for about 1/k^2 of its weights and multiply-adds (Xception's factorisation)."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
-        super().__init__()
-        self.depthwise_conv = ConvBN(in_channels, in_channels, kernel_size, padding=padding,
-                                     groups=in_channels, **conv_kwargs)
-        # "piontwise" is PaddleSeg's spelling; its checkpoints use the name.
-        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1)
-
-    def forward(self, x):
-        return self.piontwise_conv(self.depthwise_conv(x))
+from .layers import ConvBNReLU, SeparableConvBNReLU
 
 
 class ASPPModule(nn.Layer):

@@ -14,8 +14,8 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .aspp import ASPPModule, SeparableConvBNReLU
-from .layers import ConvBNReLU
+from .aspp import ASPPModule
+from .layers import ConvBNReLU, SeparableConvBNReLU
 
 
 class DeepLabV3Head(nn.Layer):

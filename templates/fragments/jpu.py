@@ -13,23 +13,10 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBN, ConvBNReLU
+from .layers import ConvBNReLU, SeparableConvBNReLU
 
 # Dilations of JPU's four parallel separable convolutions.
 JPU_DILATIONS = (1, 2, 4, 8)
-
-
-class JPUSeparableConv(nn.Layer):
-    """Dilated 3x3 depthwise ConvBN, then 1x1 pointwise ConvBNReLU; both bias-free."""
-
-    def __init__(self, in_channels, out_channels, dilation):
-        super().__init__()
-        self.depthwise_conv = ConvBN(in_channels, in_channels, 3, padding=dilation,
-                                     dilation=dilation, groups=in_channels, bias_attr=False)
-        self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1, bias_attr=False)
-
-    def forward(self, x):
-        return self.piontwise_conv(self.depthwise_conv(x))
 
 
 class JPU(nn.Layer):
@@ -47,7 +34,9 @@ class JPU(nn.Layer):
         self.conv4 = ConvBNReLU(in_channels[-2], width, 3, padding=1, bias_attr=False)
         self.conv3 = ConvBNReLU(in_channels[-3], width, 3, padding=1, bias_attr=False)
         for i, dilation in enumerate(JPU_DILATIONS, start=1):
-            self.add_sublayer(f"dilation{i}", JPUSeparableConv(3 * width, width, dilation))
+            self.add_sublayer(f"dilation{i}", SeparableConvBNReLU(
+                3 * width, width, 3, padding=dilation, dilation=dilation, bias_attr=False,
+                pointwise_bias=False))
         self.branches = [getattr(self, f"dilation{i}") for i in range(1, 5)]
 
     def forward(self, *feats):
