@@ -74,7 +74,8 @@ def test_unknown_backbone_head_and_loss_all_reported_at_once(run_segc, project):
     lines = compile_bad(run_segc, project, text)
     assert len(lines) == 3
     joined = "\n".join(lines)
-    assert "bad.yaml:5:9: error: model.type: 'FCNN' is not one of: FCN, PSPNet" in joined
+    assert "bad.yaml:5:9: error: model.type: 'FCNN' is not one of: " in joined
+    assert "FCN, " in joined and "did you mean 'FCN'?" in joined
     assert "bad.yaml:8:13: error: variants[0].backbone.type: 'HRNet_W81' is not one of" in joined
     assert "did you mean 'HRNet_W" in joined
     assert "bad.yaml:10:11: error: loss[0].type: 'CrossEntropy' is not one of" in joined
