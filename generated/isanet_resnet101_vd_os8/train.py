@@ -86,13 +86,19 @@ def resnet_vd_conv(in_channels, out_channels, kernel_size, stride=1, dilation=1,
                  dilation=dilation, bias_attr=False)
 
 
-def resnet_vd_shortcut(x, short, stride):
+def resnet_vd_shortcut(x, short, pool):
     """Residual branch input: identity, or (ResNet-D) 2x2 avg pool then 1x1 projection."""
     if short is None:
         return x
-    if stride > 1:
-        x = F.avg_pool2d(x, kernel_size=2, stride=2, ceil_mode=True)
+    if pool is not None:
+        x = pool(x)
     return short(x)
+
+
+def resnet_vd_shortcut_pool(stride):
+    """The 2x2 average pool of a strided block's shortcut, or None. A layer rather than
+    F.avg_pool2d so that paddle.flops counts it, as it counts PaddleSeg's."""
+    return nn.AvgPool2D(kernel_size=2, stride=2, ceil_mode=True) if stride > 1 else None
 
 
 class ResNetVdBasicBlock(nn.Layer):
@@ -102,14 +108,14 @@ class ResNetVdBasicBlock(nn.Layer):
 
     def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
         super().__init__()
-        self.stride = stride
+        self.shortcut_pool = resnet_vd_shortcut_pool(stride)
         self.conv0 = resnet_vd_conv(in_channels, channels, 3, stride, dilation)
         self.conv1 = resnet_vd_conv(channels, channels, 3, dilation=dilation, relu=False)
         self.short = resnet_vd_conv(in_channels, channels, 1, relu=False) if project else None
 
     def forward(self, x):
         y = self.conv1(self.conv0(x))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.stride))
+        return F.relu(y + resnet_vd_shortcut(x, self.short, self.shortcut_pool))
 
 
 class ResNetVdBottleneck(nn.Layer):
@@ -120,7 +126,7 @@ class ResNetVdBottleneck(nn.Layer):
     def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
         super().__init__()
         out_channels = channels * self.expansion
-        self.stride = stride
+        self.shortcut_pool = resnet_vd_shortcut_pool(stride)
         self.conv0 = resnet_vd_conv(in_channels, channels, 1)
         self.conv1 = resnet_vd_conv(channels, channels, 3, stride, dilation)
         self.conv2 = resnet_vd_conv(channels, out_channels, 1, relu=False)
@@ -128,7 +134,7 @@ class ResNetVdBottleneck(nn.Layer):
 
     def forward(self, x):
         y = self.conv2(self.conv1(self.conv0(x)))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.stride))
+        return F.relu(y + resnet_vd_shortcut(x, self.short, self.shortcut_pool))
 
 
 class ResNet_vd(nn.Layer):
