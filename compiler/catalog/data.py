@@ -31,6 +31,24 @@ TRANSFORMS = [
         ),
     ),
     Component(
+        name="Padding",
+        symbol="Padding",
+        description="Pad bottom/right to a fixed size (image grey, label the ignore value); "
+        "an image larger than the target is an error. For evaluation at one input size: "
+        "metrics over the padded label equal those over the original, and infer.py crops "
+        "predictions back.",
+        args=(
+            Arg("target_size", SIZE, [2049, 1025],
+                "Size after padding, [width, height]; PaddleSeg has no default, this is its "
+                "Cityscapes 769x769 recipe's."),
+            Arg("im_padding_value", NUM, 127.5,
+                "Image padding value (0-255 scale); a fractional value turns the image to "
+                "float32, so Padding belongs after transforms that need uint8."),
+            Arg("label_padding_value", {"type": "integer", "minimum": 0, "maximum": 255}, 255,
+                "Label padding value (normally the ignore value)."),
+        ),
+    ),
+    Component(
         name="RandomHorizontalFlip",
         symbol="RandomHorizontalFlip",
         description="Mirror image and label left-right with a probability.",

@@ -26,7 +26,7 @@ INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Resize")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
@@ -34,6 +34,12 @@ INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Resize")
 # (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
 ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
                          b"bicubic_interp", b"trilinear_interp")
+
+
+# Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
+# conv before them: it reads leaky_relu's slope as the wrong attribute type and the
+# predictor dies with a segmentation fault while it is created (CCNet uses one).
+ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
 
 def deploy_error(message, status=2):
@@ -262,7 +268,9 @@ def load_deploy_config(path):
 
     Keys: path, model_file and params_file (absolute), transforms, input_shape
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
-    per RGB channel) and resize ((width, height) of a Resize transform, or None).
+    per RGB channel), resize ((width, height) of a Resize transform, or None) and
+    padding (a Padding transform's {"size": (width, height), "value": image padding
+    value}, or None).
     User errors end the program with one line (exit 2).
     """
     if os.path.isdir(path):
@@ -308,6 +316,7 @@ def deploy_config_fields(deploy, folder):
         "mean": [0.5, 0.5, 0.5],
         "std": [0.5, 0.5, 0.5],
         "resize": None,
+        "padding": None,
     }
     for transform in config["transforms"]:
         if not isinstance(transform, dict):
@@ -321,10 +330,22 @@ def deploy_config_fields(deploy, folder):
             size = transform.get("target_size", [512, 512])
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
+            if config["padding"] is not None:
+                raise ValueError("a Resize after a Padding is not supported; infer.py "
+                                 "resizes first, then pads")
+        elif transform.get("type") == "Padding":
+            size = transform["target_size"]  # PaddleSeg's Padding has no default size
+            size = [size, size] if isinstance(size, int) else size
+            config["padding"] = {"size": (int(size[0]), int(size[1])),
+                                 "value": float(transform.get("im_padding_value", 127.5))}
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
-    if config["resize"] is None and height > 0 and width > 0:
+    if config["padding"] is not None and height > 0 and width > 0:
+        if config["padding"]["size"] != (width, height):
+            raise ValueError(f"Padding target_size {list(config['padding']['size'])} differs "
+                             f"from the fixed input_shape's {width}x{height}")
+    elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
     return config
 
@@ -336,7 +357,8 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
     On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
     ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
     fusion passes (conv + bn + activation and the like) still run, so convolutions
-    stay on oneDNN, while the interpolation keeps its plain CPU kernel.
+    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
+    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
     """
     config = paddle.inference.Config(model_file, params_file)
     config.disable_glog_info()
@@ -350,6 +372,8 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
             config.enable_onednn()
             if inference_program_has_broken_onednn_ops(model_file):
                 config.delete_pass("onednn_placement_pass")
+            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
+                config.delete_pass("conv_activation_onednn_fuse_pass")
         else:
             config.disable_onednn()
     return paddle.inference.create_predictor(config)
@@ -357,9 +381,14 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
 
 def inference_program_has_broken_onednn_ops(model_file):
     """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
+    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
+
+
+def inference_program_uses(model_file, op_names):
+    """Whether the saved program mentions one of `op_names` (bytes)."""
     with open(model_file, "rb") as f:
         program = f.read()
-    return any(name in program for name in ONEDNN_BROKEN_PIR_OPS)
+    return any(name in program for name in op_names)
 
 
 def run_inference_predictor(predictor, batch):
@@ -378,35 +407,53 @@ def infer_normalize_coefficients(mean, std):
     return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
 
 
-def infer_preprocess(image, scale, shift, resize=None):
+def infer_preprocess(image, scale, shift, resize=None, padding=None):
     """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
 
     One multiply-add per channel plane straight into the output (no float64, no
     HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
-    `resize` an optional (width, height).
+    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    height), "value": v}: the (resized) image is placed top-left and the rest filled
+    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
+    than the padding size is a ValueError.
     """
     if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
         image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
     height, width = image.shape[:2]
-    batch = np.empty((1, 3, height, width), dtype=np.float32)
+    out_width, out_height = width, height
+    if padding is not None:
+        out_width, out_height = padding["size"]
+        if width > out_width or height > out_height:
+            raise ValueError(f"image of {width}x{height} is larger than the Padding "
+                             f"target_size {out_width}x{out_height}")
+    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
     planes = cv2.split(image)  # B, G, R
     for channel in range(3):
         out = batch[0, channel]
+        if padding is not None:
+            fill = padding["value"] * scale[channel] + shift[channel]
+            out[height:] = fill
+            out[:height, width:] = fill
+            out = out[:height, :width]
         np.multiply(planes[2 - channel], scale[channel], out=out)
         out += shift[channel]
     return batch
 
 
-def infer_postprocess(output, size=None):
+def infer_postprocess(output, size=None, valid=None):
     """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
 
     `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
-    argmax over axis 1 is taken. `size`: optional (width, height) to resize it to.
+    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
+    region to keep (the image within a padded input); `size`: optional (width, height)
+    to resize the result to.
     """
     if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
         labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
     else:
         labels = output[0, 0] if output.ndim == 4 else output[0]
+    if valid is not None:
+        labels = labels[:valid[1], :valid[0]]
     mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
@@ -536,6 +583,9 @@ def infer_main(spec, argv=None):
     if config["resize"] is not None:
         print("note: the model takes {}x{} input; images are resized to it and masks back"
               .format(*config["resize"]))
+    if config["padding"] is not None:
+        print("note: images are padded bottom/right to {}x{} and masks cropped back"
+              .format(*config["padding"]["size"]))
     stage_names = ("read", "preprocess", "inference", "postprocess", "write")
     totals = dict.fromkeys(stage_names, 0.0)
 
@@ -544,11 +594,17 @@ def infer_main(spec, argv=None):
         clock = [time.perf_counter()]
         image = read_infer_image(path)
         clock.append(time.perf_counter())
-        batch = infer_preprocess(image, scale, shift, config["resize"])
+        try:
+            batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
+        except ValueError as error:
+            deploy_error(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
         output = run_inference_predictor(predictor, batch)
         clock.append(time.perf_counter())
-        mask = infer_postprocess(output, (image.shape[1], image.shape[0]))
+        size = (image.shape[1], image.shape[0])
+        # the image's own region of a padded input: its size after any Resize
+        valid = None if config["padding"] is None else config["resize"] or size
+        mask = infer_postprocess(output, size, valid)
         overlay = overlay_segmentation(image, mask, palette)
         clock.append(time.perf_counter())
         if name is not None:

@@ -305,7 +305,7 @@ class PSPNet(nn.Layer):
 # ---- inference -------------------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Resize")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
@@ -313,6 +313,12 @@ INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Resize")
 # (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
 ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
                          b"bicubic_interp", b"trilinear_interp")
+
+
+# Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
+# conv before them: it reads leaky_relu's slope as the wrong attribute type and the
+# predictor dies with a segmentation fault while it is created (CCNet uses one).
+ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
 
 def deploy_error(message, status=2):
@@ -541,7 +547,9 @@ def load_deploy_config(path):
 
     Keys: path, model_file and params_file (absolute), transforms, input_shape
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
-    per RGB channel) and resize ((width, height) of a Resize transform, or None).
+    per RGB channel), resize ((width, height) of a Resize transform, or None) and
+    padding (a Padding transform's {"size": (width, height), "value": image padding
+    value}, or None).
     User errors end the program with one line (exit 2).
     """
     if os.path.isdir(path):
@@ -587,6 +595,7 @@ def deploy_config_fields(deploy, folder):
         "mean": [0.5, 0.5, 0.5],
         "std": [0.5, 0.5, 0.5],
         "resize": None,
+        "padding": None,
     }
     for transform in config["transforms"]:
         if not isinstance(transform, dict):
@@ -600,10 +609,22 @@ def deploy_config_fields(deploy, folder):
             size = transform.get("target_size", [512, 512])
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
+            if config["padding"] is not None:
+                raise ValueError("a Resize after a Padding is not supported; infer.py "
+                                 "resizes first, then pads")
+        elif transform.get("type") == "Padding":
+            size = transform["target_size"]  # PaddleSeg's Padding has no default size
+            size = [size, size] if isinstance(size, int) else size
+            config["padding"] = {"size": (int(size[0]), int(size[1])),
+                                 "value": float(transform.get("im_padding_value", 127.5))}
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
-    if config["resize"] is None and height > 0 and width > 0:
+    if config["padding"] is not None and height > 0 and width > 0:
+        if config["padding"]["size"] != (width, height):
+            raise ValueError(f"Padding target_size {list(config['padding']['size'])} differs "
+                             f"from the fixed input_shape's {width}x{height}")
+    elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
     return config
 
@@ -615,7 +636,8 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
     On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
     ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
     fusion passes (conv + bn + activation and the like) still run, so convolutions
-    stay on oneDNN, while the interpolation keeps its plain CPU kernel.
+    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
+    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
     """
     config = paddle.inference.Config(model_file, params_file)
     config.disable_glog_info()
@@ -629,6 +651,8 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
             config.enable_onednn()
             if inference_program_has_broken_onednn_ops(model_file):
                 config.delete_pass("onednn_placement_pass")
+            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
+                config.delete_pass("conv_activation_onednn_fuse_pass")
         else:
             config.disable_onednn()
     return paddle.inference.create_predictor(config)
@@ -636,9 +660,14 @@ def create_inference_predictor(model_file, params_file, device="cpu", cpu_thread
 
 def inference_program_has_broken_onednn_ops(model_file):
     """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
+    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
+
+
+def inference_program_uses(model_file, op_names):
+    """Whether the saved program mentions one of `op_names` (bytes)."""
     with open(model_file, "rb") as f:
         program = f.read()
-    return any(name in program for name in ONEDNN_BROKEN_PIR_OPS)
+    return any(name in program for name in op_names)
 
 
 def run_inference_predictor(predictor, batch):

@@ -346,7 +346,10 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
 
         last = iteration == args.iters
         if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
-            metrics = evaluate(model, val_set)
+            try:
+                metrics = evaluate(model, val_set)
+            except SegDataError as error:
+                fail(str(error))
             print(f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
                   f" kappa {metrics['kappa']:.4f}")
             print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),

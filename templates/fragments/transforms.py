@@ -1,7 +1,8 @@
 """Training and evaluation transforms on HxWx3 RGB images and HxW label maps.
 
 Every transform is a callable `t(image, label, rng) -> (image, label)`: `image` is
-HxWx3 RGB, uint8 until Normalize and float32 after it; `label` is an HxW uint8 map
+HxWx3 RGB, uint8 until Normalize (or a Padding with a fractional value) and float32
+after it; `label` is an HxW uint8 map
 of class ids, or None (evaluation, inference); `rng` is a numpy.random.Generator and
 the only source of randomness, so a sample's augmentation is fixed by its seed
 whatever process or worker computes it. Images stay uint8 until Normalize and every
@@ -11,6 +12,8 @@ ahead of the model on a CPU.
 
 import cv2
 import numpy as np
+
+from .datasets import SegDataError
 
 
 class Compose:
@@ -117,6 +120,45 @@ class RandomPaddingCrop:
         rows = slice(top, top + self.crop_height)
         cols = slice(left, left + self.crop_width)
         return image[rows, cols], None if label is None else label[rows, cols]
+
+
+class Padding:
+    """Pad bottom/right up to target_size = (width, height): the image with
+    im_padding_value, the label with label_padding_value (normally the ignore value, so
+    metrics over the padded label are those over the original). An image larger than
+    the target is a SegDataError, as PaddleSeg refuses it too.
+
+    PaddleSeg pads float32 images, so its 127.5 stays 127.5 and normalises to exactly 0
+    with the default mean and std. A uint8 image is padded as float32 when the value is
+    not a whole 0..255 number, to keep that; transforms that need uint8 go before.
+    """
+
+    def __init__(self, target_size=(2049, 1025), im_padding_value=127.5,
+                 label_padding_value=255):
+        if len(target_size) != 2:
+            raise ValueError(f"target_size must be [width, height], got {target_size!r}")
+        self.target_width, self.target_height = (int(v) for v in target_size)
+        self.im_padding_value = im_padding_value
+        self.label_padding_value = label_padding_value
+
+    def __call__(self, image, label, rng):
+        height, width = image.shape[:2]
+        if height > self.target_height or width > self.target_width:
+            raise SegDataError(f"image of {width}x{height} is larger than Padding's target_size "
+                               f"{self.target_width}x{self.target_height}; raise target_size "
+                               "in the spec's transforms")
+        pad_height, pad_width = self.target_height - height, self.target_width - width
+        if not pad_height and not pad_width:
+            return image, label
+        value = self.im_padding_value
+        if image.dtype == np.uint8 and not (float(value).is_integer() and 0 <= value <= 255):
+            image = image.astype(np.float32)
+        image = cv2.copyMakeBorder(image, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
+                                   value=(value,) * 3)
+        if label is not None:
+            label = cv2.copyMakeBorder(label, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
+                                       value=self.label_padding_value)
+        return image, label
 
 
 class ResizeStepScalingCrop:
