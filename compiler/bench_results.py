@@ -205,10 +205,17 @@ def empty_results() -> dict:
 def validation_errors(data) -> list[str]:
     """Every schema violation of `data`, as 'path: message' lines (empty when valid)."""
     import jsonschema
+    from jsonschema.exceptions import best_match
 
     validator = jsonschema.Draft7Validator(RESULTS_SCHEMA)
     errors = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        # "null or an object": report what is wrong inside the object, not the whole value
+        def not_null_branch(e):
+            return not (e.validator == "type" and e.validator_value == "null")
+
+        while error.context and any(not_null_branch(e) for e in error.context):
+            error = best_match(e for e in error.context if not_null_branch(e))
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         errors.append(f"{where}: {error.message}")
     if isinstance(data, dict) and isinstance(data.get("entries"), dict):
