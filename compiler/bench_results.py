@@ -251,12 +251,25 @@ def merge_entries(results: dict, entries: list[dict]) -> dict:
     return {**results, "entries": dict(sorted(merged.items()))}
 
 
+def schema_text() -> str:
+    """RESULTS_SCHEMA as the JSON file committed beside the results
+    (benchmarks/results/zoo_bench.schema.json)."""
+    return json.dumps(RESULTS_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
 def dumps(results: dict) -> str:
     return json.dumps(results, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def schema_path(path: Path) -> Path:
+    """Where the schema goes beside a results file: zoo_bench.json -> zoo_bench.schema.json."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.schema.json")
+
+
 def save_results(path: Path, results: dict) -> None:
-    """Validate, then write atomically (a kill never leaves half a file)."""
+    """Validate, then write atomically (a kill never leaves half a file), with the schema
+    beside it."""
     errors = validation_errors(results)
     if errors:
         raise ResultsError("refusing to write results that break the schema: " + "; ".join(
@@ -266,3 +279,6 @@ def save_results(path: Path, results: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(dumps(results), encoding="utf-8")
     os.replace(tmp, path)
+    schema = schema_path(path)
+    if not schema.is_file() or schema.read_text(encoding="utf-8") != schema_text():
+        schema.write_text(schema_text(), encoding="utf-8")

@@ -15,6 +15,7 @@ from segc.bench_results import (
     load_results,
     merge_entries,
     save_results,
+    schema_text,
     validation_errors,
 )
 
@@ -110,6 +111,8 @@ def test_results_schema_rejects_broken_files(small_results, tmp_path, break_it, 
 def test_rerunning_a_subset_replaces_only_its_entries(small_results, tmp_path):
     path = tmp_path / "results.json"
     save_results(path, small_results)
+    assert json.loads((tmp_path / "results.schema.json").read_text())["properties"]["version"] == {
+        "const": RESULTS_VERSION}
     rerun = copy.deepcopy(small_results["entries"]["fcn_hrnet_w48"])
     rerun["latency_ms"]["inference"] = stage(1234.5)
     merged = merge_entries(load_results(path), [rerun])
@@ -196,8 +199,11 @@ def test_bench_refuses_unknown_combinations_before_measuring(tmp_path, run_segc)
 
 
 def test_committed_results_and_zoo_page_agree():
-    """The committed page is what --report-only makes of the committed results file."""
-    results = load_results(REPO / "benchmarks" / "results" / "zoo_bench.json")
+    """The committed page is what --report-only makes of the committed results file, and
+    the committed schema is the one segc validates with."""
+    folder = REPO / "benchmarks" / "results"
+    assert (folder / "zoo_bench.schema.json").read_text(encoding="utf-8") == schema_text()
+    results = load_results(folder / "zoo_bench.json")
     assert results["entries"], "the committed results file has no entry"
     committed = (REPO / "docs" / "model_zoo.md").read_text(encoding="utf-8")
     assert committed == zoo_page.render_page(results, "benchmarks/results/zoo_bench.json")
