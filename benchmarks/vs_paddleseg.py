@@ -736,13 +736,20 @@ def main() -> None:
                                     4) for stage in done[0]["ms"]},
                 "peak_rss_mib": max(r["process"]["peak_rss_mib"] for r in done),
             }
+        for figures in summary.values():  # outside the model: read, preprocess, postprocess
+            ms = figures["ms"]
+            figures["non_model_ms"] = round(ms["preprocess"] + ms["postprocess"], 4)
+        summary["non_model_ratio"] = ratio(summary["segc"]["non_model_ms"],
+                                           summary["paddleseg"]["non_model_ms"])
         results["parts"]["inference_end_to_end"] = summary
         ratios["e2e_inference"] = ratio(summary["segc"]["ms"]["total"],
                                         summary["paddleseg"]["ms"]["total"])
         ratios["infer_peak_rss"] = ratio(summary["segc"]["peak_rss_mib"],
                                          summary["paddleseg"]["peak_rss_mib"])
         say(f"  per image: segc {summary['segc']['ms']['total']:.1f} ms, PaddleSeg "
-            f"{summary['paddleseg']['ms']['total']:.1f} ms; peak RSS segc "
+            f"{summary['paddleseg']['ms']['total']:.1f} ms (outside the model: "
+            f"{summary['segc']['non_model_ms']:.1f} vs {summary['paddleseg']['non_model_ms']:.1f}"
+            f" ms); peak RSS segc "
             f"{summary['segc']['peak_rss_mib']:.0f} MiB, PaddleSeg "
             f"{summary['paddleseg']['peak_rss_mib']:.0f} MiB")
 
