@@ -219,10 +219,12 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
         FigureCanvasAgg(figure)
         axes = figure.add_subplot(1, 1, 1)
         colours = matplotlib.colormaps["tab20"]
+        # tab20's dark shades first, then its light ones
+        shades = [colours(i) for i in range(0, 20, 2)] + [colours(i) for i in range(1, 20, 2)]
         for index, arch in enumerate(archs):
             mine = [p for p in points if p[3] == arch]
             axes.scatter([p[0] for p in mine], [p[1] for p in mine], s=36,
-                         color=colours(index % 20), label=arch, zorder=3)
+                         color=shades[index % 20], label=arch, zorder=3)
         for number, (x, y, label, _) in enumerate(points):
             # alternate above / below so neighbouring labels overlap less
             axes.annotate(label, (x, y), xytext=(5, 5 if number % 2 == 0 else -11),
@@ -231,6 +233,7 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
             xs = [p[0] for p in points]
             if min(xs) > 0 and max(xs) / min(xs) > 20:
                 axes.set_xscale("log")
+            axes.margins(x=0.2)  # room for the rightmost labels
             ys = [p[1] for p in points]
             axes.set_ylim(min(ys) - 1.5, max(ys) + 1.5)
             axes.legend(loc="lower right", fontsize=7, ncols=2 if len(archs) > 8 else 1)
