@@ -479,30 +479,34 @@ def child_breakdown(impl, s):
 
     phases = ("data", "to_tensor", "forward", "loss", "backward", "optimizer")
     times = {phase: [] for phase in phases}
+    cpu_times = {phase: [] for phase in phases}  # steadier than wall time on a busy machine
     model.train()
     with fix if fix is not None else contextlib.nullcontext():
         for step in range(s["breakdown_warmup"] + s["breakdown_iters"]):
-            marks = [time.perf_counter()]
+            marks = [(time.perf_counter(), time.process_time())]
             images, labels = batch(step)
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             outputs = model(images)
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             loss = loss_of(outputs, labels)
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             loss.backward()
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             step_optimizer()
             float(loss)
-            marks.append(time.perf_counter())
+            marks.append((time.perf_counter(), time.process_time()))
             if step >= s["breakdown_warmup"]:
                 for phase, begin, end in zip(phases, marks, marks[1:]):
-                    times[phase].append(end - begin)
+                    times[phase].append(end[0] - begin[0])
+                    cpu_times[phase].append(end[1] - begin[1])
     medians = {phase: round(statistics.median(v), 4) for phase, v in times.items()}
+    cpu_medians = {phase: round(statistics.median(v), 4) for phase, v in cpu_times.items()}
     total = sum(medians.values())
     return {"seconds": medians, "total_s": round(total, 4),
-            "share": {phase: round(v / total, 4) for phase, v in medians.items()}}
+            "share": {phase: round(v / total, 4) for phase, v in medians.items()},
+            "cpu_seconds": cpu_medians, "cpu_total_s": round(sum(cpu_medians.values()), 4)}
 
 
 CHILDREN = {"preprocess": child_preprocess, "infer": child_infer, "data": child_data,
@@ -683,17 +687,24 @@ def render_markdown(results: dict, source: str) -> str:
                      f"{met} |")
     breakdown = parts.get("training_breakdown")
     if breakdown:
-        phases = list(breakdown["segc"]["seconds"])
-        lines += ["", ("Where a training iteration's time goes (instrumented loop, median "
-                  "seconds per phase, share of the iteration):"), "",
-                  "| phase | " + " | ".join(breakdown) + " |",
-                  "|-|" + "-|" * len(breakdown)]
+        sides = {k: v for k, v in breakdown.items() if isinstance(v, dict)}
+        phases = list(sides["segc"]["seconds"])
+        lines += ["", ("Where a training iteration's time goes (an instrumented loop with "
+                       "each side's model, losses, optimizer and data; median wall seconds per "
+                       "phase, its share, and median CPU seconds of the process):"), "",
+                  "| phase | " + " | ".join(f"{k} wall | {k} CPU" for k in sides) + " |",
+                  "|-|" + "-|-|" * len(sides)]
         for phase in phases:
             lines.append(f"| {phase} | " + " | ".join(
-                f"{b['seconds'][phase]:.3f} ({b['share'][phase]:.0%})"
-                for b in breakdown.values()) + " |")
-        lines.append("| total | " + " | ".join(f"{b['total_s']:.3f}" for b in
-                                                breakdown.values()) + " |")
+                f"{b['seconds'][phase]:.3f} ({b['share'][phase]:.0%}) | "
+                f"{b.get('cpu_seconds', {}).get(phase, float('nan')):.3f}"
+                for b in sides.values()) + " |")
+        lines.append("| total | " + " | ".join(
+            f"{b['total_s']:.3f} | {b.get('cpu_total_s', float('nan')):.3f}"
+            for b in sides.values()) + " |")
+        if breakdown.get("cpu_ratio") is not None:
+            lines += ["", (f"segc / PaddleSeg per instrumented iteration: {breakdown['wall_ratio']}"
+                      f" in wall time, {breakdown['cpu_ratio']} in CPU time.")]
     lines += ["", ("What PaddleSeg's code needed to run under Paddle 3.3 (benchmark only, "
               "see benchmarks/paddleseg_compat.py):"), ""]
     lines += [f"- {fix}" for fix in results["paddleseg_fixes"]]
@@ -947,6 +958,10 @@ def main() -> None:
             breakdown[impl].pop("process", None)
             shares = ", ".join(f"{k} {v:.0%}" for k, v in breakdown[impl]["share"].items())
             say(f"  {breakdown[impl]['total_s']:.2f} s: {shares}")
+        breakdown["cpu_ratio"] = ratio(breakdown["segc"]["cpu_total_s"],
+                                       breakdown["paddleseg"]["cpu_total_s"])
+        breakdown["wall_ratio"] = ratio(breakdown["segc"]["total_s"],
+                                        breakdown["paddleseg"]["total_s"])
         results["parts"]["training_breakdown"] = breakdown
 
     results["targets"] = {name: verdict(name, ratios.get(name)) for name in TARGETS
