@@ -968,6 +968,7 @@ def main() -> None:
                           if name in ratios}
     for part in results["parts"].values():
         part["measured_at"] = results["measured_at"]
+        part["rounds"] = args.rounds
     if args.update and args.output.is_file():
         earlier = json.loads(args.output.read_text())
         results["parts"] = {**earlier.get("parts", {}), **results["parts"]}
