@@ -144,12 +144,31 @@ class TreeMemory(threading.Thread):
             self.done.wait(self.interval)
 
 
+class LineClock(threading.Thread):
+    """Copies a child's output to its log, noting when each line arrived."""
+
+    def __init__(self, stream, out):
+        super().__init__(daemon=True)
+        self.stream, self.out = stream, out
+        self.lines = []  # (perf_counter seconds, line)
+
+    def run(self):
+        for line in iter(self.stream.readline, b""):
+            self.lines.append((time.perf_counter(), line.decode(errors="replace")))
+            self.out.write(line.decode(errors="replace"))
+
+
 def run_child(command: list[str], cwd: Path, log: Path, timeout: float) -> dict:
     """Run a command, its output to `log`; exit code, wall seconds, the peak RSS of its
-    main process (exact, from the kernel) and of its process tree (polled)."""
+    main process (exact, from the kernel) and of its process tree (polled), and when each
+    output line arrived (`lines`)."""
     start = time.perf_counter()
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        clock = LineClock(process.stdout, out)
+        clock.start()
         watcher = TreeMemory(process.pid)
         watcher.start()
         deadline = start + timeout
@@ -165,9 +184,11 @@ def run_child(command: list[str], cwd: Path, log: Path, timeout: float) -> dict:
         process.returncode = os.waitstatus_to_exitcode(status)
         watcher.done.set()
         watcher.join()
+        clock.join(timeout=10)
     return {"returncode": process.returncode, "wall_s": round(time.perf_counter() - start, 2),
             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "peak_tree_rss_mib": round(watcher.peak_mib, 1), "log": str(log)}
+            "peak_tree_rss_mib": round(watcher.peak_mib, 1), "log": str(log),
+            "lines": clock.lines}
 
 
 def child_command(mode: str, impl: str, settings: dict, out: Path) -> list[str]:
@@ -185,7 +206,7 @@ def run_json_child(mode, impl, settings, work: Path, tag: str, timeout=1800) -> 
         raise RuntimeError(f"{mode}/{impl} failed (exit {result['returncode']}):\n  "
                            + "\n  ".join(tail))
     data = json.loads(out.read_text())
-    data["process"] = result
+    data["process"] = {k: v for k, v in result.items() if k != "lines"}
     return data
 
 
@@ -579,17 +600,26 @@ def training_run(impl, s, work: Path, round_index: int) -> dict:
     if result["returncode"] != 0:
         raise RuntimeError(f"{impl} training failed (exit {result['returncode']}):\n"
                            + "\n".join(log.splitlines()[-15:]))
-    if impl == "segc":
-        per_iter = {int(m[1]): s["batch_size"] / float(m[3]) for m in OUR_LOG.finditer(log)}
-        losses = [float(m[2]) for m in OUR_LOG.finditer(log)]
-    else:
-        per_iter = {int(m[1]): float(m[3]) for m in PADDLESEG_LOG.finditer(log)}
-        losses = [float(m[2]) for m in PADDLESEG_LOG.finditer(log)]
-    timed = [v for k, v in sorted(per_iter.items()) if k > s["train_warmup_iters"]]
+    pattern = OUR_LOG if impl == "segc" else PADDLESEG_LOG
+    # Seconds per iteration from when each iteration's log line arrived (both sides log
+    # every iteration): the same clock for both, finer than segc's 2-decimal samples/s
+    arrived = {}
+    for when, line in result.pop("lines"):
+        match = pattern.search(line)
+        if match:
+            arrived[int(match[1])] = when
+    timed = [arrived[k] - arrived[k - 1] for k in sorted(arrived)
+             if k > s["train_warmup_iters"] and k - 1 in arrived]
+    # what each side reports itself (segc: samples/s to 2 decimals; PaddleSeg: batch_cost)
+    reported = {int(m[1]): (s["batch_size"] / float(m[3]) if impl == "segc" and float(m[3])
+                            else float(m[3])) for m in pattern.finditer(log)}
+    losses = [float(m[2]) for m in pattern.finditer(log)]
     if not timed:
         raise RuntimeError(f"{impl} training logged no iteration past the warm-up:\n"
                            + "\n".join(log.splitlines()[-15:]))
-    return {"iteration_s": timed, "losses": losses, "process": result}
+    return {"iteration_s": timed, "reported_iteration_s": [
+        v for k, v in sorted(reported.items()) if k > s["train_warmup_iters"]],
+        "losses": losses, "process": result}
 
 
 def display_path(path: Path) -> str:
@@ -939,6 +969,8 @@ def main() -> None:
             all_iters = [v for r in done for v in r["iteration_s"]]
             summary[impl] = {
                 "iteration_s": stats(all_iters),
+                "reported_iteration_s": stats(
+                    [v for r in done for v in r["reported_iteration_s"]]),
                 "run_wall_s": [r["process"]["wall_s"] for r in done],
                 "peak_rss_mib": max(r["process"]["peak_rss_mib"] for r in done),
                 "peak_tree_rss_mib": max(r["process"]["peak_tree_rss_mib"] for r in done),
