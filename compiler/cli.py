@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__, spec_schema
+from . import __version__, bench, spec_schema
 from .diagnostics import Diagnostic, UsageError
 from .emitter import check, write
 from .pipeline import render_outputs, resolve_specs, zoo_dir, zoo_specs
@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=int, default=100, help="training iterations (default 100)")
     p.add_argument("--workdir", default="demo_run", help="where outputs go (default demo_run)")
     p.set_defaults(func=cmd_demo)
+
+    bench.add_parser(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ Writes a label mask (PNG of class ids) and a colour overlay per image.
 """
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -18,6 +19,52 @@ import time
 import cv2
 import numpy as np
 import paddle
+
+# ---- onnx_export -----------------------------------------------------------
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+
+def onnx_error(message, status=2):
+    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def import_optional(module, flag):
+    """Import an optional package, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
+    onnxruntime = import_optional("onnxruntime", "--onnx")
+    if not os.path.isfile(onnx_file):
+        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available])
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
 
 # ---- inference -------------------------------------------------------------
 
@@ -549,6 +596,10 @@ def infer_arguments(spec, argv):
                         help="CPU math threads (default: all cores, %(default)s)")
     parser.add_argument("--no-mkldnn", dest="use_onednn", action="store_false",
                         help="do not use oneDNN (MKL-DNN) kernels on CPU")
+    parser.add_argument("--onnx", nargs="?", const="", metavar="MODEL_ONNX",
+                        help="run an ONNX model with onnxruntime instead (default file: "
+                             f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
+                             "writes it)")
     parser.add_argument("--benchmark", action="store_true",
                         help="time --repeats passes over the images after --warmup runs")
     parser.add_argument("--warmup", type=int, default=3,
@@ -568,9 +619,13 @@ def infer_main(spec, argv=None):
     images = list_infer_images(args.image)
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         deploy_error("--device gpu: this Paddle is built without CUDA; use --device cpu")
+    session = None if args.onnx is None else create_onnx_session(
+        args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
+        args.device, args.cpu_threads)
     try:
-        predictor = create_inference_predictor(config["model_file"], config["params_file"],
-                                               args.device, args.cpu_threads, args.use_onednn)
+        predictor = None if session is not None else create_inference_predictor(
+            config["model_file"], config["params_file"], args.device, args.cpu_threads,
+            args.use_onednn)
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         deploy_error(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
@@ -599,7 +654,8 @@ def infer_main(spec, argv=None):
         except ValueError as error:
             deploy_error(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
-        output = run_inference_predictor(predictor, batch)
+        output = (run_inference_predictor(predictor, batch) if session is None else
+                  run_onnx_session(session, batch))
         clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
@@ -642,6 +698,9 @@ def infer_main(spec, argv=None):
     if args.benchmark:
         where = (f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
                  if args.device == "cpu" else "gpu")
+        if session is not None:
+            where = "onnxruntime, " + (f"cpu, {args.cpu_threads} threads"
+                                       if args.device == "cpu" else "gpu")
         print(f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
               f"{args.warmup} warm-up) on {where}")
     else:

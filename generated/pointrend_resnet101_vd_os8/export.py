@@ -9,6 +9,8 @@ with Paddle Inference and checks its output against the dynamic model.
 """
 
 import argparse
+import importlib
+import inspect
 import json
 import math
 import os
@@ -456,6 +458,95 @@ class PointRend(nn.Layer):
                               align_corners=self.align_corners)]
 
 
+# ---- onnx_export -----------------------------------------------------------
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+
+# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
+ONNX_OPSET = 11
+
+
+def onnx_error(message, status=2):
+    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def import_optional(module, flag):
+    """Import an optional package, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+
+
+def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
+    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx."""
+    paddle2onnx = import_optional("paddle2onnx", "--onnx")
+    options = {"opset_version": opset}
+    # paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at
+    # run time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
+    if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
+        options["optimize_tool"] = "onnxoptimizer"
+    os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+    try:
+        paddle2onnx.export(model_file, params_file, onnx_file, **options)
+    except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        onnx_error(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
+    if not os.path.isfile(onnx_file):
+        onnx_error(f"paddle2onnx wrote no {onnx_file}", status=1)
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
+    onnxruntime = import_optional("onnxruntime", "--onnx")
+    if not os.path.isfile(onnx_file):
+        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available])
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_diff):
+    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
+    Paddle Inference output; (passed, description). Class ids: share of equal pixels
+    >= min_agreement; probabilities or logits: also the largest difference <=
+    max_relative_diff x max(1, largest magnitude of `expected`)."""
+    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    if actual.shape != expected.shape:
+        return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+    if not np.issubdtype(expected.dtype, np.floating):
+        agreement = float((actual == expected).mean())
+        return agreement >= min_agreement, (f"argmax agreement {agreement:.6f} on {where} "
+                                            f"(need >= {min_agreement})")
+    difference = float(np.abs(actual.astype(np.float64) - expected).max())
+    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    passed = difference <= bound and agreement >= min_agreement
+    return passed, (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+                    f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
+
+
 # ---- inference -------------------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
@@ -889,6 +980,11 @@ def export_arguments(spec, argv):
     parser.add_argument("--num-classes", type=int,
                         help="class count (default: meta.json beside --model-path, else the "
                              "spec's)")
+    parser.add_argument("--onnx", action="store_true",
+                        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
+                             "onnxruntime against Paddle Inference")
+    parser.add_argument("--onnx-opset", type=int, default=ONNX_OPSET,
+                        help="ONNX opset for --onnx (default: %(default)s)")
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -1035,6 +1131,24 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
     return difference, passed, description
 
 
+def export_onnx(folder, input_shape, opset):
+    """export.py --onnx: convert the saved model in `folder` to ONNX and check onnxruntime's
+    output against Paddle Inference's on the same random input."""
+    config = load_deploy_config(folder)
+    onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
+    export_onnx_model(config["model_file"], config["params_file"], onnx_file, opset)
+    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
+    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
+    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    expected = run_inference_predictor(predictor, batch)
+    passed, description = check_onnx_model(onnx_file, batch, expected,
+                                           EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
+    if not passed:
+        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+    print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
+
+
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
@@ -1074,6 +1188,8 @@ def export_main(spec, build_model, argv=None):
             deploy_error(f"the exported model does not match the dynamic model: {description}",
                          status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
+        if args.onnx:
+            export_onnx(work, args.input_shape, args.onnx_opset)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):

@@ -20,6 +20,7 @@ from .inference import (
     load_deploy_config,
     run_inference_predictor,
 )
+from .onnx_export import ONNX_MODEL_FILE, ONNX_OPSET, check_onnx_model, export_onnx_model
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
@@ -72,6 +73,11 @@ def export_arguments(spec, argv):
     parser.add_argument("--num-classes", type=int,
                         help="class count (default: meta.json beside --model-path, else the "
                              "spec's)")
+    parser.add_argument("--onnx", action="store_true",
+                        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
+                             "onnxruntime against Paddle Inference")
+    parser.add_argument("--onnx-opset", type=int, default=ONNX_OPSET,
+                        help="ONNX opset for --onnx (default: %(default)s)")
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -218,6 +224,24 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
     return difference, passed, description
 
 
+def export_onnx(folder, input_shape, opset):
+    """export.py --onnx: convert the saved model in `folder` to ONNX and check onnxruntime's
+    output against Paddle Inference's on the same random input."""
+    config = load_deploy_config(folder)
+    onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
+    export_onnx_model(config["model_file"], config["params_file"], onnx_file, opset)
+    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
+    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
+    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    expected = run_inference_predictor(predictor, batch)
+    passed, description = check_onnx_model(onnx_file, batch, expected,
+                                           EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
+    if not passed:
+        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+    print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
+
+
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
@@ -257,6 +281,8 @@ def export_main(spec, build_model, argv=None):
             deploy_error(f"the exported model does not match the dynamic model: {description}",
                          status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
+        if args.onnx:
+            export_onnx(work, args.input_shape, args.onnx_opset)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import paddle
 
+from .onnx_export import ONNX_MODEL_FILE, create_onnx_session, run_onnx_session
+
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
@@ -537,6 +539,10 @@ def infer_arguments(spec, argv):
                         help="CPU math threads (default: all cores, %(default)s)")
     parser.add_argument("--no-mkldnn", dest="use_onednn", action="store_false",
                         help="do not use oneDNN (MKL-DNN) kernels on CPU")
+    parser.add_argument("--onnx", nargs="?", const="", metavar="MODEL_ONNX",
+                        help="run an ONNX model with onnxruntime instead (default file: "
+                             f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
+                             "writes it)")
     parser.add_argument("--benchmark", action="store_true",
                         help="time --repeats passes over the images after --warmup runs")
     parser.add_argument("--warmup", type=int, default=3,
@@ -556,9 +562,13 @@ def infer_main(spec, argv=None):
     images = list_infer_images(args.image)
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         deploy_error("--device gpu: this Paddle is built without CUDA; use --device cpu")
+    session = None if args.onnx is None else create_onnx_session(
+        args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
+        args.device, args.cpu_threads)
     try:
-        predictor = create_inference_predictor(config["model_file"], config["params_file"],
-                                               args.device, args.cpu_threads, args.use_onednn)
+        predictor = None if session is not None else create_inference_predictor(
+            config["model_file"], config["params_file"], args.device, args.cpu_threads,
+            args.use_onednn)
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         deploy_error(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
@@ -587,7 +597,8 @@ def infer_main(spec, argv=None):
         except ValueError as error:
             deploy_error(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
-        output = run_inference_predictor(predictor, batch)
+        output = (run_inference_predictor(predictor, batch) if session is None else
+                  run_onnx_session(session, batch))
         clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
@@ -630,6 +641,9 @@ def infer_main(spec, argv=None):
     if args.benchmark:
         where = (f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
                  if args.device == "cpu" else "gpu")
+        if session is not None:
+            where = "onnxruntime, " + (f"cpu, {args.cpu_threads} threads"
+                                       if args.device == "cpu" else "gpu")
         print(f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
               f"{args.warmup} warm-up) on {where}")
     else:

@@ -1,0 +1,269 @@
+"""The zoo page (docs/model_zoo.md) and its three charts, from a `segc bench` results file.
+
+Everything here is a pure function of the results: the same file gives byte-identical
+Markdown and PNGs (on the same matplotlib), so the page can be regenerated and
+committed at any time. The table has the seed's summary-table columns, each measured
+figure beside the seed's; the charts are the seed's three (accuracy vs inference time,
+GFLOPs and parameters), one labelled point per combination with a reference mIoU.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PAGE_NAME = "model_zoo.md"
+CHART_DIR = "model_zoo"
+# (file name, title, x-axis label, function of an entry giving x or None)
+CHARTS = (
+    ("accuracy_vs_inference_time.png", "Accuracy vs inference time",
+     "inference time per 1024x512 image (ms, median, this machine)",
+     lambda e: (e["latency_ms"] or {}).get("inference", {}).get("median")),
+    ("accuracy_vs_gflops.png", "Accuracy vs FLOPs", "GFLOPs (1x3x512x1024, paddle.flops)",
+     lambda e: (e["flops"] or {}).get("gflops")),
+    ("accuracy_vs_params.png", "Accuracy vs parameters",
+     "parameters (M, eval mode as paddle.flops counts them)",
+     lambda e: None if e["params"]["eval"] is None else e["params"]["eval"] / 1e6),
+)
+SEED = "PaddleSeg's model zoo overview (docs/model_zoo_overview.md, PaddleSeg 2.3 era)"
+SEED_MACHINE = ("Tesla V100 16GB, Intel Xeon Gold 6148 @ 2.40GHz, CUDA 10.2, cuDNN 7.6, "
+                "Paddle 2.1.3, PaddleSeg 2.3")
+
+
+def cell(value, digits=2, suffix="") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def pair(ours, seed, digits=2) -> str:
+    """'ours / seed', with ✓ when they agree to `digits` decimals."""
+    if ours is None and seed is None:
+        return "–"
+    same = ours is not None and seed is not None and round(ours, digits) == round(seed, digits)
+    return f"{cell(ours, digits)} / {cell(seed, digits)}" + (" ✓" if same else "")
+
+
+def ms(stats, digits=1) -> str:
+    return "–" if not stats else cell(stats["median"], digits)
+
+
+def ordered_entries(results: dict) -> list[dict]:
+    return sorted(results["entries"].values(),
+                  key=lambda e: (e["arch"].lower(), e["backbone"].lower(), e["combination"]))
+
+
+def environment_key(entry: dict) -> tuple:
+    env, settings = entry["environment"], entry["settings"]
+    return (env["cpu_model"], env["logical_cpus"], env["device"], env["paddle"],
+            env["platform"], settings["device"], settings.get("cpu_threads"),
+            settings.get("onednn"), tuple(settings["input_shape"]), settings["warmup"],
+            settings["runs"])
+
+
+def markdown_escape(text) -> str:
+    return (str(text).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\n", " "))
+
+
+def summary_table(entries: list[dict]) -> list[str]:
+    lines = [
+        ("| Model | Backbone | mIoU (seed) | GFLOPs ours / seed | Params(M) ours / seed | "
+        "Inference ms ours (p10–p90) | Inference ms seed | Preprocess ms ours / seed | "
+        "Postprocess ms ours / seed |"),
+        "|-|-|-|-|-|-|-|-|-|",
+    ]
+    for e in entries:
+        ref = e["reference"]
+        latency = e["latency_ms"] or {}
+        inference = latency.get("inference")
+        spread = ("–" if not inference else
+                  f"{inference['median']:.1f} ({inference['p10']:.1f}–{inference['p90']:.1f})")
+        eval_params = None if e["params"]["eval"] is None else e["params"]["eval"] / 1e6
+        lines.append(" | ".join([
+            f"| {markdown_escape(e['arch'])}", markdown_escape(e["backbone"]),
+            cell(ref.get("miou"), 2, "%"),
+            pair((e["flops"] or {}).get("gflops"), ref.get("gflops")),
+            pair(eval_params, ref.get("params_m")),
+            spread,
+            cell(ref.get("inference_ms"), 2),
+            f"{ms(latency.get('preprocess'), 2)} / {cell(ref.get('preprocess_ms'), 2)}",
+            f"{ms(latency.get('postprocess'), 3)} / {cell(ref.get('postprocess_ms'), 3)} |",
+        ]))
+    return lines
+
+
+def environment_section(entries: list[dict]) -> list[str]:
+    groups: dict[tuple, list[dict]] = {}
+    for e in entries:
+        groups.setdefault(environment_key(e), []).append(e)
+    lines = []
+    for number, members in enumerate(groups.values(), start=1):
+        env, settings = members[0]["environment"], members[0]["settings"]
+        dates = sorted(m["measured_at"][:10] for m in members)
+        when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+        loads = [m["environment"].get("load_average") or [] for m in members]
+        busiest = max((load[0] for load in loads if load), default=None)
+        device = (f"CPU, {settings.get('cpu_threads')} threads, oneDNN "
+                  f"{'on' if settings.get('onednn') else 'off'}" if settings["device"] == "cpu"
+                  else f"GPU ({env['device']})")
+        shape = "x".join(str(v) for v in settings["input_shape"])
+        lines += [
+            f"**Machine {number}** ({len(members)} combination(s), measured {when}): "
+            f"{markdown_escape(env['cpu_model'])}, {env['logical_cpus']} logical CPUs"
+            + (f", {env['memory_gib']} GiB" if env.get("memory_gib") else "")
+            + f"; {markdown_escape(env['platform'])}.",
+            f"Paddle {env['paddle']}{' (CUDA)' if env.get('paddle_cuda') else ''}, "
+            f"Python {env['python']}, numpy {env['numpy']}, OpenCV {env['opencv']}"
+            + (f", onnxruntime {env['onnxruntime']}" if env.get("onnxruntime") else "")
+            + f". Inference on {device}; input {shape}; {settings['warmup']} warm-up + "
+            f"{settings['runs']} timed runs per combination"
+            + (f"; 1-minute load average up to {busiest:.2f} when measuring"
+               if busiest is not None else "") + ".",
+            "",
+            "Combinations: " + ", ".join(f"`{m['combination']}`" for m in members) + ".",
+            "",
+        ]
+    return lines
+
+
+def notes_section(entries: list[dict]) -> list[str]:
+    lines = []
+    for e in entries:
+        notes = []
+        if e["reference"].get("note"):
+            notes.append(markdown_escape(e["reference"]["note"]))
+        if e["reference"].get("config"):
+            notes.append(f"PaddleSeg config `{markdown_escape(e['reference']['config'])}`.")
+        if e["params"]["eval"] is not None and e["params"]["total"] != e["params"]["eval"]:
+            notes.append(f"{e['params']['total'] / 1e6:.2f} M parameters in all (layers "
+                         "that only run in training included).")
+        if e.get("onnx_latency_ms"):
+            notes.append(f"onnxruntime: {e['onnx_latency_ms']['median']:.1f} ms median "
+                         "inference.")
+        if e.get("export"):
+            notes.append(f"Export {e['export']['seconds']:.0f} s; "
+                         f"{markdown_escape(e['export']['check'])}.")
+        notes += [f"**Error** {markdown_escape(err)}" for err in e["errors"]]
+        if notes:
+            lines.append(f"- `{e['combination']}`: " + " ".join(notes))
+    return lines
+
+
+def render_page(results: dict, source: str) -> str:
+    entries = ordered_entries(results)
+    plotted = {name: [e for e in entries if e["reference"].get("miou") is not None
+                      and x(e) is not None] for name, _, _, x in CHARTS}
+    lines = [
+        (f"<!-- Generated by `segc bench` from {source}: do not edit. Run `segc bench` to "
+        "measure, `segc bench --report-only` to regenerate this page and its charts. -->"),
+        "# Model zoo: measured figures beside the seed's",
+        "",
+        (f"Every compiled combination, measured by `segc bench` on the machine(s) described "
+        f"below, beside the figures of {SEED}. In each *ours / seed* pair the first figure "
+        "is measured here and ✓ marks agreement to two decimals. mIoU is the seed's "
+        "(Cityscapes val, PaddleSeg's trained weights); segc does not retrain for this page."),
+        "",
+        ("- **GFLOPs, Params(M)**: paddle.flops at 1x3x512x1024 in eval mode, the seed's "
+        "convention (a multiply-add counts once; parameters of the layers an eval pass runs)."),
+        ("- **Inference ms**: Paddle Inference at batch 1 on a 1024x512 image through the "
+        "generated `infer.py`'s functions, median of the timed runs (10th–90th percentile in "
+        "brackets). The seed's figure is on a V100 GPU "
+        f"({SEED_MACHINE}); ours is on the device named below, so compare the two only "
+        "where the devices match."),
+        ("- **Preprocess ms**: `infer.py`'s preprocessing of the decoded image (to the "
+        "normalized 1x3xHxW input). PaddleSeg's figure also includes decoding the image "
+        "file; `benchmarks/vs_paddleseg.py` compares the two side by side on one machine."),
+        "- **Postprocess ms**: from the model output to the label mask at the image's size.",
+        "",
+        "## Charts",
+        "",
+    ]
+    for (name, title, _, _) in CHARTS:
+        lines.append(f"![{title}]({CHART_DIR}/{name})")
+        lines.append("")
+    missing = [e["combination"] for e in entries if e["reference"].get("miou") is None]
+    lines.append(f"One point per combination with a reference mIoU "
+                 f"({len(plotted[CHARTS[0][0]])} on the inference-time chart). "
+                 + ("Not plotted, for want of a reference mIoU: "
+                    + ", ".join(f"`{m}`" for m in missing) + "." if missing else ""))
+    lines += ["", "## Summary table", ""]
+    lines += summary_table(entries)
+    lines += ["", "## Where and how it was measured", ""]
+    lines += environment_section(entries)
+    notes = notes_section(entries)
+    if notes:
+        lines += ["## Notes", ""] + notes + [""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def chart_label(entry: dict) -> str:
+    return f"{entry['arch']} {entry['backbone']}"
+
+
+def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -> None:
+    """One accuracy chart as a PNG; byte-identical for identical entries."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    points = sorted(((x_of(e), e["reference"]["miou"], chart_label(e), e["arch"])
+                     for e in entries if e["reference"].get("miou") is not None
+                     and x_of(e) is not None), key=lambda p: (p[0], p[1], p[2]))
+    archs = sorted({p[3] for p in points})
+    # matplotlib's defaults, not the user's matplotlibrc, so every machine draws the same
+    with matplotlib.rc_context(matplotlib.rcParamsDefault):
+        matplotlib.rcParams.update({"font.size": 9, "svg.hashsalt": "segc",
+                                    "path.simplify": False})
+        figure = Figure(figsize=(8, 5.5), dpi=100)
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot(1, 1, 1)
+        colours = matplotlib.colormaps["tab20"]
+        # tab20's dark shades first, then its light ones
+        shades = [colours(i) for i in range(0, 20, 2)] + [colours(i) for i in range(1, 20, 2)]
+        for index, arch in enumerate(archs):
+            mine = [p for p in points if p[3] == arch]
+            axes.scatter([p[0] for p in mine], [p[1] for p in mine], s=36,
+                         color=shades[index % 20], label=arch, zorder=3)
+        for number, (x, y, label, _) in enumerate(points):
+            # alternate above / below so neighbouring labels overlap less
+            axes.annotate(label, (x, y), xytext=(5, 5 if number % 2 == 0 else -11),
+                          textcoords="offset points", fontsize=7)
+        if points:
+            xs = [p[0] for p in points]
+            if min(xs) > 0 and max(xs) / min(xs) > 20:
+                axes.set_xscale("log")
+            axes.margins(x=0.2)  # room for the rightmost labels
+            ys = [p[1] for p in points]
+            axes.set_ylim(min(ys) - 1.5, max(ys) + 1.5)
+            axes.legend(loc="lower right", fontsize=7, ncols=2 if len(archs) > 8 else 1)
+        else:
+            axes.text(0.5, 0.5, "no measured combination has a reference mIoU yet",
+                      ha="center", va="center", transform=axes.transAxes)
+        axes.set_title(title)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel("mIoU (%, Cityscapes val, seed)")
+        axes.grid(True, linestyle=":", linewidth=0.6, zorder=0)
+        figure.tight_layout()
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        figure.savefig(tmp, format="png", metadata={"Software": None})
+        os.replace(tmp, path)
+
+
+def write_zoo_page(results: dict, docs: Path, source: str | None = None) -> list[Path]:
+    """Write docs/model_zoo.md and docs/model_zoo/*.png; the paths written."""
+    docs = Path(docs)
+    charts = docs / CHART_DIR
+    charts.mkdir(parents=True, exist_ok=True)
+    entries = ordered_entries(results)
+    written = []
+    for name, title, xlabel, x_of in CHARTS:
+        draw_chart(entries, title, xlabel, x_of, charts / name)
+        written.append(charts / name)
+    page = docs / PAGE_NAME
+    text = render_page(results, source or "benchmarks/results/zoo_bench.json")
+    tmp = page.with_name(f".{page.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, page)
+    written.insert(0, page)
+    return written
