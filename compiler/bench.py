@@ -41,6 +41,7 @@ from .bench_results import (
     save_results,
 )
 from .diagnostics import UsageError
+from .model_figures import update_figures
 
 DEFAULT_DOCS = Path("docs")
 SCRIPTS = ("train.py", "export.py", "infer.py")
@@ -79,6 +80,7 @@ def run_bench(args) -> int:
             results = load_results(results_path)
         except ResultsError as exc:
             raise UsageError(str(exc)) from None
+        write_figures(args.zoo, list(results["entries"].values()))
         return write_report(results, docs, args.results)
 
     if args.runs < 1 or args.warmup < 0:
@@ -120,6 +122,7 @@ def run_bench(args) -> int:
             # saved after each combination: an interrupted run keeps what it measured
             results = merge_entries(results, [entry])
             save_results(results_path, results)
+            write_figures(args.zoo, [entry])
             if entry["errors"]:
                 failed.append(folder.name)
             elapsed = time.perf_counter() - started
@@ -169,6 +172,18 @@ def run_worker(folder: Path, settings: dict, keep_exports) -> tuple[dict | None,
         return json.loads(out.read_text(encoding="utf-8")), ""
 
 
+def write_figures(zoo: str | None, entries: list[dict]) -> None:
+    """Record the entries' parameters and GFLOPs for the model cards in the zoo's
+    measured.json (./zoo_specs unless --zoo names another; none outside a project)."""
+    folder = Path(zoo) if zoo else Path("zoo_specs")
+    if not folder.is_dir():
+        return
+    written = update_figures(folder, entries)
+    if written:
+        print(f"segc bench: model-card figures updated in {written}; run `segc compile --all`"
+              " to put them in the model cards", flush=True)
+
+
 def write_report(results: dict, docs: Path, source: str) -> int:
     from .zoo_page import write_zoo_page
 
@@ -193,6 +208,8 @@ def add_parser(sub) -> None:
                    help="results file to update (default: %(default)s)")
     p.add_argument("--docs", default=str(DEFAULT_DOCS),
                    help="where model_zoo.md and its charts go (default: %(default)s)")
+    p.add_argument("--zoo", help="zoo folder whose measured.json receives the model-card "
+                   "figures (default: ./zoo_specs when it exists, else none)")
     p.add_argument("--report-only", action="store_true",
                    help="measure nothing: regenerate the zoo page and charts from --results")
     p.add_argument("--no-report", action="store_true",

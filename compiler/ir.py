@@ -67,6 +67,8 @@ class Variant:
     train: MappingProxyType
     export: MappingProxyType
     reference: MappingProxyType
+    # params_m, params_total_m, gflops as `segc bench` measured them; empty until it has
+    measured: MappingProxyType
 
     @property
     def crop_size(self):

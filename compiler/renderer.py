@@ -94,6 +94,26 @@ def markdown_text(text: str) -> str:
             .replace("|", "\\|"))
 
 
+def _figure(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def figure_rows(variant: Variant) -> list[list[str]]:
+    """The model card's figures: PaddleSeg's model zoo beside what `segc bench` measured."""
+    ref, ours = variant.reference, variant.measured
+    rows = [["PaddleSeg model zoo (Cityscapes val; V100 inference)", _figure(ref.get("miou")),
+             _figure(ref.get("gflops")), _figure(ref.get("params_m")),
+             _figure(ref.get("inference_ms"))]]
+    if ours:
+        rows.append(["this model, measured by `segc bench` (eval mode, paddle.flops)", "–",
+                     _figure(ours["gflops"]), _figure(ours["params_m"]),
+                     "docs/model_zoo.md (machine-dependent)"])
+    else:
+        rows.append(["this model: not measured yet (`segc bench " + variant.name + "`)",
+                     "–", "–", "–", "–"])
+    return rows
+
+
 def _environment(directory: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -133,6 +153,7 @@ class Renderer:
             "lr_expr": call_expr(variant.lr_scheduler),
             "optimizer_expr": call_expr(variant.optimizer),
             "reference": thaw(variant.reference),
+            "figure_rows": figure_rows(variant),
         }
 
     def render(self, variant: Variant) -> dict[str, str]:

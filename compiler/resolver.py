@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
 from . import catalog
+from .diagnostics import Diagnostic, SpecError
 from .ir import Call, Loss, Variant, freeze
-from .loader import Document
+from .loader import Document, display_name
+from .model_figures import figures_path, load_figures
 from .validator import output_name, variant_sections
 
 TRAIN_DEFAULTS = {"save_interval": 1000, "eval_interval": 1000, "log_interval": 10,
@@ -47,23 +50,42 @@ def relative_to_root(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
+def _measured_figures(doc: Document, project_root: Path):
+    """The figures `segc bench` recorded beside the spec, and the file as outputs record it."""
+    path = figures_path(doc.path.parent)
+    try:
+        return load_figures(doc.path.parent), relative_to_root(path, project_root)
+    except (OSError, ValueError, KeyError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise SpecError([Diagnostic(display_name(path), None, None, "",
+                                    f"cannot read the measured figures ({reason}); run "
+                                    "`segc bench` again or delete the file")]) from None
+
+
 def resolve(doc: Document, project_root: Path) -> list[Variant]:
     data = doc.data
+    figures, figures_file = _measured_figures(doc, project_root)
     variants = []
     for index in range(len(data["variants"])):
+        name = output_name(data, index)
+        measured = figures.get(name, {})
+        sources = [(relative_to_root(s, project_root), hashlib.sha256(s.read_bytes()).hexdigest())
+                   for s in doc.sources]
+        if measured:  # only this variant's entry, so others' new figures do not touch it
+            entry = json.dumps(measured, sort_keys=True).encode()
+            sources.append((f"{figures_file}#{name}", hashlib.sha256(entry).hexdigest()))
         spec = variant_sections(data, index)
         dataset = dict(DATASET_DEFAULTS, **spec["dataset"])
         train = dict(TRAIN_DEFAULTS, **{k: v for k, v in spec["train"].items()
                                         if k != "transforms"})
         variants.append(Variant(
             arch=data["name"],
-            name=output_name(data, index),
+            name=name,
             title=data["title"],
             paper=data.get("paper", ""),
             description=data.get("description", "").strip(),
             spec_file=relative_to_root(doc.path, project_root),
-            sources=tuple((relative_to_root(s, project_root),
-                           hashlib.sha256(s.read_bytes()).hexdigest()) for s in doc.sources),
+            sources=tuple(sources),
             model=_call("model", spec["model"]),
             backbone=_call("backbone", spec["backbone"]),
             losses=tuple(_loss(item) for item in spec["loss"]),
@@ -75,6 +97,7 @@ def resolve(doc: Document, project_root: Path) -> list[Variant]:
             train=freeze(train),
             export=freeze({"output_op": data.get("export", {}).get("output_op", "argmax")}),
             reference=freeze(data["variants"][index].get("reference", {})),
+            measured=freeze(measured),
         ))
     return variants
 

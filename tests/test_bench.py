@@ -232,3 +232,17 @@ def test_bench_measures_a_combination_into_a_valid_entry(tmp_path, run_segc):
         assert figures["runs"] == 2 and 0 < figures["min"] <= figures["median"], name
     assert "[1/1] fcn_hrnet_w18: params" in out
     assert "| FCN | HRNet_W18 |" in (tmp_path / "docs" / "model_zoo.md").read_text()
+
+
+def test_model_card_figures_come_from_measured_entries_at_the_seed_size(tmp_path):
+    from segc.model_figures import load_figures, update_figures
+
+    full = entry("a_r50", "A", "ResNet50_vd", {}, gflops=123.456, eval_params=26_789_000)
+    small = copy.deepcopy(full)
+    small["combination"] = "b_r50"
+    small["settings"]["input_shape"] = [1, 3, 64, 128]  # other FLOPs: not the card's
+    no_flops = entry("c_r50", "C", "ResNet50_vd", {})
+    assert update_figures(tmp_path, [full, small, no_flops]) == tmp_path / "measured.json"
+    assert load_figures(tmp_path) == {
+        "a_r50": {"params_m": 26.79, "params_total_m": 26.79, "gflops": 123.46}}
+    assert update_figures(tmp_path, [full]) is None  # nothing new: the file is left alone

@@ -114,3 +114,31 @@ def test_usage_errors_are_one_line(run_segc, project):
     write_spec(project, "empty.yaml", "")
     code, _, err = run_segc("validate", "zoo_specs/empty.yaml", cwd=project)
     assert code == 2 and "a spec must be a YAML mapping" in err
+
+
+def test_model_cards_show_the_measured_figures_and_go_stale_with_them(run_segc, project):
+    figures = {"format": "segc-model-figures", "input_shape": [1, 3, 512, 1024],
+               "combinations": {"pspnet_resnet101_vd_os8": {
+                   "params_m": 86.97, "params_total_m": 86.97, "gflops": 686.89}}}
+    measured = project / "zoo_specs" / "measured.json"
+    measured.write_text(json.dumps(figures))
+    assert run_segc("compile", "--all", cwd=project)[0] == 0
+    card = (project / "generated" / "pspnet_resnet101_vd_os8" / "README.md").read_text()
+    assert "| this model, measured by `segc bench` (eval mode, paddle.flops) | – | 686.89 | " \
+           "86.97 |" in card
+    other = (project / "generated" / "pspnet_resnet50_vd_os8" / "README.md").read_text()
+    assert "not measured yet" in other
+
+    figures["combinations"]["pspnet_resnet101_vd_os8"]["gflops"] = 686.0
+    measured.write_text(json.dumps(figures))
+    code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 1
+    stale = [line for line in out.splitlines() if line.startswith(("stale", "missing"))]
+    assert stale == ["stale generated/pspnet_resnet101_vd_os8/README.md",
+                     "stale generated/manifest.json"]
+
+    measured.write_text("{not json")
+    code, _, err = run_segc("compile", "--all", cwd=project)
+    assert code == 2
+    assert err.splitlines()[0].startswith("zoo_specs/measured.json: error: cannot read the "
+                                          "measured figures")

@@ -7,7 +7,9 @@ import paddleseg  # the oracle; tests/run.sh installs it (--no-deps)
 import pytest
 
 from segc.measure import paddle_flops
+from segc.model_figures import load_figures
 
+from .conftest import ZOO
 from .generated_scripts import combinations, load_script
 from .oracle_fixes import oracle_fix
 
@@ -74,3 +76,6 @@ def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     seed_params = module.SPEC["reference"].get("params_m")
     if seed_params is not None:
         assert round(our_params / 1e6, 2) == seed_params
+    card = load_figures(ZOO).get(combination)  # what segc bench recorded for the model card
+    if card is not None:
+        assert card["params_m"] == round(our_params / 1e6, 2)
