@@ -78,8 +78,9 @@ def test_manifest_records_provenance(run_segc, project):
     run_segc("compile", "--all", cwd=project)
     entry = json.loads((project / "generated" / "manifest.json").read_text())["outputs"][
         "pspnet_resnet50_vd_os8"]
-    assert set(entry["made_from"]["specs"]) == {"zoo_specs/pspnet.yaml",
-                                                "zoo_specs/_base_/cityscapes.yaml"}
+    assert set(entry["made_from"]["specs"]) == {
+        "zoo_specs/pspnet.yaml", "zoo_specs/_base_/cityscapes.yaml",
+        "zoo_specs/measured.json#pspnet_resnet50_vd_os8"}
     assert "templates/train.py.j2" in entry["made_from"]["templates"]
     assert set(entry["files"]) == {"train.py", "export.py", "infer.py", "README.md"}
 

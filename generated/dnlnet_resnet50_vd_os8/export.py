@@ -811,11 +811,13 @@ EXPORT_CHECK_SIZE = (128, 256)
 # none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
 # logit magnitude); the logits set the scale for softmax too, because float32
 # reordering (oneDNN) moves large logits (an untrained PSPNet's reach ~2000) by ~1e-2,
-# which softmax turns into ~5e-4 at a near-tie pixel.
+# which softmax turns into ~5e-4 at a near-tie pixel. oneDNN's reordering reaches
+# 1.1e-4 (ANN) and 1.6e-4 (DNLNet) of the largest logit where plain CPU kernels are
+# exact; a wrong layer or mode moves logits by a sizeable share of it.
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
 
 
-EXPORT_MAX_RELATIVE_DIFF = 1e-4
+EXPORT_MAX_RELATIVE_DIFF = 1e-3
 
 
 class SegExportWrapper(nn.Layer):
