@@ -201,6 +201,40 @@ def chart_label(entry: dict) -> str:
     return f"{entry['arch']} {entry['backbone']}"
 
 
+# Where a point's label may go, in points from the point: right, above or below it,
+# then to its left. The first that overlaps no marker or label placed so far wins.
+LABEL_OFFSETS = ((5, 3), (5, -10), (5, 9), (5, -16), (-5, 3), (-5, -10))
+LABEL_FONT_SIZE = 7
+
+
+def place_labels(axes, points) -> None:
+    """Label every point, each where it overlaps the fewest markers and labels already
+    placed (boxes estimated from the text length, in display pixels)."""
+    to_pixels = axes.figure.dpi / 72.0
+    char_width, height = 0.6 * LABEL_FONT_SIZE * to_pixels, LABEL_FONT_SIZE * to_pixels
+    markers = [axes.transData.transform((x, y)) for x, y, _, _ in points]
+    radius = 4 * to_pixels
+    placed = [(mx - radius, my - radius, mx + radius, my + radius) for mx, my in markers]
+
+    def overlap(box):
+        return sum(max(0.0, min(box[2], b[2]) - max(box[0], b[0]))
+                   * max(0.0, min(box[3], b[3]) - max(box[1], b[1])) for b in placed)
+
+    for x, y, label, _ in points:
+        px, py = axes.transData.transform((x, y))
+        width = char_width * len(label)
+        candidates = []
+        for dx, dy in LABEL_OFFSETS:
+            left = px + dx * to_pixels - (width if dx < 0 else 0.0)
+            bottom = py + dy * to_pixels
+            candidates.append((left, bottom, left + width, bottom + height))
+        index = min(range(len(candidates)), key=lambda i: (overlap(candidates[i]), i))
+        placed.append(candidates[index])
+        dx, dy = LABEL_OFFSETS[index]
+        axes.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
+                      fontsize=LABEL_FONT_SIZE, ha="right" if dx < 0 else "left")
+
+
 def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -> None:
     """One accuracy chart as a PNG; byte-identical for identical entries."""
     import matplotlib
@@ -215,7 +249,7 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
     with matplotlib.rc_context(matplotlib.rcParamsDefault):
         matplotlib.rcParams.update({"font.size": 9, "svg.hashsalt": "segc",
                                     "path.simplify": False})
-        figure = Figure(figsize=(8, 5.5), dpi=100)
+        figure = Figure(figsize=(10, 5.5), dpi=100)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot(1, 1, 1)
         colours = matplotlib.colormaps["tab20"]
@@ -225,10 +259,6 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
             mine = [p for p in points if p[3] == arch]
             axes.scatter([p[0] for p in mine], [p[1] for p in mine], s=36,
                          color=shades[index % 20], label=arch, zorder=3)
-        for number, (x, y, label, _) in enumerate(points):
-            # alternate above / below so neighbouring labels overlap less
-            axes.annotate(label, (x, y), xytext=(5, 5 if number % 2 == 0 else -11),
-                          textcoords="offset points", fontsize=7)
         if points:
             xs = [p[0] for p in points]
             if min(xs) > 0 and max(xs) / min(xs) > 20:
@@ -236,7 +266,11 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
             axes.margins(x=0.2)  # room for the rightmost labels
             ys = [p[1] for p in points]
             axes.set_ylim(min(ys) - 1.5, max(ys) + 1.5)
-            axes.legend(loc="lower right", fontsize=7, ncols=2 if len(archs) > 8 else 1)
+            # beside the plot, where it hides no point or label
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                        ncols=2 if len(archs) > 12 else 1)
+            figure.tight_layout()  # fixes the axes' place, which label placement needs
+            place_labels(axes, points)
         else:
             axes.text(0.5, 0.5, "no measured combination has a reference mIoU yet",
                       ha="center", va="center", transform=axes.transAxes)
