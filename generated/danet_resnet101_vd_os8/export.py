@@ -45,6 +45,14 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+def resize_to_input(logits, x, align_corners, align_mode=0):
+    """Each logit bilinearly resized to the height and width of the input `x`: what the
+    models return, so that losses and predictions line up with the label."""
+    size = paddle.shape(x)[2:]
+    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
+                          align_mode=align_mode) for logit in logits]
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -308,11 +316,9 @@ class DANet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head(feats[self.backbone_indices[-1]])
-        size = paddle.shape(x)[2:]
         # align_mode=1 (PaddleSeg's choice here): source = destination * scale, without
         # the half-pixel offset; it only matters when align_corners is False.
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners,
-                              align_mode=1) for logit in logits]
+        return resize_to_input(logits, x, self.align_corners, align_mode=1)
 
 
 # ---- onnx_export -----------------------------------------------------------

@@ -65,6 +65,14 @@ class SeparableConvBNReLU(nn.Layer):
         return self.piontwise_conv(self.depthwise_conv(x))
 
 
+def resize_to_input(logits, x, align_corners, align_mode=0):
+    """Each logit bilinearly resized to the height and width of the input `x`: what the
+    models return, so that losses and predictions line up with the label."""
+    size = paddle.shape(x)[2:]
+    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
+                          align_mode=align_mode) for logit in logits]
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -385,10 +393,8 @@ class DecoupledSegNet(nn.Layer):
         self.align_corners = align_corners
 
     def forward(self, x):
-        size = paddle.shape(x)[2:]
-        logit, body_logit, edge_prob = [
-            F.interpolate(output, size, mode="bilinear", align_corners=self.align_corners)
-            for output in self.head(self.backbone(x))]
+        logit, body_logit, edge_prob = resize_to_input(self.head(self.backbone(x)), x,
+                                                       self.align_corners)
         if not self.training:
             return [logit]
         return [logit, body_logit, edge_prob, (logit, edge_prob)]

@@ -45,6 +45,14 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+def resize_to_input(logits, x, align_corners, align_mode=0):
+    """Each logit bilinearly resized to the height and width of the input `x`: what the
+    models return, so that losses and predictions line up with the label."""
+    size = paddle.shape(x)[2:]
+    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
+                          align_mode=align_mode) for logit in logits]
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -279,9 +287,7 @@ class DMNet(nn.Layer):
             logits.append(self.fcn_head(feats[2]))
         # PaddleSeg upsamples 8x with align_corners=True; resizing to the input size is the
         # same whenever that is a multiple of 8, and still fits the label when it is not.
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=True)
-                for logit in logits]
+        return resize_to_input(logits, x, align_corners=True)
 
 
 # ---- onnx_export -----------------------------------------------------------

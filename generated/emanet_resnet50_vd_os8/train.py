@@ -52,6 +52,14 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+def resize_to_input(logits, x, align_corners, align_mode=0):
+    """Each logit bilinearly resized to the height and width of the input `x`: what the
+    models return, so that losses and predictions line up with the label."""
+    size = paddle.shape(x)[2:]
+    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
+                          align_mode=align_mode) for logit in logits]
+
+
 # ---- resnet_vd -------------------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
@@ -326,9 +334,7 @@ class EMANet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head([feats[i] for i in self.backbone_indices])
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)
 
 
 # ---- datasets --------------------------------------------------------------

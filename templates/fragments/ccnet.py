@@ -14,7 +14,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import AuxLayer
+from .layers import AuxLayer, resize_to_input
 
 
 class ConvBNLeakyReLU(nn.Layer):
@@ -137,6 +137,4 @@ class CCNet(nn.Layer):
         # The auxiliary head runs in training only, as in PaddleSeg.
         if self.training and self.enable_auxiliary_loss:
             logits.append(self.aux_head(feats[self.backbone_indices[-2]]))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

@@ -17,7 +17,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from .aspp import ASPPModule
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 def flow_warp(x, flow):
@@ -125,10 +125,8 @@ class DecoupledSegNet(nn.Layer):
         self.align_corners = align_corners
 
     def forward(self, x):
-        size = paddle.shape(x)[2:]
-        logit, body_logit, edge_prob = [
-            F.interpolate(output, size, mode="bilinear", align_corners=self.align_corners)
-            for output in self.head(self.backbone(x))]
+        logit, body_logit, edge_prob = resize_to_input(self.head(self.backbone(x)), x,
+                                                       self.align_corners)
         if not self.training:
             return [logit]
         return [logit, body_logit, edge_prob, (logit, edge_prob)]

@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from .aspp import ASPPModule
-from .layers import ConvBNReLU, SeparableConvBNReLU
+from .layers import ConvBNReLU, SeparableConvBNReLU, resize_to_input
 
 
 class DeepLabV3Head(nn.Layer):
@@ -57,9 +57,7 @@ class DeepLabV3(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)
 
 
 class Decoder(nn.Layer):
@@ -126,6 +124,4 @@ class DeepLabV3P(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

@@ -14,7 +14,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 class DynamicConvModule(nn.Layer):
@@ -95,6 +95,4 @@ class DMNet(nn.Layer):
             logits.append(self.fcn_head(feats[2]))
         # PaddleSeg upsamples 8x with align_corners=True; resizing to the input size is the
         # same whenever that is a multiple of 8, and still fits the label when it is not.
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=True)
-                for logit in logits]
+        return resize_to_input(logits, x, align_corners=True)

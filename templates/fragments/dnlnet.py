@@ -15,7 +15,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 class DisentangledNonLocal2D(nn.Layer):
@@ -145,8 +145,6 @@ class DNLNet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head([feats[i] for i in self.backbone_indices])
-        size = paddle.shape(x)[2:]
         # align_mode=1 (PaddleSeg's choice here): source = destination * scale, without
         # the half-pixel offset; it only matters when align_corners is False.
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners,
-                              align_mode=1) for logit in logits]
+        return resize_to_input(logits, x, self.align_corners, align_mode=1)

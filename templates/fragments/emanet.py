@@ -16,7 +16,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 class EMAU(nn.Layer):
@@ -137,6 +137,4 @@ class EMANet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head([feats[i] for i in self.backbone_indices])
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

@@ -7,11 +7,9 @@ Attribute names (`head.conv_1`, `head.cls`) follow PaddleSeg 2.8 so that its
 checkpoints load unchanged.
 """
 
-import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 class FCNHead(nn.Layer):
@@ -54,6 +52,4 @@ class FCN(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

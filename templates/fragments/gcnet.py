@@ -15,7 +15,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import AuxLayer, ConvBNReLU
+from .layers import AuxLayer, ConvBNReLU, resize_to_input
 
 
 class GlobalContextBlock(nn.Layer):
@@ -99,6 +99,4 @@ class GCNet(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

@@ -17,7 +17,7 @@ from paddle import nn
 
 from .graph_reasoning import GraphConvolution
 from .jpu import JPU
-from .layers import AuxLayer, ConvBNReLU
+from .layers import AuxLayer, ConvBNReLU, resize_to_input
 
 # Size of a class embedding (word2vec's in the paper), and channels of a graph node.
 GINET_EMBEDDING_DIM = 300
@@ -169,6 +169,4 @@ class GINet(nn.Layer):
         logits = [self.head(feats[3])[0]]
         if self.aux:
             logits.append(self.auxlayer(feats[2]))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

@@ -10,11 +10,10 @@ Attribute names (`head.gru_module.reduction_dim`, `projection_mat`, `gcn`, `exte
 """
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
 from .graph_reasoning import GraphConvolution
-from .layers import AuxLayer, ConvBNReLU
+from .layers import AuxLayer, ConvBNReLU, resize_to_input
 
 
 class GloReUnit(nn.Layer):
@@ -99,6 +98,4 @@ class GloRe(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

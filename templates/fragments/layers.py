@@ -4,6 +4,7 @@ Attribute names (`_conv`, `_batch_norm`) follow PaddleSeg 2.8 so that its
 checkpoints load without renaming.
 """
 
+import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
@@ -63,3 +64,11 @@ class SeparableConvBNReLU(nn.Layer):
 
     def forward(self, x):
         return self.piontwise_conv(self.depthwise_conv(x))
+
+
+def resize_to_input(logits, x, align_corners, align_mode=0):
+    """Each logit bilinearly resized to the height and width of the input `x`: what the
+    models return, so that losses and predictions line up with the label."""
+    size = paddle.shape(x)[2:]
+    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
+                          align_mode=align_mode) for logit in logits]

@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from .fpn import FPNNeck
-from .layers import ConvBNReLU
+from .layers import ConvBNReLU, resize_to_input
 
 
 def pfpn_scale_head(in_channels, channels, num_steps, upsample):
@@ -107,6 +107,4 @@ class PFPNNet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head([feats[i] for i in self.backbone_indices])
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

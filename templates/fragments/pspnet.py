@@ -12,7 +12,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .layers import AuxLayer, ConvBNReLU
+from .layers import AuxLayer, ConvBNReLU, resize_to_input
 
 
 class PyramidPoolingModule(nn.Layer):
@@ -96,6 +96,4 @@ class PSPNet(nn.Layer):
 
     def forward(self, x):
         logits = self.head(self.backbone(x))
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)

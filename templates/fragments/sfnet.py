@@ -16,7 +16,7 @@ import paddle.nn.functional as F
 from paddle import nn
 
 from .fpn import fpn_lateral_conv, fpn_output_conv
-from .layers import AuxLayer, ConvBNReLU
+from .layers import AuxLayer, ConvBNReLU, resize_to_input
 from .pspnet import PyramidPoolingModule
 
 
@@ -126,6 +126,4 @@ class SFNet(nn.Layer):
     def forward(self, x):
         feats = self.backbone(x)
         logits = self.head([feats[i] for i in self.backbone_indices])
-        size = paddle.shape(x)[2:]
-        return [F.interpolate(logit, size, mode="bilinear", align_corners=self.align_corners)
-                for logit in logits]
+        return resize_to_input(logits, x, self.align_corners)
