@@ -135,4 +135,9 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     agreement = (exported.argmax(axis=1) == dynamic.argmax(axis=1)).mean()
     assert agreement >= MIN_CLASS_AGREEMENT
     scale = max(1.0, float(np.abs(dynamic).max()))
-    assert np.abs(exported - dynamic).max() <= MAX_RELATIVE_LOGIT_DIFF * scale
+    difference = float(np.abs(exported - dynamic).max())
+    # Figures for the record (pytest -rP shows them): what this run measured.
+    print(f"{combination}: main loss on the fixed batch {before:.4f} -> {after:.4f}; "
+          f"logged loss {losses[0]:.4f} -> {losses[-1]:.4f}; exported vs dynamic "
+          f"max abs diff {difference:.3g} (largest logit {scale:.3g})")
+    assert difference <= MAX_RELATIVE_LOGIT_DIFF * scale

@@ -67,7 +67,8 @@ def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     assert got.shape == expected.shape == (1, module.SPEC["dataset"]["num_classes"],
                                            *INPUT_SHAPE[2:])
     assert np.abs(expected).max() > 1e-3  # a meaningful comparison, not two zero maps
-    assert np.abs(got - expected).max() <= 1e-4
+    difference = float(np.abs(got - expected).max())
+    assert difference <= 1e-4
 
     _, our_params = paddle_flops(ours, INPUT_SHAPE)
     with oracle_fix(module.SPEC["arch"]):
@@ -79,3 +80,6 @@ def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     card = load_figures(ZOO).get(combination)  # what segc bench recorded for the model card
     if card is not None:
         assert card["params_m"] == round(our_params / 1e6, 2)
+    # Figures for the record (pytest -rP shows them): what this run measured.
+    print(f"{combination}: outputs max abs diff {difference:.3g}; "
+          f"eval params {our_params / 1e6:.2f} M (seed {seed_params})")
