@@ -457,7 +457,10 @@ def child_breakdown(impl, s):
         dataset = train.SegDataset(samples, train.build_transforms(True, s["crop_size"]),
                                    s["num_classes"], 255, seed=0)
         model = train.build_model(s["num_classes"])
-        losses = train.build_losses(255)
+        losses = train.build_losses(255)  # (loss, coefficient, target) per model output
+        if any(target != "label" for _, _, target in losses):
+            raise SystemExit("the breakdown covers combinations whose losses all compare "
+                             "with the label (no edge maps)")
         optimizer, scheduler = train.build_optimizer(model, None, s["iters"])
 
         def batch(step):
@@ -465,7 +468,7 @@ def child_breakdown(impl, s):
             return train.load_training_batch(list(keys), dataset)
 
         def loss_of(outputs, labels):
-            return sum(coef * fn(out, labels) for (fn, coef), out in zip(losses, outputs))
+            return sum(coef * fn(out, labels) for (fn, coef, _), out in zip(losses, outputs))
 
         def step_optimizer():
             optimizer.step()
