@@ -2,7 +2,7 @@
 seed's summary table has the row they equal it: eval-mode parameters and GFLOPs at
 1x3x512x1024 (paddle.flops conventions) to two decimals.
 
-Counting FLOPs at full size takes ~45 s a ResNet101 model on a 2-core CPU, so `segc
+Counting FLOPs at full size takes ~45 s for a ResNet101 model on a 2-core CPU, so `segc
 bench` measures them and records them in zoo_specs/measured.json; test_parity.py
 checks the recorded parameter count against the model it builds.
 """
