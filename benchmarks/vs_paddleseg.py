@@ -709,8 +709,11 @@ def render_markdown(results: dict, source: str) -> str:
         f", {settings['num_workers']} data workers; {settings['rounds']} alternating "
         f"round(s){' (--quick)' if settings.get('quick') else ''}. Load average "
         f"{env['load_average_start'][0]:.1f} at the start, "
-        f"{env.get('load_average_end', [0])[0]:.1f} at the end: the machine was shared, so "
-        "wall-clock figures are noisy; the per-CPU-second rates are steadier."),
+        f"{env.get('load_average_end', [0])[0]:.1f} at the end"
+        + (": other work shared the machine, so wall-clock figures are noisy; the "
+           "per-CPU-second rates are steadier."
+           if env["load_average_start"][0] > 0.5 * env["logical_cpus"] else
+           " (the benchmark's own load; the machine was otherwise idle).")),
         "",
         "| measure | segc | PaddleSeg | segc / PaddleSeg | target | met |",
         "|-|-|-|-|-|-|",
