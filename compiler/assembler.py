@@ -59,6 +59,15 @@ def _unit_source(lines: list[str], node: ast.stmt) -> tuple[int, str]:
     return start, "\n".join(lines[start:node.end_lineno]).rstrip() + "\n"
 
 
+def _relative_fragment(fragment: str, stmt: ast.ImportFrom) -> str:
+    """The fragment a relative import names: `from ..layers.basic import x` in
+    models/pspnet is layers/basic."""
+    package = fragment.split("/")[:-1]
+    if stmt.level > 1:
+        package = package[: len(package) - (stmt.level - 1)]
+    return "/".join(package + (stmt.module or "").split("."))
+
+
 def _bound_names(stmt: ast.stmt) -> list[str]:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [stmt.name]
@@ -78,20 +87,21 @@ class FragmentLibrary:
         self.imports: dict[str, Import] = {}
         self.fragment_deps: dict[str, set[str]] = {}
         self.fragment_sources: dict[str, str] = {}
-        for path in sorted(directory.glob("*.py")):
+        for path in sorted(directory.rglob("*.py")):
             if path.name != "__init__.py":
                 self._add(path)
         self._check_fragment_imports()
 
     def _add(self, path: Path) -> None:
-        fragment = path.stem
+        # a fragment is known by its path below the library, e.g. "models/pspnet"
+        fragment = path.relative_to(self.directory).with_suffix("").as_posix()
         text = path.read_text(encoding="utf-8")
         self.fragment_sources[fragment] = text
         lines = text.splitlines()
         deps: set[str] = set()
         for stmt in ast.parse(text, filename=str(path)).body:
             if isinstance(stmt, ast.ImportFrom) and stmt.level:
-                deps.add(stmt.module)
+                deps.add(_relative_fragment(fragment, stmt))
                 continue
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
@@ -103,13 +113,13 @@ class FragmentLibrary:
                 continue  # the module docstring stays with the fragment
             names = _bound_names(stmt)
             if not names:
-                raise FragmentError(f"{path.name}:{stmt.lineno}: only imports and definitions "
+                raise FragmentError(f"{fragment}.py:{stmt.lineno}: only imports and definitions "
                                     "may stand at the top level of a fragment")
             start, source = _unit_source(lines, stmt)
             for name in names:
                 if name in self.units:
                     other = self.units[name].fragment
-                    raise FragmentError(f"{path.name}:{stmt.lineno}: '{name}' is also defined "
+                    raise FragmentError(f"{fragment}.py:{stmt.lineno}: '{name}' is also defined "
                                         f"in {other}.py; top-level names must be unique")
                 self.units[name] = Unit(name, fragment, start, source, _names_used(stmt))
         self.fragment_deps[fragment] = deps

@@ -169,5 +169,5 @@ class Renderer:
     def template_files(self) -> list[Path]:
         """Every file rendering reads (for the manifest's provenance record)."""
         files = sorted(self.directory.glob("*.j2")) + sorted(
-            (self.directory / "fragments").glob("*.py"))
+            (self.directory / "fragments").rglob("*.py"))
         return [f for f in files if f.name != "__init__.py"]

@@ -122,7 +122,7 @@ class TinyBackbone(paddle.nn.Layer):
 
 
 def tiny_models():
-    from segc.templates.fragments import ann, ccnet, danet, dnlnet, gcnet, isanet
+    from segc.templates.fragments.models import ann, ccnet, danet, dnlnet, gcnet, isanet
 
     return {
         "ANN": lambda: ann.ANN(5, TinyBackbone(), key_value_channels=8, inter_channels=16),
@@ -136,7 +136,7 @@ def tiny_models():
 
 @pytest.mark.parametrize("arch", sorted(tiny_models()))
 def test_exported_model_follows_the_dynamic_one_at_untraced_sizes(arch, tmp_path):
-    from segc.templates.fragments.inference import (
+    from segc.templates.fragments.runtime.inference import (
         create_inference_predictor,
         run_inference_predictor,
     )

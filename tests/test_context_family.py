@@ -10,9 +10,9 @@ from paddleseg.models.encnet import Encoding as PaddleSegEncoding
 from paddleseg.models.losses import SECrossEntropyLoss as PaddleSegSELoss
 
 from segc.measure import paddle_flops
-from segc.templates.fragments.emanet import EMAU
-from segc.templates.fragments.encoding import ContextEncoding
-from segc.templates.fragments.encoding_losses import SECrossEntropyLoss
+from segc.templates.fragments.layers.encoding import ContextEncoding
+from segc.templates.fragments.losses.semantic_encoding import SECrossEntropyLoss
+from segc.templates.fragments.models.emanet import EMAU
 
 from .generated_scripts import combinations, load_script
 from .oracle_fixes import oracle_fix

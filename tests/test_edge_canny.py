@@ -7,8 +7,8 @@ import numpy as np
 import paddle
 import pytest
 
-from segc.templates.fragments.datasets import demo_scene
-from segc.templates.fragments.gscnn import canny_edges
+from segc.templates.fragments.data.datasets import demo_scene
+from segc.templates.fragments.models.gscnn import canny_edges
 
 
 def cv2_canny(batch):

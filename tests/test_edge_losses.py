@@ -12,7 +12,7 @@ import paddle
 import pytest
 from paddleseg.models import losses as paddleseg_losses  # the oracle
 
-from segc.templates.fragments.edge_losses import (
+from segc.templates.fragments.losses.edge import (
     BCELoss,
     DualTaskLoss,
     EdgeAttentionLoss,

@@ -10,15 +10,15 @@ from paddleseg.transforms.functional import mask_to_binary_edge  # the oracle
 from segc import catalog
 from segc.loader import load
 from segc.resolver import resolve
-from segc.templates.fragments import training
-from segc.templates.fragments.datasets import SegDataset
-from segc.templates.fragments.edge_maps import binary_edge_map
-from segc.templates.fragments.transforms import (
+from segc.templates.fragments.data.datasets import SegDataset
+from segc.templates.fragments.data.edge_maps import binary_edge_map
+from segc.templates.fragments.data.transforms import (
     Compose,
     Normalize,
     RandomHorizontalFlip,
     RandomPaddingCrop,
 )
+from segc.templates.fragments.runtime import training
 
 from .conftest import REPO, ZOO, write_spec
 from .generated_scripts import combinations, load_script

@@ -10,11 +10,11 @@ import pytest
 from paddleseg.transforms import Normalize as PaddleSegNormalize
 from paddleseg.transforms import Padding as PaddleSegPadding
 
-from segc.templates.fragments.datasets import SegDataError
-from segc.templates.fragments.exporting import deploy_yaml_lines, export_deploy_info
-from segc.templates.fragments.inference import deploy_config_fields, infer_main
-from segc.templates.fragments.metrics import confusion_matrix
-from segc.templates.fragments.transforms import Compose, Normalize, Padding
+from segc.templates.fragments.data.datasets import SegDataError
+from segc.templates.fragments.data.transforms import Compose, Normalize, Padding
+from segc.templates.fragments.runtime.exporting import deploy_yaml_lines, export_deploy_info
+from segc.templates.fragments.runtime.inference import deploy_config_fields, infer_main
+from segc.templates.fragments.runtime.metrics import confusion_matrix
 
 TARGET = (48, 40)  # width, height
 

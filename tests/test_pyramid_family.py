@@ -9,12 +9,12 @@ import paddle.nn.functional as F
 import pytest
 
 from segc import catalog
-from segc.templates.fragments.dmnet import DMNet
-from segc.templates.fragments.pfpnnet import PFPNNet
-from segc.templates.fragments.pointrend import PointRend
-from segc.templates.fragments.pointrend_loss import PointCrossEntropyLoss
-from segc.templates.fragments.resnet_vd import ResNet18_vd
-from segc.templates.fragments.sfnet import SFNet, sfnet_flow_warp
+from segc.templates.fragments.backbones.resnet_vd import ResNet18_vd
+from segc.templates.fragments.losses.point import PointCrossEntropyLoss
+from segc.templates.fragments.models.dmnet import DMNet
+from segc.templates.fragments.models.pfpnnet import PFPNNet
+from segc.templates.fragments.models.pointrend import PointRend
+from segc.templates.fragments.models.sfnet import SFNet, sfnet_flow_warp
 
 from .oracle_fixes import oracle_fix
 from .test_parity import randomise_batch_norm_statistics

@@ -8,10 +8,10 @@ import paddle
 import pytest
 from paddle.optimizer import lr as paddle_lr
 
-from segc.templates.fragments import training
-from segc.templates.fragments.losses import CrossEntropyLoss, OhemCrossEntropyLoss
-from segc.templates.fragments.metrics import confusion_matrix, segmentation_metrics
-from segc.templates.fragments.schedules import PolynomialLR
+from segc.templates.fragments.losses.cross_entropy import CrossEntropyLoss, OhemCrossEntropyLoss
+from segc.templates.fragments.runtime import training
+from segc.templates.fragments.runtime.metrics import confusion_matrix, segmentation_metrics
+from segc.templates.fragments.runtime.schedules import PolynomialLR
 
 
 def random_logits_and_labels(num_classes=5, ignore_index=255, seed=0):

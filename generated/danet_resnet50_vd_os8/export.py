@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -53,7 +53,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -207,7 +207,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- danet -----------------------------------------------------------------
+# ---- models/danet ----------------------------------------------------------
 
 class PositionAttention(nn.Layer):
     """out = x + gamma * (values re-weighted by the softmax similarity of every position
@@ -321,7 +321,7 @@ class DANet(nn.Layer):
         return resize_to_input(logits, x, self.align_corners, align_mode=1)
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -410,7 +410,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -787,7 +787,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

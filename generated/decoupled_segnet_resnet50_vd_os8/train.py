@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -80,7 +80,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -234,7 +234,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- aspp ------------------------------------------------------------------
+# ---- layers/aspp -----------------------------------------------------------
 
 class ASPPModule(nn.Layer):
     """Parallel atrous convolutions at several rates (a 1x1 conv for rate 1), optionally
@@ -293,7 +293,7 @@ class ASPPModule(nn.Layer):
         return self.fuse(self.branches(x))
 
 
-# ---- decoupled_segnet ------------------------------------------------------
+# ---- models/decoupled_segnet -----------------------------------------------
 
 def flow_warp(x, flow):
     """x resampled (bilinearly, zeros outside) at each pixel's position moved by `flow`
@@ -407,7 +407,7 @@ class DecoupledSegNet(nn.Layer):
         return [logit, body_logit, edge_prob, (logit, edge_prob)]
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -796,7 +796,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -1047,7 +1047,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class OhemCrossEntropyLoss(nn.Layer):
     """Cross-entropy over the hard pixels only (online hard example mining).
@@ -1088,7 +1088,7 @@ class OhemCrossEntropyLoss(nn.Layer):
         return (-picked * kept).mean() / (kept.mean() + self.EPS)
 
 
-# ---- edge_losses -----------------------------------------------------------
+# ---- losses/edge -----------------------------------------------------------
 
 def labels_where_edges(label, edge_prob, edge_threshold, ignore_index):
     """N x 1 x H x W labels, ignore_index wherever edge_prob is not above edge_threshold."""
@@ -1208,7 +1208,7 @@ class RelaxBoundaryLoss(nn.Layer):
         return (pixel_losses.sum([1, 2]) / (counted.sum([1, 2]) + 1.0)).sum()
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1237,7 +1237,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1274,7 +1274,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3
@@ -1628,7 +1628,7 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
         print(summary)
 
 
-# ---- edge_maps -------------------------------------------------------------
+# ---- data/edge_maps --------------------------------------------------------
 
 # Radius PaddleSeg's training data uses for edge maps (`edge: True` datasets).
 EDGE_MAP_RADIUS = 2

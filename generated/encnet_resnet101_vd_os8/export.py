@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -62,7 +62,7 @@ class AuxLayer(nn.Layer):
         return self.conv(self.dropout(self.conv_bn_relu(x)))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -216,7 +216,7 @@ def ResNet101_vd(**kwargs):
     return ResNet_vd(layers=101, **kwargs)
 
 
-# ---- encoding --------------------------------------------------------------
+# ---- layers/encoding -------------------------------------------------------
 
 class ContextEncoding(nn.Layer):
     """Encoding layer: N x C x H x W features -> N x K x C aggregated residuals.
@@ -296,7 +296,7 @@ class ContextEncodingNet(nn.Layer):
         return outputs
 
 
-# ---- encnet ----------------------------------------------------------------
+# ---- models/encnet ---------------------------------------------------------
 
 class ENCNet(ContextEncodingNet):
     """ENCNet. forward(x) returns [main logits] in eval; in training
@@ -343,7 +343,7 @@ class ENCNet(ContextEncodingNet):
         return self.encode_and_classify(feat, fcn_feat, self.head, paddle.shape(x)[2:])
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -432,7 +432,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -809,7 +809,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

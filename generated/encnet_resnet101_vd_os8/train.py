@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -69,7 +69,7 @@ class AuxLayer(nn.Layer):
         return self.conv(self.dropout(self.conv_bn_relu(x)))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -223,7 +223,7 @@ def ResNet101_vd(**kwargs):
     return ResNet_vd(layers=101, **kwargs)
 
 
-# ---- encoding --------------------------------------------------------------
+# ---- layers/encoding -------------------------------------------------------
 
 class ContextEncoding(nn.Layer):
     """Encoding layer: N x C x H x W features -> N x K x C aggregated residuals.
@@ -303,7 +303,7 @@ class ContextEncodingNet(nn.Layer):
         return outputs
 
 
-# ---- encnet ----------------------------------------------------------------
+# ---- models/encnet ---------------------------------------------------------
 
 class ENCNet(ContextEncodingNet):
     """ENCNet. forward(x) returns [main logits] in eval; in training
@@ -350,7 +350,7 @@ class ENCNet(ContextEncodingNet):
         return self.encode_and_classify(feat, fcn_feat, self.head, paddle.shape(x)[2:])
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -739,7 +739,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -990,7 +990,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
@@ -1015,7 +1015,7 @@ class CrossEntropyLoss(nn.Layer):
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
-# ---- encoding_losses -------------------------------------------------------
+# ---- losses/semantic_encoding ----------------------------------------------
 
 class SECrossEntropyLoss(nn.Layer):
     """Binary cross-entropy between per-image class-presence logits (N x C, or
@@ -1045,7 +1045,7 @@ class SECrossEntropyLoss(nn.Layer):
         return F.binary_cross_entropy_with_logits(logit, present)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1074,7 +1074,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1111,7 +1111,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3

@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -82,7 +82,7 @@ class SeparableConvBNReLU(nn.Layer):
         return self.piontwise_conv(self.depthwise_conv(x))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -236,7 +236,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- encoding --------------------------------------------------------------
+# ---- layers/encoding -------------------------------------------------------
 
 class ContextEncoding(nn.Layer):
     """Encoding layer: N x C x H x W features -> N x K x C aggregated residuals.
@@ -316,7 +316,7 @@ class ContextEncodingNet(nn.Layer):
         return outputs
 
 
-# ---- jpu -------------------------------------------------------------------
+# ---- layers/jpu ------------------------------------------------------------
 
 # Dilations of JPU's four parallel separable convolutions.
 JPU_DILATIONS = (1, 2, 4, 8)
@@ -353,7 +353,7 @@ class JPU(nn.Layer):
         return (*feats[:-1], context)
 
 
-# ---- fastfcn ---------------------------------------------------------------
+# ---- models/fastfcn --------------------------------------------------------
 
 class FastFCN(ContextEncodingNet):
     """FastFCN. forward(x) returns [main logits] in eval; in training the main logits,
@@ -407,7 +407,7 @@ class FastFCN(ContextEncodingNet):
         return self.encode_and_classify(feat, feats[2], self.cls_seg, paddle.shape(x)[2:])
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -496,7 +496,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -873,7 +873,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -89,7 +89,7 @@ class SeparableConvBNReLU(nn.Layer):
         return self.piontwise_conv(self.depthwise_conv(x))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -243,7 +243,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- encoding --------------------------------------------------------------
+# ---- layers/encoding -------------------------------------------------------
 
 class ContextEncoding(nn.Layer):
     """Encoding layer: N x C x H x W features -> N x K x C aggregated residuals.
@@ -323,7 +323,7 @@ class ContextEncodingNet(nn.Layer):
         return outputs
 
 
-# ---- jpu -------------------------------------------------------------------
+# ---- layers/jpu ------------------------------------------------------------
 
 # Dilations of JPU's four parallel separable convolutions.
 JPU_DILATIONS = (1, 2, 4, 8)
@@ -360,7 +360,7 @@ class JPU(nn.Layer):
         return (*feats[:-1], context)
 
 
-# ---- fastfcn ---------------------------------------------------------------
+# ---- models/fastfcn --------------------------------------------------------
 
 class FastFCN(ContextEncodingNet):
     """FastFCN. forward(x) returns [main logits] in eval; in training the main logits,
@@ -414,7 +414,7 @@ class FastFCN(ContextEncodingNet):
         return self.encode_and_classify(feat, feats[2], self.cls_seg, paddle.shape(x)[2:])
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -803,7 +803,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -1054,7 +1054,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
@@ -1079,7 +1079,7 @@ class CrossEntropyLoss(nn.Layer):
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
-# ---- encoding_losses -------------------------------------------------------
+# ---- losses/semantic_encoding ----------------------------------------------
 
 class SECrossEntropyLoss(nn.Layer):
     """Binary cross-entropy between per-image class-presence logits (N x C, or
@@ -1109,7 +1109,7 @@ class SECrossEntropyLoss(nn.Layer):
         return F.binary_cross_entropy_with_logits(logit, present)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1138,7 +1138,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1175,7 +1175,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3

@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -53,7 +53,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- hrnet -----------------------------------------------------------------
+# ---- backbones/hrnet -------------------------------------------------------
 
 # Modules per stage for stages 2, 3 and 4 (stage 1 is four bottlenecks) of the
 # standard HRNet-W<width> family; every branch of every module has four basic blocks.
@@ -310,7 +310,7 @@ def HRNet_W48(**kwargs):
     return HRNet(width=48, **kwargs)
 
 
-# ---- fcn -------------------------------------------------------------------
+# ---- models/fcn ------------------------------------------------------------
 
 class FCNHead(nn.Layer):
     """1x1 ConvBNReLU to `channels`, then a 1x1 conv to class scores."""
@@ -355,7 +355,7 @@ class FCN(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -444,7 +444,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -821,7 +821,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

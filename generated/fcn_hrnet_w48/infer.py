@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import paddle
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -66,7 +66,7 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")

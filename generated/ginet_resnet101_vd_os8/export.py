@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -90,7 +90,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -244,7 +244,7 @@ def ResNet101_vd(**kwargs):
     return ResNet_vd(layers=101, **kwargs)
 
 
-# ---- graph_reasoning -------------------------------------------------------
+# ---- layers/graph_reasoning ------------------------------------------------
 
 class GraphConvolution(nn.Layer):
     """One graph convolution on N x state x node tensors.
@@ -271,7 +271,7 @@ class GraphConvolution(nn.Layer):
         return F.relu(self.conv2(h))
 
 
-# ---- jpu -------------------------------------------------------------------
+# ---- layers/jpu ------------------------------------------------------------
 
 # Dilations of JPU's four parallel separable convolutions.
 JPU_DILATIONS = (1, 2, 4, 8)
@@ -308,7 +308,7 @@ class JPU(nn.Layer):
         return (*feats[:-1], context)
 
 
-# ---- ginet -----------------------------------------------------------------
+# ---- models/ginet ----------------------------------------------------------
 
 # Size of a class embedding (word2vec's in the paper), and channels of a graph node.
 GINET_EMBEDDING_DIM = 300
@@ -465,7 +465,7 @@ class GINet(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -554,7 +554,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -931,7 +931,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -77,7 +77,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -231,7 +231,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- graph_reasoning -------------------------------------------------------
+# ---- layers/graph_reasoning ------------------------------------------------
 
 class GraphConvolution(nn.Layer):
     """One graph convolution on N x state x node tensors.
@@ -258,7 +258,7 @@ class GraphConvolution(nn.Layer):
         return F.relu(self.conv2(h))
 
 
-# ---- glore -----------------------------------------------------------------
+# ---- models/glore ----------------------------------------------------------
 
 class GloReUnit(nn.Layer):
     """Global reasoning unit: x + BN(extend(graph reasoning on projected nodes)).
@@ -345,7 +345,7 @@ class GloRe(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -734,7 +734,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -985,7 +985,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
@@ -1010,7 +1010,7 @@ class CrossEntropyLoss(nn.Layer):
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1039,7 +1039,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1076,7 +1076,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3

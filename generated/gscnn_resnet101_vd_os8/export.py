@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -65,7 +65,7 @@ class SeparableConvBNReLU(nn.Layer):
         return self.piontwise_conv(self.depthwise_conv(x))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -219,7 +219,7 @@ def ResNet101_vd(**kwargs):
     return ResNet_vd(layers=101, **kwargs)
 
 
-# ---- aspp ------------------------------------------------------------------
+# ---- layers/aspp -----------------------------------------------------------
 
 class ASPPModule(nn.Layer):
     """Parallel atrous convolutions at several rates (a 1x1 conv for rate 1), optionally
@@ -278,7 +278,7 @@ class ASPPModule(nn.Layer):
         return self.fuse(self.branches(x))
 
 
-# ---- deeplab ---------------------------------------------------------------
+# ---- models/deeplab --------------------------------------------------------
 
 class Decoder(nn.Layer):
     """DeepLabV3+'s decoder: reduce the low-level features to 48 channels (so they do not
@@ -301,7 +301,7 @@ class Decoder(nn.Layer):
         return self.conv(self.conv_bn_relu3(self.conv_bn_relu2(x)))
 
 
-# ---- gscnn -----------------------------------------------------------------
+# ---- models/gscnn ----------------------------------------------------------
 
 # 3x3 Sobel derivatives along x and y, as cross-correlation kernels (what conv2d applies).
 SOBEL_KERNELS = np.array([
@@ -500,7 +500,7 @@ class GSCNN(nn.Layer):
         return [logit, (logit, edge_prob), edge_prob, logit]
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -589,7 +589,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -966,7 +966,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -72,7 +72,7 @@ class SeparableConvBNReLU(nn.Layer):
         return self.piontwise_conv(self.depthwise_conv(x))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -226,7 +226,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- aspp ------------------------------------------------------------------
+# ---- layers/aspp -----------------------------------------------------------
 
 class ASPPModule(nn.Layer):
     """Parallel atrous convolutions at several rates (a 1x1 conv for rate 1), optionally
@@ -285,7 +285,7 @@ class ASPPModule(nn.Layer):
         return self.fuse(self.branches(x))
 
 
-# ---- deeplab ---------------------------------------------------------------
+# ---- models/deeplab --------------------------------------------------------
 
 class Decoder(nn.Layer):
     """DeepLabV3+'s decoder: reduce the low-level features to 48 channels (so they do not
@@ -308,7 +308,7 @@ class Decoder(nn.Layer):
         return self.conv(self.conv_bn_relu3(self.conv_bn_relu2(x)))
 
 
-# ---- gscnn -----------------------------------------------------------------
+# ---- models/gscnn ----------------------------------------------------------
 
 # 3x3 Sobel derivatives along x and y, as cross-correlation kernels (what conv2d applies).
 SOBEL_KERNELS = np.array([
@@ -507,7 +507,7 @@ class GSCNN(nn.Layer):
         return [logit, (logit, edge_prob), edge_prob, logit]
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -896,7 +896,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -1147,7 +1147,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
@@ -1172,7 +1172,7 @@ class CrossEntropyLoss(nn.Layer):
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
-# ---- edge_losses -----------------------------------------------------------
+# ---- losses/edge -----------------------------------------------------------
 
 def labels_where_edges(label, edge_prob, edge_threshold, ignore_index):
     """N x 1 x H x W labels, ignore_index wherever edge_prob is not above edge_threshold."""
@@ -1327,7 +1327,7 @@ class DualTaskLoss(nn.Layer):
         return 0.5 * mean_where(predicted) + 0.5 * mean_where(target)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1356,7 +1356,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1393,7 +1393,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3
@@ -1747,7 +1747,7 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
         print(summary)
 
 
-# ---- edge_maps -------------------------------------------------------------
+# ---- data/edge_maps --------------------------------------------------------
 
 # Radius PaddleSeg's training data uses for edge maps (`edge: True` datasets).
 EDGE_MAP_RADIUS = 2

@@ -31,7 +31,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -53,7 +53,7 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -207,7 +207,7 @@ def ResNet101_vd(**kwargs):
     return ResNet_vd(layers=101, **kwargs)
 
 
-# ---- fpn -------------------------------------------------------------------
+# ---- layers/fpn ------------------------------------------------------------
 
 def fpn_lateral_conv(in_channels, out_channels):
     """1x1 conv (with bias), batch norm, ReLU: a backbone stage projected to the pyramid width."""
@@ -246,7 +246,7 @@ class FPNNeck(nn.Layer):
         return pyramid
 
 
-# ---- pointrend -------------------------------------------------------------
+# ---- models/pointrend ------------------------------------------------------
 
 def pointrend_point_sample(x, points, align_corners=False, mode="bilinear"):
     """Values of `x` (N x C x H x W) at `points` (N x P x 2, (x, y) in [0, 1]): N x C x P."""
@@ -466,7 +466,7 @@ class PointRend(nn.Layer):
                               align_corners=self.align_corners)]
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -855,7 +855,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -1106,7 +1106,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
@@ -1131,7 +1131,7 @@ class CrossEntropyLoss(nn.Layer):
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
-# ---- pointrend_loss --------------------------------------------------------
+# ---- losses/point ----------------------------------------------------------
 
 class PointCrossEntropyLoss(nn.Layer):
     """Softmax cross-entropy of point logits against the label at the same points.
@@ -1166,7 +1166,7 @@ class PointCrossEntropyLoss(nn.Layer):
         return paddle.topk(losses.flatten(), k)[0].mean() / (1.0 + 1e-8)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1195,7 +1195,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1232,7 +1232,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3

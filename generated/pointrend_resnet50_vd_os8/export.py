@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -45,7 +45,7 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -199,7 +199,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- fpn -------------------------------------------------------------------
+# ---- layers/fpn ------------------------------------------------------------
 
 def fpn_lateral_conv(in_channels, out_channels):
     """1x1 conv (with bias), batch norm, ReLU: a backbone stage projected to the pyramid width."""
@@ -238,7 +238,7 @@ class FPNNeck(nn.Layer):
         return pyramid
 
 
-# ---- pointrend -------------------------------------------------------------
+# ---- models/pointrend ------------------------------------------------------
 
 def pointrend_point_sample(x, points, align_corners=False, mode="bilinear"):
     """Values of `x` (N x C x H x W) at `points` (N x P x 2, (x, y) in [0, 1]): N x C x P."""
@@ -458,7 +458,7 @@ class PointRend(nn.Layer):
                               align_corners=self.align_corners)]
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -547,7 +547,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -924,7 +924,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

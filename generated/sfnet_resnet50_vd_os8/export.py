@@ -23,7 +23,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -70,7 +70,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -224,7 +224,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- fpn -------------------------------------------------------------------
+# ---- layers/fpn ------------------------------------------------------------
 
 def fpn_lateral_conv(in_channels, out_channels):
     """1x1 conv (with bias), batch norm, ReLU: a backbone stage projected to the pyramid width."""
@@ -237,7 +237,7 @@ def fpn_output_conv(channels):
     return nn.Sequential(ConvBNReLU(channels, channels, 3, bias_attr=False))
 
 
-# ---- pspnet ----------------------------------------------------------------
+# ---- models/pspnet ---------------------------------------------------------
 
 class PyramidPoolingModule(nn.Layer):
     """Pyramid pooling: average-pool the input to each bin_size x bin_size grid, reduce
@@ -269,7 +269,7 @@ class PyramidPoolingModule(nn.Layer):
         return self.conv_bn_relu2(paddle.concat([x] + branches[::-1], axis=1))
 
 
-# ---- sfnet -----------------------------------------------------------------
+# ---- models/sfnet ----------------------------------------------------------
 
 def sfnet_flow_warp(x, flow, size):
     """Bilinearly sample `x` on a regular (h, w) = `size` grid displaced by `flow`.
@@ -380,7 +380,7 @@ class SFNet(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
-# ---- onnx_export -----------------------------------------------------------
+# ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -469,7 +469,7 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
                     f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
 
 
-# ---- inference -------------------------------------------------------------
+# ---- runtime/inference -----------------------------------------------------
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
@@ -846,7 +846,7 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- exporting -------------------------------------------------------------
+# ---- runtime/exporting -----------------------------------------------------
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)

@@ -30,7 +30,7 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.optimizer import lr as lr_schedules
 
-# ---- layers ----------------------------------------------------------------
+# ---- layers/basic ----------------------------------------------------------
 
 class ConvBN(nn.Layer):
     """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
@@ -77,7 +77,7 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
                           align_mode=align_mode) for logit in logits]
 
 
-# ---- resnet_vd -------------------------------------------------------------
+# ---- backbones/resnet_vd ---------------------------------------------------
 
 # Residual blocks in each of the four stages, by network depth.
 RESNET_VD_STAGE_DEPTHS = {
@@ -231,7 +231,7 @@ def ResNet50_vd(**kwargs):
     return ResNet_vd(layers=50, **kwargs)
 
 
-# ---- fpn -------------------------------------------------------------------
+# ---- layers/fpn ------------------------------------------------------------
 
 def fpn_lateral_conv(in_channels, out_channels):
     """1x1 conv (with bias), batch norm, ReLU: a backbone stage projected to the pyramid width."""
@@ -244,7 +244,7 @@ def fpn_output_conv(channels):
     return nn.Sequential(ConvBNReLU(channels, channels, 3, bias_attr=False))
 
 
-# ---- pspnet ----------------------------------------------------------------
+# ---- models/pspnet ---------------------------------------------------------
 
 class PyramidPoolingModule(nn.Layer):
     """Pyramid pooling: average-pool the input to each bin_size x bin_size grid, reduce
@@ -276,7 +276,7 @@ class PyramidPoolingModule(nn.Layer):
         return self.conv_bn_relu2(paddle.concat([x] + branches[::-1], axis=1))
 
 
-# ---- sfnet -----------------------------------------------------------------
+# ---- models/sfnet ----------------------------------------------------------
 
 def sfnet_flow_warp(x, flow, size):
     """Bilinearly sample `x` on a regular (h, w) = `size` grid displaced by `flow`.
@@ -387,7 +387,7 @@ class SFNet(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
-# ---- datasets --------------------------------------------------------------
+# ---- data/datasets ---------------------------------------------------------
 
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
@@ -776,7 +776,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
                       dataset_spec.get("ignore_index", 255), seed, target_maps)
 
 
-# ---- transforms ------------------------------------------------------------
+# ---- data/transforms -------------------------------------------------------
 
 class Compose:
     """Apply transforms in order; return a float32 CHW contiguous image and an int64 HxW
@@ -1027,7 +1027,7 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
-# ---- losses ----------------------------------------------------------------
+# ---- losses/cross_entropy --------------------------------------------------
 
 class OhemCrossEntropyLoss(nn.Layer):
     """Cross-entropy over the hard pixels only (online hard example mining).
@@ -1068,7 +1068,7 @@ class OhemCrossEntropyLoss(nn.Layer):
         return (-picked * kept).mean() / (kept.mean() + self.EPS)
 
 
-# ---- schedules -------------------------------------------------------------
+# ---- runtime/schedules -----------------------------------------------------
 
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
@@ -1097,7 +1097,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
-# ---- metrics ---------------------------------------------------------------
+# ---- runtime/metrics -------------------------------------------------------
 
 def confusion_matrix(prediction, label, num_classes, ignore_index):
     """num_classes x num_classes counts, rows the true class, columns the prediction."""
@@ -1134,7 +1134,7 @@ def segmentation_metrics(confusion):
     }
 
 
-# ---- training --------------------------------------------------------------
+# ---- runtime/training ------------------------------------------------------
 
 # Finished checkpoints the save directory keeps (best_model apart).
 KEEP_CHECKPOINTS = 3

@@ -1,0 +1,370 @@
+"""The training loop behind every generated train.py."""
+
+import argparse
+import collections
+import itertools
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import sys
+import time
+
+import cv2
+import numpy as np
+import paddle
+
+from ..data.datasets import SegDataError, load_dataset
+from .metrics import confusion_matrix, segmentation_metrics
+
+# Finished checkpoints the save directory keeps (best_model apart).
+KEEP_CHECKPOINTS = 3
+
+
+def train_arguments(spec, argv):
+    train = spec["train"]
+    parser = argparse.ArgumentParser(
+        description=f"Train {spec['title']} ({spec['backbone']}) as {spec['spec_file']} "
+        "describes it; flags override the spec.")
+    parser.add_argument("--data", default=spec["dataset"]["root"],
+                        help="dataset root folder, or 'demo' for the built-in demo data "
+                        "(default: %(default)s)")
+    parser.add_argument("--train-list", help="PaddleSeg file list for training "
+                        "('image label' per line, relative to --data)")
+    parser.add_argument("--val-list", help="PaddleSeg file list for evaluation")
+    parser.add_argument("--iters", type=int, default=train["iters"],
+                        help="training iterations (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=train["batch_size"],
+                        help="images per iteration and process (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"base learning rate (default: {train['learning_rate']})")
+    parser.add_argument("--crop-size", type=int, nargs=2, metavar=("W", "H"),
+                        help=f"training crop (default: {train['crop_size']})")
+    parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
+    parser.add_argument("--save-interval", type=int, default=train["save_interval"])
+    parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
+    parser.add_argument("--log-interval", type=int, default=train["log_interval"])
+    parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue from the latest checkpoint in DIR (a --save-dir) "
+                        "or from one checkpoint folder")
+    parser.add_argument("--pretrained", metavar="PDPARAMS",
+                        help="initial weights: a full-model or a backbone state dict")
+    parser.add_argument("--num-workers", type=int, default=train["num_workers"],
+                        help="data-loading processes (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=train["seed"],
+                        help="seed for initialisation, shuffling and augmentation")
+    parser.add_argument("--device", choices=["cpu", "gpu"],
+                        default="gpu" if paddle.is_compiled_with_cuda() else "cpu")
+    args = parser.parse_args(argv)
+    for flag in ("iters", "batch_size", "save_interval", "eval_interval", "log_interval"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    return args
+
+
+class TrainBatchSampler:
+    """Endless, seeded, resumable batches of sample keys for one process.
+
+    The sample stream is epoch after epoch of a seeded permutation of the
+    dataset; key = epoch * len(dataset) + index, which the dataset turns into a
+    sample and its augmentation seed. Each iteration takes batch_size * world
+    consecutive keys and this process takes its share, so a resumed run sees
+    exactly the batches the interrupted one would have seen.
+    """
+
+    def __init__(self, num_samples, batch_size, seed, rank=0, world_size=1, start_iter=0):
+        self.num_samples = num_samples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.start_iter = start_iter
+
+    def __iter__(self):
+        per_iter = self.batch_size * self.world_size
+        position = self.start_iter * per_iter
+        epoch, permutation = -1, None
+        while True:
+            keys = []
+            for offset in range(position, position + per_iter):
+                if offset // self.num_samples != epoch:
+                    epoch = offset // self.num_samples
+                    rng = np.random.default_rng([self.seed, epoch])
+                    permutation = rng.permutation(self.num_samples)
+                keys.append(epoch * self.num_samples + int(permutation[offset % self.num_samples]))
+            position += per_iter
+            yield keys[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
+
+
+# The dataset a loader worker reads from, set once per worker process.
+LOADER_DATASET = None
+
+
+def start_loader_worker(dataset):
+    global LOADER_DATASET  # one dataset per worker process
+    LOADER_DATASET = dataset
+    cv2.setNumThreads(1)  # the workers already use the cores
+    # The pool ends its workers with SIGTERM; Paddle's handler would print a C++
+    # "FatalError" report for each. Workers run no Paddle code.
+    paddle.disable_signal_handler()
+
+
+def load_training_batch(keys, dataset=None):
+    """(images, labels, *target maps) of the samples `keys`, each stacked into one array."""
+    samples = [(dataset or LOADER_DATASET)[key] for key in keys]
+    return tuple(np.stack(column) for column in zip(*samples))
+
+
+def training_batches(dataset, batch_keys, num_workers, prefetch=2):
+    """Batches for the keys in order, loaded by `num_workers` processes ahead of use.
+
+    A multiprocessing pool rather than paddle.io.DataLoader: its errors reach this
+    process as the original exception (a SegDataError stays a one-line message),
+    and at most `prefetch` batches per worker wait in memory. Workers are spawned,
+    not forked: a child forked after OpenCV or Paddle started their thread pools
+    can deadlock in its first OpenCV call.
+    """
+    if num_workers == 0:
+        for keys in batch_keys:
+            yield load_training_batch(keys, dataset)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_workers, start_loader_worker, (dataset,)) as pool:
+        pending = collections.deque()
+        for keys in batch_keys:
+            pending.append(pool.apply_async(load_training_batch, (keys,)))
+            if len(pending) >= prefetch * num_workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def atomic_save_folder(folder, write):
+    """Run write(tmp_folder), then put the finished folder in place of `folder`.
+
+    A kill at any moment leaves either the old folder or the new one, never a
+    partly written one under the final name.
+    """
+    parent = os.path.dirname(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".tmp-{os.path.basename(folder)}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    write(tmp)
+    old = None
+    if os.path.exists(folder):
+        old = os.path.join(parent, f".old-{os.path.basename(folder)}-{os.getpid()}")
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json_atomically(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(save_dir, name, model, meta, optimizer=None):
+    def write(folder):
+        paddle.save(model.state_dict(), os.path.join(folder, "model.pdparams"))
+        if optimizer is not None:
+            paddle.save(optimizer.state_dict(), os.path.join(folder, "model.pdopt"))
+        write_json_atomically(os.path.join(folder, "meta.json"), meta)
+
+    atomic_save_folder(os.path.join(save_dir, name), write)
+
+
+def record_latest_checkpoint(save_dir, name):
+    """Point save_dir/latest.json at a finished checkpoint and prune old ones."""
+    write_json_atomically(os.path.join(save_dir, "latest.json"), {"checkpoint": name})
+    finished = sorted((int(entry[len("iter_"):]), entry) for entry in os.listdir(save_dir)
+                      if entry.startswith("iter_") and entry[len("iter_"):].isdigit())
+    for _, entry in finished[:-KEEP_CHECKPOINTS]:
+        if entry != name:
+            shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
+
+
+def find_resume_checkpoint(path):
+    """The checkpoint folder --resume names: a save dir's latest, or a folder itself."""
+    latest = os.path.join(path, "latest.json")
+    if os.path.isfile(latest):
+        with open(latest) as f:
+            path = os.path.join(path, json.load(f)["checkpoint"])
+    for name in ("model.pdparams", "model.pdopt", "meta.json"):
+        if not os.path.isfile(os.path.join(path, name)):
+            fail(f"{path}: no checkpoint to resume from ({name} missing); pass a --save-dir "
+                 "of an earlier run or one of its iter_N folders")
+    return path
+
+
+def load_pretrained(model, path):
+    """Load a full-model or backbone state dict, skipping tensors whose shape differs."""
+    if not os.path.isfile(path):
+        fail(f"{path}: pretrained weights not found")
+    try:
+        weights = paddle.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+    model_state = model.state_dict()
+    if not any(key in model_state for key in weights):
+        weights = {f"backbone.{key}": value for key, value in weights.items()}
+    matched = {key: value for key, value in weights.items()
+               if key in model_state and list(value.shape) == list(model_state[key].shape)}
+    if not matched:
+        fail(f"{path}: no tensor matches this model's parameters by name and shape")
+    model.set_state_dict(matched)
+    print(f"loaded {len(matched)}/{len(model_state)} tensors from {path}"
+          f" ({len(weights) - len(matched)} skipped)")
+
+
+def evaluate(model, dataset):
+    """mIoU and friends of the model's main output over the whole dataset."""
+    model.eval()
+    confusion = np.zeros((dataset.num_classes, dataset.num_classes), dtype=np.int64)
+    with paddle.no_grad():
+        for index in range(len(dataset)):
+            image, label = dataset[index]
+            logits = model(paddle.to_tensor(image[None]))[0]
+            prediction = paddle.argmax(logits, axis=1)[0].numpy()
+            confusion += confusion_matrix(prediction, label, dataset.num_classes,
+                                          dataset.ignore_index)
+    model.train()
+    return segmentation_metrics(confusion)
+
+
+def format_duration(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def train_main(spec, *, build_model, build_transforms, build_losses, build_optimizer,
+               target_maps=None, argv=None):
+    """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
+    adds maps computed from each training label, for the losses whose target names them."""
+    args = train_arguments(spec, argv)
+    paddle.set_device(args.device)
+    world_size = paddle.distributed.get_world_size()
+    rank = paddle.distributed.get_rank()
+    if world_size > 1:
+        paddle.distributed.init_parallel_env()
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    paddle.seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+    try:
+        train_set = load_dataset(spec["dataset"], args.data, "train",
+                                 build_transforms(True, args.crop_size),
+                                 list_path=args.train_list, seed=seed, target_maps=target_maps)
+        val_set = None if args.no_eval else load_dataset(
+            spec["dataset"], args.data, "val", build_transforms(False),
+            list_path=args.val_list, seed=seed)
+    except SegDataError as error:
+        fail(str(error))
+
+    model = build_model(train_set.num_classes)
+    if args.pretrained:
+        load_pretrained(model, args.pretrained)
+    optimizer, lr_scheduler = build_optimizer(model, args.learning_rate, args.iters)
+    start_iter, best = 0, {"miou": -1.0, "iter": None}
+    if args.resume:
+        checkpoint = find_resume_checkpoint(args.resume)
+        model.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdparams")))
+        optimizer.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdopt")))
+        with open(os.path.join(checkpoint, "meta.json")) as f:
+            meta = json.load(f)
+        start_iter, seed = meta["iter"], meta["seed"]
+        train_set.seed = seed  # the interrupted run's augmentation stream
+        best = meta.get("best", best)
+        print(f"resumed from {checkpoint} at iteration {start_iter}")
+        if start_iter >= args.iters:
+            print(f"nothing to do: the checkpoint is already at --iters {args.iters}")
+            return
+
+    losses = build_losses(train_set.ignore_index)
+    # what each batch holds after the images, in order: the label, then the target maps
+    target_names = ["label", *train_set.target_maps]
+    parallel_model = paddle.DataParallel(model) if world_size > 1 else model
+    sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
+                                start_iter)
+    batch_keys = itertools.islice(sampler, args.iters - start_iter)
+    batches = training_batches(train_set, batch_keys, args.num_workers)
+    is_main = rank == 0
+    if is_main:
+        os.makedirs(args.save_dir, exist_ok=True)
+        print(f"training {spec['name']} on {len(train_set)} images "
+              f"({train_set.num_classes} classes), {args.iters} iterations of "
+              f"{args.batch_size} x {world_size} process(es), seed {seed}")
+
+    def meta_for(iteration):
+        return {"iter": iteration, "seed": seed, "num_classes": train_set.num_classes,
+                "arch": spec["name"], "best": best}
+
+    model.train()
+    iteration, window_start, window_loss = start_iter, time.time(), []
+    run_start, run_start_iter = window_start, start_iter
+    while iteration < args.iters:
+        try:
+            images, *target_arrays = next(batches)
+        except SegDataError as error:
+            fail(str(error))
+        targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
+        outputs = parallel_model(paddle.to_tensor(images))
+        loss = sum(coef * loss_fn(output, targets[target])
+                   for (loss_fn, coef, target), output in zip(losses, outputs, strict=True))
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        lr_scheduler.step()
+        iteration += 1
+        window_loss.append(float(loss))
+        if not np.isfinite(window_loss[-1]):
+            fail(f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
+                 "rate or check the labels")
+
+        if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
+            now = time.time()
+            samples_per_s = (len(window_loss) * args.batch_size * world_size
+                             / max(now - window_start, 1e-9))
+            eta = (now - run_start) / (iteration - run_start_iter) * (args.iters - iteration)
+            print(f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
+                  f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
+                  f"eta {format_duration(eta)}", flush=True)
+            window_start, window_loss = now, []
+
+        last = iteration == args.iters
+        if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+            try:
+                metrics = evaluate(model, val_set)
+            except SegDataError as error:
+                fail(str(error))
+            print(f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
+                  f" kappa {metrics['kappa']:.4f}")
+            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                  flush=True)
+            if metrics["miou"] > best["miou"]:
+                best = {"miou": metrics["miou"], "iter": iteration}
+                save_checkpoint(args.save_dir, "best_model", model,
+                                {**meta_for(iteration), "metrics": metrics})
+        if is_main and (iteration % args.save_interval == 0 or last):
+            save_checkpoint(args.save_dir, f"iter_{iteration}", model, meta_for(iteration),
+                            optimizer)
+            record_latest_checkpoint(args.save_dir, f"iter_{iteration}")
+
+    if is_main:
+        summary = f"done: checkpoints in {args.save_dir}"
+        if best["iter"] is not None:
+            summary += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
+        print(summary)
