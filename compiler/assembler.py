@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 THIRD_PARTY = ("cv2", "numpy", "paddle")  # all a generated script may import besides stdlib
+# A line of a skeleton where the units it needs are placed (see FragmentLibrary.assemble).
+UNITS_MARKER = "# @units"
 
 
 class FragmentError(Exception):
@@ -39,6 +42,7 @@ class Unit:
     lineno: int
     source: str
     uses: set[str] = field(default_factory=set)
+    is_constant: bool = False  # an assignment, not a def or class
 
 
 def _names_used(node: ast.AST) -> set[str]:
@@ -56,7 +60,7 @@ def _unit_source(lines: list[str], node: ast.stmt) -> tuple[int, str]:
     start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
     while start > 0 and lines[start - 1].lstrip().startswith("#"):
         start -= 1
-    return start, "\n".join(lines[start:node.end_lineno]).rstrip() + "\n"
+    return start, "\n".join(lines[start : node.end_lineno]).rstrip() + "\n"
 
 
 def _relative_fragment(fragment: str, stmt: ast.ImportFrom) -> str:
@@ -87,10 +91,12 @@ class FragmentLibrary:
         self.imports: dict[str, Import] = {}
         self.fragment_deps: dict[str, set[str]] = {}
         self.fragment_sources: dict[str, str] = {}
+        self.fragment_docs: dict[str, str] = {}
         for path in sorted(directory.rglob("*.py")):
             if path.name != "__init__.py":
                 self._add(path)
         self._check_fragment_imports()
+        self._check_shadowing()
 
     def _add(self, path: Path) -> None:
         # a fragment is known by its path below the library, e.g. "models/pspnet"
@@ -110,34 +116,66 @@ class FragmentLibrary:
                     self._add_import(imp, fragment)
                 continue
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-                continue  # the module docstring stays with the fragment
+                self.fragment_docs[fragment] = inspect.cleandoc(str(stmt.value.value))
+                continue
             names = _bound_names(stmt)
             if not names:
-                raise FragmentError(f"{fragment}.py:{stmt.lineno}: only imports and definitions "
-                                    "may stand at the top level of a fragment")
+                raise FragmentError(
+                    f"{fragment}.py:{stmt.lineno}: only imports and definitions "
+                    "may stand at the top level of a fragment"
+                )
             start, source = _unit_source(lines, stmt)
             for name in names:
                 if name in self.units:
                     other = self.units[name].fragment
-                    raise FragmentError(f"{fragment}.py:{stmt.lineno}: '{name}' is also defined "
-                                        f"in {other}.py; top-level names must be unique")
-                self.units[name] = Unit(name, fragment, start, source, _names_used(stmt))
+                    raise FragmentError(
+                        f"{fragment}.py:{stmt.lineno}: '{name}' is also defined "
+                        f"in {other}.py; top-level names must be unique"
+                    )
+                self.units[name] = Unit(
+                    name,
+                    fragment,
+                    start,
+                    source,
+                    _names_used(stmt),
+                    isinstance(stmt, (ast.Assign, ast.AnnAssign)),
+                )
         self.fragment_deps[fragment] = deps
 
     def _add_import(self, imp: Import, fragment: str) -> None:
         if imp.top_module not in THIRD_PARTY and imp.top_module not in sys.stdlib_module_names:
-            raise FragmentError(f"{fragment}.py imports '{imp.module}': generated scripts may "
-                                "import only the standard library, paddle, numpy and cv2")
+            raise FragmentError(
+                f"{fragment}.py imports '{imp.module}': generated scripts may "
+                "import only the standard library, paddle, numpy and cv2"
+            )
         known = self.imports.get(imp.alias)
         meaning = (imp.module, imp.name)
         if known and (known.module, known.name) != meaning:
+
             def full(i):
                 return f"{i.module}.{i.name}" if i.name else i.module
 
             if full(known) != full(imp):
-                raise FragmentError(f"{fragment}.py binds '{imp.alias}' to {full(imp)}, another "
-                                    f"fragment to {full(known)}; use one meaning per name")
+                raise FragmentError(
+                    f"{fragment}.py binds '{imp.alias}' to {full(imp)}, another "
+                    f"fragment to {full(known)}; use one meaning per name"
+                )
         self.imports.setdefault(imp.alias, imp)
+
+    def _check_shadowing(self) -> None:
+        """A unit may not take the name of an import or a builtin: in one generated file
+        the later binding would silently replace the earlier one."""
+        for name, unit in sorted(self.units.items()):
+            if name in self.imports:
+                imp = self.imports[name]
+                raise FragmentError(
+                    f"{unit.fragment}.py:{unit.lineno + 1}: '{name}' shadows "
+                    f"the import of {imp.module} that other fragments use"
+                )
+            if name in dir(builtins):
+                raise FragmentError(
+                    f"{unit.fragment}.py:{unit.lineno + 1}: '{name}' shadows a Python builtin"
+                )
 
     def _check_fragment_imports(self) -> None:
         """Relative imports must name existing fragments and must not form a cycle."""
@@ -160,7 +198,7 @@ class FragmentLibrary:
         for fragment in sorted(self.fragment_deps):
             visit(fragment)
 
-    def closure(self, roots: list[str]) -> list[Unit]:
+    def closure(self, roots: list[str], stop: set[str] = frozenset()) -> list[Unit]:
         """The units reachable from `roots`, grouped by fragment, in source order.
 
         Fragments come in the order the roots first reach them (so a script reads
@@ -178,7 +216,7 @@ class FragmentLibrary:
             fragment_order.append(fragment)
 
         def reach(name: str) -> None:
-            if name in reached or name not in self.units:
+            if name in reached or name not in self.units or name in stop:
                 return
             unit = self.units[name]
             reached[name] = unit
@@ -193,7 +231,21 @@ class FragmentLibrary:
         return sorted(units.values(), key=lambda u: (rank[u.fragment], u.lineno))
 
     def assemble(self, body: str, banner: str) -> str:
-        """banner + body docstring + merged imports + the units `body` needs + body."""
+        """The assembled script's text (see `assemble_with_sources`)."""
+        return self.assemble_with_sources(body, banner)[0]
+
+    def assemble_with_sources(self, body: str, banner: str,
+                              sibling: tuple[str, set[str]] | None = None
+                              ) -> tuple[str, list[str], set[str]]:
+        """banner + body docstring + merged imports + body, with the units `body` needs;
+        the fragments those units came from; and the names of those units.
+
+        `sibling` = (module, names): units a sibling module of the generated folder
+        already defines (model.py's), imported from it instead of written again.
+
+        The units go where the body has a line `# @units` (so a script can put its
+        recipe above the generic code and its entry point below), else before the body.
+        """
         tree = ast.parse(body)
         lines = body.splitlines()
         docstring = ""
@@ -201,48 +253,102 @@ class FragmentLibrary:
         skip: set[int] = set()
         for index, stmt in enumerate(tree.body):
             if index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-                docstring = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
+                docstring = "\n".join(lines[stmt.lineno - 1 : stmt.end_lineno])
                 skip.update(range(stmt.lineno - 1, stmt.end_lineno))
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 for imp in _imports_of(stmt):
                     body_imports[imp.alias] = imp
                 skip.update(range(stmt.lineno - 1, stmt.end_lineno))
-        body_text = "\n".join(line for i, line in enumerate(lines) if i not in skip)
+            else:
+                for name in _bound_names(stmt):
+                    if name in self.units:
+                        unit = self.units[name]
+                        raise FragmentError(
+                            f"the skeleton defines '{name}', which shadows the "
+                            f"unit of {unit.fragment}.py; rename one"
+                        )
+        kept = [line for i, line in enumerate(lines) if i not in skip]
+        if UNITS_MARKER in kept:
+            at = kept.index(UNITS_MARKER)
+            above, below = "\n".join(kept[:at]), "\n".join(kept[at + 1 :])
+        else:
+            above, below = "", "\n".join(kept)
 
         # Roots in the order the body first mentions them.
-        names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name)),
-                       key=lambda n: (n.lineno, n.col_offset))
-        roots = list(dict.fromkeys(n.id for n in names if n.id not in dir(builtins)))
-        units = self.closure(roots)
+        names = sorted(
+            (n for n in ast.walk(tree) if isinstance(n, ast.Name)),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+        roots = list(
+            dict.fromkeys(
+                n.id for n in names if n.id not in dir(builtins) and n.id not in body_imports
+            )
+        )
+        module, provided = sibling or ("", set())
+        units = self.closure(roots, stop=provided)
         needed = set(roots).union(*(unit.uses for unit in units))
-        imports = {alias: imp for alias, imp in {**self.imports, **body_imports}.items()
-                   if alias in needed}
+        for name in sorted(needed & provided):
+            body_imports.setdefault(name, Import(module, name, name))
+        imports = {alias: imp for alias, imp in self.imports.items() if alias in needed}
+        for alias, imp in body_imports.items():
+            if alias in imports and imports[alias] != imp:
+                raise FragmentError(
+                    f"the skeleton imports '{alias}' from {imp.module}, "
+                    f"which the fragments bind to {imports[alias].module}"
+                )
+            imports[alias] = imp
 
         header = banner.rstrip("\n") + ("\n" + docstring if docstring else "")
-        parts = [header + "\n\n" + _format_imports(imports.values())]
-        fragment = None
+        text = header
+        import_block = _format_imports(imports.values()).strip("\n")
+        if import_block:
+            text += "\n\n" + import_block
+        # what comes next: the recipe above the units, the units, the entry point below
+        blocks = [above.strip("\n")] if above.strip() else []
+        previous = None
         for unit in units:
-            source = unit.source
-            if unit.fragment != fragment:
-                fragment = unit.fragment
-                source = f"# ---- {fragment} " + "-" * (70 - len(fragment)) + "\n\n" + source
-            parts.append(source)
-        parts.append(body_text)
-        blocks = [p.strip("\n") for p in parts if p.strip()]
-        # Two blank lines between top-level blocks, as PEP 8 asks; isort (ruff I001)
-        # wants one between the imports and a comment that follows them.
-        text, *rest = blocks
-        for position, block in enumerate(rest):
-            follows_imports = position == 0 and bool(imports) and block.startswith("#")
-            text += ("\n\n" if follows_imports else "\n\n\n") + block
-        return text + "\n"
+            if previous is None or unit.fragment != previous.fragment:
+                blocks.append(self.section_header(unit.fragment) + "\n\n" + unit.source.strip("\n"))
+            else:  # constants of one fragment stay together, definitions get two lines
+                both_constants = previous.is_constant and unit.is_constant
+                blocks[-1] += ("\n\n" if both_constants else "\n\n\n") + unit.source.strip("\n")
+            previous = unit
+        if below.strip():
+            blocks.append(below.strip("\n"))
+        for index, block in enumerate(blocks):
+            # isort's rule, which ruff checks: one blank line after the imports unless a
+            # def or class follows them; two between top-level blocks
+            after_imports = index == 0 and import_block
+            one = after_imports and not block.startswith(("def ", "class ", "@"))
+            text += ("\n\n" if one else "\n\n\n") + block
+        used = sorted({unit.fragment for unit in units})
+        placed = {id(unit) for unit in units}
+        names = {name for name, unit in self.units.items() if id(unit) in placed}
+        return text + "\n", used, names
+
+    def section_header(self, fragment: str) -> str:
+        """`# ---- models/pspnet.py ----`, then the fragment's docstring as comments: the
+        paper, the idea and where names follow PaddleSeg stay with the code."""
+        lines = [f"# ---- {fragment}.py " + "-" * max(4, 66 - len(fragment))]
+        doc = self.fragment_docs.get(fragment)
+        if doc:
+            lines.append("#")
+            lines.extend(f"# {line}".rstrip() for line in doc.splitlines())
+        return "\n".join(lines)
+
+
+def _import_group(imp: Import) -> int:
+    """isort's sections: standard library, third party, then the script's own siblings."""
+    if imp.top_module in sys.stdlib_module_names:
+        return 0
+    return 1 if imp.top_module in THIRD_PARTY else 2
 
 
 def _format_imports(imports) -> str:
-    """isort-style: standard library, then third party; plain imports before from-imports."""
-    groups: dict[bool, dict] = {True: {}, False: {}}
+    """isort-style sections; plain imports before from-imports within each."""
+    groups: dict[int, dict] = {0: {}, 1: {}, 2: {}}
     for imp in imports:
-        group = groups[imp.top_module in sys.stdlib_module_names]
+        group = groups[_import_group(imp)]
         if imp.name is None:
             bare = imp.alias == imp.top_module  # `import os.path` binds `os`
             line = f"import {imp.module}" + ("" if bare else f" as {imp.alias}")
@@ -251,9 +357,9 @@ def _format_imports(imports) -> str:
             names = group.setdefault((1, imp.module, ""), set())
             names.add(imp.name if imp.alias == imp.name else f"{imp.name} as {imp.alias}")
     blocks = []
-    for stdlib in (True, False):
+    for section in sorted(groups):
         lines = []
-        for (kind, module, _), entry in sorted(groups[stdlib].items()):
+        for (kind, module, _), entry in sorted(groups[section].items()):
             lines.append(entry if kind == 0 else f"from {module} import {', '.join(sorted(entry))}")
         if lines:
             blocks.append("\n".join(lines))

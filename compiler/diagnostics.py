@@ -8,6 +8,7 @@ all errors of a spec at once, formatted the way compilers and linters do:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,11 @@ def format_path(path) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def display_name(path: Path) -> str:
+    """A file as diagnostics show it: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,8 +1,8 @@
 """Emit rendered files: syntax-check, compare (--check) or write atomically, keep a manifest.
 
 The manifest (`<out>/manifest.json`) records what each output folder was made
-from: spec files, templates and fragments (with content hashes) and the segc
-version, plus a hash of every output file.
+from: its spec files, and for every output file its hash and the templates and
+fragments it was made from (with content hashes), and the segc version.
 """
 
 from __future__ import annotations
@@ -47,10 +47,13 @@ def syntax_check(outputs: list[Output]) -> list[str]:
 
 
 def _manifest_entry(out: Output) -> dict:
+    """What a folder was made from: its specs, and per file only the templates and
+    fragments that file contains, so a new or changed fragment restales just its users."""
     return {
-        "made_from": out.provenance,
+        "specs": out.provenance["specs"],
         "segc_version": __version__,
-        "files": {name: sha256(text) for name, text in sorted(out.files.items())},
+        "files": {name: {"sha256": sha256(text), "made_from": out.provenance["files"][name]}
+                  for name, text in sorted(out.files.items())},
     }
 
 

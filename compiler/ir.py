@@ -51,13 +51,14 @@ class Loss:
 class Variant:
     arch: str  # spec `name`, e.g. "pspnet"
     name: str  # output folder, e.g. "pspnet_resnet50_vd_os8"
-    title: str
+    title: str  # the architecture's display name, e.g. "PSPNet"
+    variant_title: str | None  # a variant's own display name (SegFormer-B0), if it has one
     paper: str
     description: str
     spec_file: str  # as recorded in outputs, relative to the project root
     sources: tuple[tuple[str, str], ...]  # (spec or base as recorded, sha256 of its bytes)
     model: Call
-    backbone: Call
+    backbone: Call | None  # None: the model has no separate backbone
     losses: tuple[Loss, ...]
     train_transforms: tuple[Call, ...]
     val_transforms: tuple[Call, ...]
@@ -71,46 +72,77 @@ class Variant:
     measured: MappingProxyType
 
     @property
-    def crop_size(self):
-        crops = [t.args["crop_size"] for t in self.train_transforms if "crop_size" in t.args]
-        return crops[-1] if crops else None
+    def display_title(self) -> str:
+        """How a person names this combination: "PSPNet (ResNet50_vd)", "SegFormer-B0"."""
+        if self.variant_title:
+            return self.variant_title
+        return f"{self.title} ({self.backbone.type})" if self.backbone else self.title
 
     @property
-    def normalize(self) -> MappingProxyType:
-        return next(t.args for t in self.val_transforms if t.type == "Normalize")
+    def train_size(self):
+        """[width, height] of the training input: the transform argument `--crop-size`
+        replaces (a crop, or a resize target); None when no transform fixes it."""
+        sizes = [value for t in self.train_transforms for arg, value in t.args.items()
+                 if t.overrides.get(arg) == "crop_size"]
+        return sizes[-1] if sizes else None
 
     @property
     def needs_edge_map(self) -> bool:
         """Whether some loss trains on the label's edge map, which the data then computes."""
         return any(loss.target == "edge" for loss in self.losses)
 
-    def plain(self) -> dict:
-        """The resolved spec as plain data: the generated scripts' SPEC."""
-
-        def call(c: Call) -> dict:
-            return {"type": c.type, **thaw(c.args)}
-
+    def train_spec(self) -> dict:
+        """train.py's SPEC: what its training loop reads, nothing more."""
         train = thaw(self.train)
         train["learning_rate"] = self.lr_scheduler.args["learning_rate"]
-        train["crop_size"] = thaw(self.crop_size)
+        train["crop_size"] = thaw(self.train_size)
         return {
             "name": self.name,
-            "arch": self.model.type,
-            "backbone": self.backbone.type,
-            "title": self.title,
+            "title": self.display_title,
             "spec_file": self.spec_file,
             "dataset": thaw(self.dataset),
             "train": train,
-            "normalize": thaw(self.normalize),
+        }
+
+    def export_spec(self) -> dict:
+        """export.py's SPEC: the class count, the output op and deploy.yaml's transforms."""
+        return {
+            "name": self.name,
+            "dataset": {"num_classes": self.dataset["num_classes"]},
+            "export": thaw(self.export),
+            "val_transforms": [_plain_call(t) for t in self.val_transforms],
+        }
+
+    def infer_spec(self) -> dict:
+        """infer.py's SPEC: only the name (deploy.yaml carries the rest)."""
+        return {"name": self.name}
+
+    def plain(self) -> dict:
+        """The whole resolved spec as plain data (`segc show`, tests)."""
+        train = thaw(self.train)
+        train["learning_rate"] = self.lr_scheduler.args["learning_rate"]
+        train["crop_size"] = thaw(self.train_size)
+        return {
+            "name": self.name,
+            "arch": self.model.type,
+            "backbone": self.backbone.type if self.backbone else None,
+            "title": self.display_title,
+            "spec_file": self.spec_file,
+            "dataset": thaw(self.dataset),
+            "train": train,
             "export": thaw(self.export),
             "components": {
-                "model": call(self.model),
-                "backbone": call(self.backbone),
-                "losses": [dict(call(loss.call), coef=loss.coef) for loss in self.losses],
-                "optimizer": call(self.optimizer),
-                "lr_scheduler": call(self.lr_scheduler),
-                "train_transforms": [call(t) for t in self.train_transforms],
-                "val_transforms": [call(t) for t in self.val_transforms],
+                "model": _plain_call(self.model),
+                "backbone": _plain_call(self.backbone) if self.backbone else None,
+                "losses": [dict(_plain_call(loss.call), coef=loss.coef) for loss in self.losses],
+                "optimizer": _plain_call(self.optimizer),
+                "lr_scheduler": _plain_call(self.lr_scheduler),
+                "train_transforms": [_plain_call(t) for t in self.train_transforms],
+                "val_transforms": [_plain_call(t) for t in self.val_transforms],
             },
             "reference": thaw(self.reference),
         }
+
+
+def _plain_call(c: Call) -> dict:
+    return {"type": c.type, **thaw(c.args)}

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from .diagnostics import Diagnostic, SpecError, format_path
+from .diagnostics import Diagnostic, SpecError, display_name, format_path
 
 BASE_KEY = "_base_"
 
@@ -54,14 +54,6 @@ class Document:
         if pos is None:
             return Diagnostic(self.display, None, None, format_path(path), message)
         return Diagnostic(pos.file, pos.line, pos.col, format_path(path), message)
-
-
-def display_name(path: Path) -> str:
-    """Show paths relative to the working directory when they are below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _plain(node, file: str, path: tuple, value_pos: dict, key_pos: dict):

@@ -1,4 +1,4 @@
-"""The compile pipeline: load -> validate -> resolve -> render -> emit.
+"""The compile pipeline: load -> validate -> resolve -> render -> format -> emit.
 
 Each stage is one module; this one only strings them together and collects
 the diagnostics of every spec before anything is written.
@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .diagnostics import Diagnostic, SpecError
-from .emitter import Output, sha256, syntax_check
+from .emitter import Output, sha256
+from .formatter import format_python
 from .ir import Variant
 from .loader import load
 from .renderer import Renderer
-from .resolver import resolve
+from .resolver import MeasuredFigures, read_measured_figures, resolve
 from .validator import validate
 
 
@@ -34,30 +35,51 @@ def zoo_specs(directory: Path) -> list[Path]:
 
 
 def resolve_specs(paths: list[Path], project_root: Path) -> tuple[list[Variant], list[Diagnostic]]:
-    """Variants of every spec that is valid, and the diagnostics of every one that is not."""
+    """Variants of every spec that is valid, and the diagnostics of every one that is not.
+
+    The figures `segc bench` measured are an input of their own: the file beside each
+    spec's folder, read once per folder.
+    """
     variants: list[Variant] = []
     diagnostics: list[Diagnostic] = []
+    figures: dict[Path, MeasuredFigures] = {}
     for path in paths:
         try:
+            zoo = path.parent.resolve()
+            if zoo not in figures:
+                figures[zoo] = read_measured_figures(zoo, project_root)
             doc = load(path)
             validate(doc)
-            variants.extend(resolve(doc, project_root))
+            variants.extend(resolve(doc, project_root, figures[zoo]))
         except SpecError as exc:
             diagnostics.extend(exc.diagnostics)
     return variants, diagnostics
 
 
 def render_outputs(variants: list[Variant], renderer: Renderer | None = None) -> list[Output]:
+    """Every variant's files, formatted, with what each file was made from."""
     renderer = renderer or Renderer()
-    template_hashes = {f"templates/{f.relative_to(renderer.directory).as_posix()}":
-                       sha256(f.read_bytes()) for f in renderer.template_files()}
-    outputs = []
-    for variant in variants:
-        provenance = {"specs": dict(variant.sources), "templates": template_hashes}
-        outputs.append(Output(variant.name, renderer.render(variant), provenance))
-    problems = syntax_check(outputs)
-    if problems:
-        raise RuntimeError("templates produced invalid Python (a segc bug):\n"
-                           + "\n".join(problems))
-    return outputs
+    hashes: dict[Path, str] = {}
 
+    def recorded(path: Path) -> tuple[str, str]:
+        if path not in hashes:
+            hashes[path] = sha256(path.read_bytes())
+        return f"templates/{path.relative_to(renderer.directory).as_posix()}", hashes[path]
+
+    rendered = []
+    for variant in variants:
+        files, made_from = renderer.render(variant)
+        rendered.append((variant, files, made_from))
+    formatted = format_python({f"{v.name}/{name}": text for v, files, _ in rendered
+                               for name, text in files.items() if name.endswith(".py")})
+    outputs = []
+    for variant, files, made_from in rendered:
+        files = {name: formatted.get(f"{variant.name}/{name}", text)
+                 for name, text in files.items()}
+        provenance = {
+            "specs": dict(variant.sources),
+            "files": {name: dict(sorted(recorded(p) for p in made_from[name]))
+                      for name in sorted(files)},
+        }
+        outputs.append(Output(variant.name, files, provenance))
+    return outputs

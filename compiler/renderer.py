@@ -10,6 +10,7 @@ import ast
 import math
 import pprint
 import re
+import textwrap
 from pathlib import Path
 
 import jinja2
@@ -17,8 +18,9 @@ import jinja2
 from .assembler import FragmentLibrary
 from .ir import Call, Loss, Variant, thaw
 
-SCRIPTS = ("train.py", "export.py", "infer.py")
-LINE_WIDTH = 96
+SCRIPTS = ("model.py", "train.py", "export.py", "infer.py")  # model.py first: others use it
+MODEL_USERS = ("train.py", "export.py")
+LINE_WIDTH = 96  # for text the formatter does not touch: docstrings, literals in comments
 
 
 def templates_dir() -> Path:
@@ -55,28 +57,21 @@ def pretty_literal(value) -> str:
     return text
 
 
-def call_expr(call: Call, indent: int = 4) -> str:
-    """`Symbol(runtime=expr, arg=literal, ...)`, wrapped one argument a line when long."""
+def call_expr(call: Call | None) -> str | None:
+    """`Symbol(runtime=expr, arg=literal, ...)` on one line; the formatter wraps it."""
+    if call is None:
+        return None
     args = [f"{param}={expr}" for param, expr in call.runtime_args]
     for name, value in call.args.items():
         override = call.overrides.get(name)
         literal = py_literal(value)
         args.append(f"{name}={override} or {literal}" if override else f"{name}={literal}")
-    flat = f"{call.symbol}({', '.join(args)})"
-    if indent + len(flat) <= LINE_WIDTH:
-        return flat
-    pad = " " * (indent + 4)
-    return f"{call.symbol}(\n" + "".join(f"{pad}{a},\n" for a in args) + " " * indent + ")"
+    return f"{call.symbol}({', '.join(args)})"
 
 
-def loss_entry(loss: Loss, indent: int) -> str:
-    """`(Loss(...), coef, target),` on one line, or one item a line when that is too long."""
-    items = [call_expr(loss.call, indent + 4), py_literal(loss.coef), py_literal(loss.target)]
-    flat = f"({', '.join(items)}),"
-    if indent + len(flat) <= LINE_WIDTH and "\n" not in flat:
-        return flat
-    pad = " " * (indent + 4)
-    return "(\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + "),"
+def loss_entry(loss: Loss) -> str:
+    """`(Loss(...), coef, target)`."""
+    return f"({call_expr(loss.call)}, {py_literal(loss.coef)}, {py_literal(loss.target)})"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -85,6 +80,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 def comment_text(text: str) -> str:
     """Text safe inside a `#` comment: one line, no control or bidi characters."""
     return _CONTROL.sub(" ", str(text))
+
+
+def docstring_text(text: str) -> str:
+    """Text safe inside a triple-quoted docstring: one line, no escapes, no closing quotes."""
+    text = comment_text(text).replace("\\", "\\\\")
+    return text.replace('"""', '\\"\\"\\"')
 
 
 def markdown_text(text: str) -> str:
@@ -125,6 +126,7 @@ def _environment(directory: Path) -> jinja2.Environment:
     )
     env.filters["py"] = py_literal
     env.filters["comment"] = comment_text
+    env.filters["docstring"] = docstring_text
     env.filters["md"] = markdown_text
     return env
 
@@ -144,27 +146,41 @@ class Renderer:
     def context(self, variant: Variant) -> dict:
         return {
             "v": variant,
-            "spec_literal": pretty_literal(variant.plain()),
+            "display_title": variant.display_title,
+            "description_lines": textwrap.wrap(variant.description, LINE_WIDTH - 8),
+            "spec_literal": pretty_literal(variant.train_spec()),
+            "export_spec_literal": pretty_literal(variant.export_spec()),
+            "infer_spec_literal": pretty_literal(variant.infer_spec()),
             "backbone_expr": call_expr(variant.backbone),
             "model_expr": call_expr(variant.model),
-            "train_transform_exprs": [call_expr(t, 12) for t in variant.train_transforms],
-            "val_transform_exprs": [call_expr(t, 8) for t in variant.val_transforms],
-            "loss_entries": [loss_entry(loss, 8) for loss in variant.losses],
+            "train_transform_exprs": [call_expr(t) for t in variant.train_transforms],
+            "val_transform_exprs": [call_expr(t) for t in variant.val_transforms],
+            "loss_entries": [loss_entry(loss) for loss in variant.losses],
             "lr_expr": call_expr(variant.lr_scheduler),
             "optimizer_expr": call_expr(variant.optimizer),
             "reference": thaw(variant.reference),
             "figure_rows": figure_rows(variant),
         }
 
-    def render(self, variant: Variant) -> dict[str, str]:
-        """{file name: text} for one variant."""
+    def render(self, variant: Variant) -> tuple[dict[str, str], dict[str, list[Path]]]:
+        """({file name: text}, {file name: the templates and fragments it was made from})
+        for one variant; Python files are still unformatted."""
         context = self.context(variant)
-        files = {}
+        files, made_from = {}, {}
+        model_names: set[str] = set()
         for script in SCRIPTS:
             body = self.env.get_template(f"{script}.j2").render(context)
-            files[script] = self.library.assemble(body, _banner(variant, script))
+            # train.py and export.py import what model.py defines rather than repeat it
+            sibling = ("model", model_names) if script in MODEL_USERS else None
+            files[script], fragments, names = self.library.assemble_with_sources(
+                body, _banner(variant, script), sibling)
+            if script == "model.py":
+                model_names = names | {"build_model", "NUM_CLASSES"}
+            made_from[script] = [self.directory / f"{script}.j2"] + [
+                self.library.directory / f"{fragment}.py" for fragment in fragments]
         files["README.md"] = self.env.get_template("README.md.j2").render(context)
-        return files
+        made_from["README.md"] = [self.directory / "README.md.j2"]
+        return files, made_from
 
     def template_files(self) -> list[Path]:
         """Every file rendering reads (for the manifest's provenance record)."""

@@ -1,22 +1,44 @@
-"""Resolve a validated spec document into one frozen IR record per variant."""
+"""Resolve a validated spec document into one frozen IR record per variant.
+
+Besides the spec, a resolution takes one explicit input: the figures `segc bench`
+measured for the zoo (`MeasuredFigures`), which the model cards show.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalog
-from .diagnostics import Diagnostic, SpecError
+from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS
+from .diagnostics import Diagnostic, SpecError, display_name
 from .ir import Call, Loss, Variant, freeze
-from .loader import Document, display_name
+from .loader import Document
 from .model_figures import figures_path, load_figures
-from .validator import output_name, variant_sections
+from .variants import output_name, variant_sections
 
-TRAIN_DEFAULTS = {"save_interval": 1000, "eval_interval": 1000, "log_interval": 10,
-                  "num_workers": 2, "seed": None}
-DATASET_DEFAULTS = {"root": "data", "ignore_index": 255, "train_list": None, "val_list": None}
+
+@dataclass(frozen=True)
+class MeasuredFigures:
+    """`segc bench`'s figures for a zoo: {combination: figures}, and the file as recorded."""
+
+    by_combination: dict = field(default_factory=dict)
+    recorded_as: str = ""
+
+
+def read_measured_figures(zoo: Path, project_root: Path) -> MeasuredFigures:
+    """The figures file beside a zoo's specs (none yet: no figures)."""
+    path = figures_path(zoo)
+    try:
+        return MeasuredFigures(load_figures(zoo), relative_to_root(path, project_root))
+    except (OSError, ValueError, KeyError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise SpecError([Diagnostic(display_name(path), None, None, "",
+                                    f"cannot read the measured figures ({reason}); run "
+                                    "`segc bench` again or delete the file")]) from None
 
 
 def _call(kind: str, written: dict) -> Call:
@@ -50,54 +72,47 @@ def relative_to_root(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def _measured_figures(doc: Document, project_root: Path):
-    """The figures `segc bench` recorded beside the spec, and the file as outputs record it."""
-    path = figures_path(doc.path.parent)
-    try:
-        return load_figures(doc.path.parent), relative_to_root(path, project_root)
-    except (OSError, ValueError, KeyError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise SpecError([Diagnostic(display_name(path), None, None, "",
-                                    f"cannot read the measured figures ({reason}); run "
-                                    "`segc bench` again or delete the file")]) from None
+def _ordered(section: dict, first: tuple[str, ...]) -> dict:
+    """A section with its main keys first, as a person would list them."""
+    return {**{k: section[k] for k in first if k in section}, **section}
 
 
-def resolve(doc: Document, project_root: Path) -> list[Variant]:
+def resolve(doc: Document, project_root: Path, figures: MeasuredFigures) -> list[Variant]:
     data = doc.data
-    figures, figures_file = _measured_figures(doc, project_root)
+    spec_sources = [(relative_to_root(s, project_root), hashlib.sha256(s.read_bytes()).hexdigest())
+                    for s in doc.sources]
     variants = []
-    for index in range(len(data["variants"])):
+    for index, written in enumerate(data["variants"]):
         name = output_name(data, index)
-        measured = figures.get(name, {})
-        sources = [(relative_to_root(s, project_root), hashlib.sha256(s.read_bytes()).hexdigest())
-                   for s in doc.sources]
+        measured = figures.by_combination.get(name, {})
+        sources = list(spec_sources)
         if measured:  # only this variant's entry, so others' new figures do not touch it
             entry = json.dumps(measured, sort_keys=True).encode()
-            sources.append((f"{figures_file}#{name}", hashlib.sha256(entry).hexdigest()))
+            sources.append((f"{figures.recorded_as}#{name}", hashlib.sha256(entry).hexdigest()))
         spec = variant_sections(data, index)
-        dataset = dict(DATASET_DEFAULTS, **spec["dataset"])
-        train = dict(TRAIN_DEFAULTS, **{k: v for k, v in spec["train"].items()
-                                        if k != "transforms"})
+        train = _ordered(dict(TRAIN_DEFAULTS, **{k: v for k, v in spec["train"].items()
+                                                 if k != "transforms"}), ("iters", "batch_size"))
         variants.append(Variant(
             arch=data["name"],
             name=name,
             title=data["title"],
+            variant_title=written.get("title"),
             paper=data.get("paper", ""),
             description=data.get("description", "").strip(),
             spec_file=relative_to_root(doc.path, project_root),
             sources=tuple(sources),
             model=_call("model", spec["model"]),
-            backbone=_call("backbone", spec["backbone"]),
+            backbone=_call("backbone", spec["backbone"]) if spec["backbone"] else None,
             losses=tuple(_loss(item) for item in spec["loss"]),
             train_transforms=tuple(_call("transform", t) for t in spec["train"]["transforms"]),
             val_transforms=tuple(_call("transform", t) for t in data["val"]["transforms"]),
             optimizer=_call("optimizer", spec["optimizer"]),
             lr_scheduler=_call("lr_scheduler", spec["lr_scheduler"]),
-            dataset=freeze(dataset),
+            dataset=freeze(_ordered(dict(DATASET_DEFAULTS, **spec["dataset"]),
+                                    ("type", "root", "num_classes", "ignore_index"))),
             train=freeze(train),
-            export=freeze({"output_op": data.get("export", {}).get("output_op", "argmax")}),
-            reference=freeze(data["variants"][index].get("reference", {})),
+            export=freeze(dict(EXPORT_DEFAULTS, **data.get("export", {}))),
+            reference=freeze(written.get("reference", {})),
             measured=freeze(measured),
         ))
     return variants
-

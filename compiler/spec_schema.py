@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from . import catalog
+from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 ONE_LINE = "^[^\\r\\n]*$"
@@ -146,20 +147,26 @@ def build() -> dict:
                 "type": "object", "additionalProperties": False,
                 "description": "Defaults of the generated export.py.",
                 "properties": {"output_op": {
-                    "enum": ["argmax", "softmax", "none"], "default": "argmax",
+                    "enum": ["argmax", "softmax", "none"],
+                    "default": EXPORT_DEFAULTS["output_op"],
                     "description": "Operation appended to the exported model's output."}},
             },
             "variants": {
                 "type": "array", "minItems": 1,
-                "description": "Backbone variants; each compiles to its own output folder.",
+                "description": "Variants; each compiles to its own output folder. A variant is "
+                "a backbone, a named set of model arguments (SegFormer B0-B5), or both.",
                 "items": {
-                    "type": "object", "additionalProperties": False, "required": ["backbone"],
-                    "description": "One backbone variant, optionally overriding spec sections.",
+                    "type": "object", "additionalProperties": False,
+                    "description": "One variant: a backbone (when the model takes one) and/or "
+                    "overrides of spec sections, such as the model's arguments.",
                     "properties": dict(
                         {
                             "name": {"type": "string", "pattern": IDENTIFIER,
                                      "description": "Output folder name; default "
-                                     "<name>_<backbone>[_os<N>], lower-case."},
+                                     "<name>_<backbone>[_os<N>], lower-case, or the spec's "
+                                     "name for a model without a backbone."},
+                            "title": _text("Display name of this variant, e.g. SegFormer-B0; "
+                                           "default: the spec's title and the backbone."),
                             "backbone": {"$ref": "#/definitions/backbone"},
                             "reference": reference,
                         },
@@ -180,16 +187,19 @@ def build() -> dict:
                     "type": {"enum": dataset_types, "description": "Dataset layout.",
                              "oneOf": [{"const": n, "description": catalog.DATASETS[n].description}
                                        for n in dataset_types]},
-                    "root": _text("Default dataset root (the --data flag overrides it).",
-                                  examples=["data/cityscapes"]),
+                    "root": dict(_text("Default dataset root (the --data flag overrides it).",
+                                       examples=["data/cityscapes"]),
+                                 default=DATASET_DEFAULTS["root"]),
                     "num_classes": {"type": "integer", "minimum": 2, "maximum": 255,
                                     "description": "Number of classes."},
                     "ignore_index": {"type": "integer", "minimum": 0, "maximum": 255,
-                                     "default": 255,
+                                     "default": DATASET_DEFAULTS["ignore_index"],
                                      "description": "Label value excluded from loss and metrics."},
                     "train_list": {"type": ["string", "null"], "pattern": ONE_LINE,
+                                   "default": DATASET_DEFAULTS["train_list"],
                                    "description": "FileList: training list relative to root."},
                     "val_list": {"type": ["string", "null"], "pattern": ONE_LINE,
+                                 "default": DATASET_DEFAULTS["val_list"],
                                  "description": "FileList: validation list relative to root."},
                 },
             },
@@ -201,15 +211,20 @@ def build() -> dict:
                     "batch_size": {"type": "integer", "minimum": 1,
                                    "description": "Images per device per iteration."},
                     "transforms": transforms,
-                    "save_interval": {"type": "integer", "minimum": 1, "default": 1000,
-                                      "description": "Checkpoint every N iterations."},
-                    "eval_interval": {"type": "integer", "minimum": 1, "default": 1000,
-                                      "description": "Evaluate every N iterations."},
-                    "log_interval": {"type": "integer", "minimum": 1, "default": 10,
-                                     "description": "Log every N iterations."},
-                    "num_workers": {"type": "integer", "minimum": 0, "default": 2,
-                                    "description": "DataLoader worker processes."},
-                    "seed": {"type": ["integer", "null"], "minimum": 0, "default": None,
+                    "save_interval": {
+                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["save_interval"],
+                        "description": "Checkpoint every N iterations."},
+                    "eval_interval": {
+                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["eval_interval"],
+                        "description": "Evaluate every N iterations."},
+                    "log_interval": {
+                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["log_interval"],
+                        "description": "Log every N iterations."},
+                    "num_workers": {
+                        "type": "integer", "minimum": 0, "default": TRAIN_DEFAULTS["num_workers"],
+                        "description": "DataLoader worker processes."},
+                    "seed": {"type": ["integer", "null"], "minimum": 0,
+                             "default": TRAIN_DEFAULTS["seed"],
                              "description": "Random seed; null for a non-reproducible run."},
                 },
             },

@@ -16,8 +16,7 @@ from jsonschema import Draft7Validator
 from . import catalog, spec_schema
 from .diagnostics import Diagnostic, SpecError
 from .loader import Document
-
-OVERRIDABLE = ("model", "loss", "optimizer", "lr_scheduler", "train")
+from .variants import output_name, variant_sections, where
 
 
 @lru_cache(maxsize=1)
@@ -98,41 +97,6 @@ def schema_check(doc: Document) -> list[Diagnostic]:
     return list(unique.values())
 
 
-def variant_sections(data: dict, index: int) -> dict:
-    """The spec as one variant sees it: its section overrides merged over the spec's."""
-    variant = data["variants"][index]
-    effective = {k: v for k, v in data.items() if k != "variants"}
-    for section in OVERRIDABLE:
-        if section in variant:
-            base, override = effective.get(section), variant[section]
-            if isinstance(base, dict) and isinstance(override, dict):
-                effective[section] = {**base, **override}
-            else:
-                effective[section] = override
-    effective["backbone"] = variant["backbone"]
-    return effective
-
-
-def _where(data: dict, index: int, section: str) -> tuple:
-    """JSON path of `section` as written: in the variant when it overrides it."""
-    if section == "backbone" or section in data["variants"][index]:
-        return ("variants", index, section)
-    return (section,)
-
-
-def output_name(data: dict, index: int) -> str:
-    """Output folder of a variant: <name>_<backbone>[_os<N>] unless the variant names it."""
-    variant = data["variants"][index]
-    if "name" in variant:
-        return variant["name"]
-    component = catalog.BACKBONES[variant["backbone"]["type"]]
-    args = {**catalog.defaults(component), **variant["backbone"]}
-    name = f"{data['name']}_{component.name.lower()}"
-    if args.get("output_stride"):
-        name += f"_os{args['output_stride']}"
-    return name
-
-
 def _semantic_check(doc: Document) -> list[Diagnostic]:
     data = doc.data
     found: list[Diagnostic] = []
@@ -150,44 +114,25 @@ def _semantic_check(doc: Document) -> list[Diagnostic]:
     for index in range(len(data["variants"])):
         spec = variant_sections(data, index)
         model = catalog.MODELS[spec["model"]["type"]]
-        backbone = catalog.BACKBONES[spec["backbone"]["type"]]
         model_args = {**catalog.defaults(model), **spec["model"]}
 
         outputs = model.output_names(model_args)
         if len(spec["loss"]) != len(outputs):
             found.append(doc.diagnostic(
-                _where(data, index, "loss"),
+                where(data, index, "loss"),
                 f"{model.name} with these arguments has {len(outputs)} output(s) "
                 f"({', '.join(outputs)}) but {len(spec['loss'])} loss(es) are "
                 "listed; give exactly one loss per output"))
-
-        indices = model_args.get("backbone_indices", [])
-        wanted = model.extra.get("num_backbone_indices")
-        where = _where(data, index, "model") + ("backbone_indices",)
-        if wanted is not None and len(indices) != wanted:
-            found.append(doc.diagnostic(where, f"{model.name} reads {wanted} backbone feature "
-                                               f"map(s); got {len(indices)} indices"))
-        for i in indices:
-            if not -backbone.num_features <= i < backbone.num_features:
-                found.append(doc.diagnostic(
-                    where, f"index {i} is out of range: {backbone.name} returns "
-                           f"{backbone.num_features} feature map(s)"))
-        if model.backbones and not any(backbone.name.startswith(b) for b in model.backbones):
-            found.append(doc.diagnostic(
-                ("variants", index, "backbone", "type"),
-                f"{model.name} is not built for {backbone.name}; use one of "
-                f"{', '.join(model.backbones)}"))
+        found.extend(_backbone_check(doc, index, model, model_args, spec["backbone"]))
 
         for section in ("train",):
             transforms = spec[section].get("transforms", [])
-            where = _where(data, index, section) + ("transforms",)
+            at = where(data, index, section) + ("transforms",)
             names = [t["type"] for t in transforms]
             if not names or names[-1] != "Normalize" or names.count("Normalize") != 1:
-                found.append(doc.diagnostic(where, "the transform list must end with exactly "
-                                                   "one Normalize"))
-            if "RandomPaddingCrop" not in names:
-                found.append(doc.diagnostic(where, "training needs a RandomPaddingCrop so that "
-                                                   "images of a batch have one size"))
+                found.append(doc.diagnostic(at, "the transform list must end with exactly "
+                                                "one Normalize"))
+            found.extend(_requirement_check(doc, at, data["dataset"], transforms))
         val_names = [t["type"] for t in data["val"].get("transforms", [])]
         if index == 0 and (not val_names or val_names[-1] != "Normalize"
                            or val_names.count("Normalize") != 1):
@@ -200,6 +145,58 @@ def _semantic_check(doc: Document) -> list[Diagnostic]:
                 ("variants", index), f"output folder '{name}' is also produced by "
                                      f"variants[{seen_names[name]}]; give one a distinct 'name'"))
         seen_names.setdefault(name, index)
+    return found
+
+
+def _backbone_check(doc: Document, index: int, model, model_args: dict,
+                    backbone_spec: dict | None) -> list[Diagnostic]:
+    """A model that takes a backbone gets one it can read; a model without one gets none."""
+    data = doc.data
+    if not model.takes_backbone:
+        if backbone_spec:
+            return [doc.diagnostic(("variants", index, "backbone"),
+                                   f"{model.name} has no separate backbone; remove "
+                                   "'backbone' (name the variant with 'name' instead)",
+                                   at_key=True)]
+        return []
+    if not backbone_spec:
+        return [doc.diagnostic(("variants", index),
+                               f"{model.name} needs a backbone; add 'backbone' with one of: "
+                               f"{', '.join(sorted(catalog.BACKBONES))}")]
+    found = []
+    backbone = catalog.BACKBONES[backbone_spec["type"]]
+    indices = model_args.get("backbone_indices", [])
+    wanted = model.extra.get("num_backbone_indices")
+    at = where(data, index, "model") + ("backbone_indices",)
+    if wanted is not None and len(indices) != wanted:
+        found.append(doc.diagnostic(at, f"{model.name} reads {wanted} backbone feature "
+                                        f"map(s); got {len(indices)} indices"))
+    for i in indices:
+        if not -backbone.num_features <= i < backbone.num_features:
+            found.append(doc.diagnostic(
+                at, f"index {i} is out of range: {backbone.name} returns "
+                    f"{backbone.num_features} feature map(s)"))
+    if model.backbones and not any(backbone.name.startswith(b) for b in model.backbones):
+        found.append(doc.diagnostic(
+            ("variants", index, "backbone", "type"),
+            f"{model.name} is not built for {backbone.name}; use one of "
+            f"{', '.join(model.backbones)}"))
+    return found
+
+
+def _requirement_check(doc: Document, at: tuple, dataset: dict,
+                       transforms: list[dict]) -> list[Diagnostic]:
+    """What the training data's components require of its transforms, and whether some
+    transform provides it (e.g. batching needs every sample at one size)."""
+    provided = {p for t in transforms for p in catalog.TRANSFORMS[t["type"]].provides}
+    found = []
+    dataset_component = catalog.DATASETS[dataset["type"]]
+    for requirement in dataset_component.requires:
+        if requirement.name not in provided:
+            givers = sorted(n for n, c in catalog.TRANSFORMS.items()
+                            if requirement.name in c.provides)
+            found.append(doc.diagnostic(at, f"{requirement.why}; add one of: "
+                                            f"{', '.join(givers)}"))
     return found
 
 

@@ -1,19 +1,17 @@
-"""Import generated scripts by path (they are standalone files, not a package)."""
+"""Import generated scripts by path (they are standalone files, not a package), and the
+resolved spec of each combination (the scripts' SPEC holds only what they read)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
 
-from .conftest import GENERATED
+from .conftest import GENERATED, REPO, ZOO
 
 
-def load_script(combination: str, script: str = "train.py", root: Path = GENERATED):
-    path = root / combination / script
-    name = f"segc_generated_{combination}_{path.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
+def _exec(path: Path, name: str):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -21,5 +19,48 @@ def load_script(combination: str, script: str = "train.py", root: Path = GENERAT
     return module
 
 
+def load_script(combination: str, script: str = "train.py", root: Path = GENERATED):
+    """A generated script as a module. train.py and export.py import their sibling
+    model.py as `model`: each gets its own folder's, under a name of its own, so the
+    combinations of one test session never share a `model` module."""
+    path = root / combination / script
+    name = f"segc_generated_{root.name}_{combination}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if script == "model.py":
+        return _exec(path, name)
+    model = load_script(combination, "model.py", root)
+    saved = sys.modules.get("model")
+    sys.modules["model"] = model
+    try:
+        return _exec(path, name)
+    finally:
+        if saved is None:
+            sys.modules.pop("model", None)
+        else:
+            sys.modules["model"] = saved
+
+
+@functools.cache
+def _resolved() -> dict[str, dict]:
+    from segc.pipeline import resolve_specs, zoo_specs
+
+    variants, diagnostics = resolve_specs(zoo_specs(ZOO), REPO)
+    assert not diagnostics, diagnostics
+    return {v.name: v.plain() for v in variants}
+
+
+def resolved_spec(combination: str) -> dict:
+    """The whole resolved spec of a combination (what `segc show` prints)."""
+    return _resolved()[combination]
+
+
+def normalize_args(combination: str) -> dict:
+    """Mean and std of the combination's evaluation Normalize."""
+    transforms = resolved_spec(combination)["components"]["val_transforms"]
+    normalize = next(t for t in transforms if t["type"] == "Normalize")
+    return {"mean": normalize["mean"], "std": normalize["std"]}
+
+
 def combinations() -> list[str]:
-    return sorted(p.parent.name for p in GENERATED.glob("*/train.py"))
+    return sorted(p.parent.name for p in GENERATED.glob("*/model.py"))

@@ -11,7 +11,8 @@ from segc.assembler import FragmentError, FragmentLibrary
 from .conftest import GENERATED, REPO
 
 FRAGMENTS = REPO / "templates" / "fragments"
-ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2"}
+# the standard library, paddle, numpy and OpenCV, and the folder's own model.py
+ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2", "model"}
 
 
 def test_fragment_library_loads_and_is_lint_clean():
@@ -66,9 +67,32 @@ def test_generated_scripts_are_standalone_lint_clean_and_minimal():
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(GENERATED)],
                           check=False, capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout[-3000:]
-    psp = (GENERATED / "pspnet_resnet50_vd_os8" / "train.py").read_text()
-    fcn = (GENERATED / "fcn_hrnet_w18" / "train.py").read_text()
+    fmt = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", str(GENERATED)],
+                         check=False, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout[-3000:]
+    psp = (GENERATED / "pspnet_resnet50_vd_os8" / "model.py").read_text()
+    fcn = (GENERATED / "fcn_hrnet_w18" / "model.py").read_text()
+    assert "class PSPNet" in psp and "class ResNet_vd" in psp
     assert "class HRNet" not in psp and "def ResNet101_vd" not in psp
     assert "class ResNet_vd" not in fcn and "class PSPNet" not in fcn
     infer = (GENERATED / "fcn_hrnet_w18" / "infer.py").read_text()
     assert "class HRNet" not in infer and "def build_model" not in infer
+
+
+def _top_level_names(path):
+    tree = ast.parse(path.read_text())
+    return {name for node in tree.body for name in
+            ([node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else
+             [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)])}
+
+
+def test_the_model_is_written_once_per_folder():
+    """model.py holds the model; train.py and export.py import it and repeat none of it."""
+    for folder in sorted(p.parent for p in GENERATED.glob("*/model.py")):
+        model = _top_level_names(folder / "model.py")
+        assert "build_model" in model and "SPEC" not in model
+        for script in ("train.py", "export.py"):
+            text = (folder / script).read_text()
+            assert "from model import build_model" in text, folder / script
+            assert not model & _top_level_names(folder / script), folder / script
+        assert "import model" not in (folder / "infer.py").read_text()

@@ -29,13 +29,13 @@ def test_check_reports_stale_missing_and_extra(run_segc, project):
     code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
     assert code == 0 and "up to date" in out
 
-    train = project / "generated" / "fcn_hrnet_w18" / "train.py"
-    train.write_text(train.read_text().replace("def build_model", "def build_modle"))
+    model = project / "generated" / "fcn_hrnet_w18" / "model.py"
+    model.write_text(model.read_text().replace("def build_model", "def build_modle"))
     (project / "generated" / "fcn_hrnet_w48" / "export.py").unlink()
     shutil.copytree(project / "generated" / "fcn_hrnet_w18", project / "generated" / "old_combo")
     code, out, err = run_segc("compile", "--all", "--check", cwd=project)
     assert code == 1
-    assert "stale generated/fcn_hrnet_w18/train.py" in out
+    assert "stale generated/fcn_hrnet_w18/model.py" in out
     assert "-def build_modle" in out and "+def build_model" in out
     assert "missing generated/fcn_hrnet_w48/export.py" in out
     assert "extra generated/old_combo" in out
@@ -78,11 +78,38 @@ def test_manifest_records_provenance(run_segc, project):
     run_segc("compile", "--all", cwd=project)
     entry = json.loads((project / "generated" / "manifest.json").read_text())["outputs"][
         "pspnet_resnet50_vd_os8"]
-    assert set(entry["made_from"]["specs"]) == {
+    assert set(entry["specs"]) == {
         "zoo_specs/pspnet.yaml", "zoo_specs/_base_/cityscapes.yaml",
         "zoo_specs/measured.json#pspnet_resnet50_vd_os8"}
-    assert "templates/train.py.j2" in entry["made_from"]["templates"]
-    assert set(entry["files"]) == {"train.py", "export.py", "infer.py", "README.md"}
+    assert set(entry["files"]) == {"model.py", "train.py", "export.py", "infer.py", "README.md"}
+    # each file records only what it was made from
+    model = entry["files"]["model.py"]["made_from"]
+    assert {"templates/model.py.j2", "templates/fragments/models/pspnet.py",
+            "templates/fragments/backbones/resnet_vd.py"} <= set(model)
+    assert "templates/fragments/backbones/hrnet.py" not in model
+    assert "templates/fragments/runtime/training.py" not in model
+    train = entry["files"]["train.py"]["made_from"]
+    assert "templates/fragments/runtime/training.py" in train
+    assert "templates/fragments/models/pspnet.py" not in train
+    assert set(entry["files"]["README.md"]["made_from"]) == {"templates/README.md.j2"}
+
+
+def test_a_new_fragment_restales_no_entry(run_segc, project, tmp_path):
+    """Adding a fragment changes no manifest entry: files record only what they use."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    run_segc("compile", "--all", cwd=project)
+    before = (project / "generated" / "manifest.json").read_text()
+    (templates / "fragments" / "layers" / "unused.py").write_text(
+        "def a_helper_nobody_calls():\n    return 1\n")
+    from segc.emitter import write
+    from segc.pipeline import render_outputs, resolve_specs, zoo_specs
+    from segc.renderer import Renderer
+
+    variants, diagnostics = resolve_specs(zoo_specs(project / "zoo_specs"), project)
+    assert not diagnostics
+    write(render_outputs(variants, Renderer(templates)), project / "generated", complete=True)
+    assert (project / "generated" / "manifest.json").read_text() == before
 
 
 def test_repository_generated_folder_is_up_to_date(run_segc):

@@ -14,7 +14,7 @@ from segc.templates.fragments.layers.encoding import ContextEncoding
 from segc.templates.fragments.losses.semantic_encoding import SECrossEntropyLoss
 from segc.templates.fragments.models.emanet import EMAU
 
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, load_script, resolved_spec
 from .oracle_fixes import oracle_fix
 from .test_parity import paddleseg_model
 
@@ -94,7 +94,7 @@ def test_encoding_models_training_outputs_match_paddleseg(combination):
     outputs (no dropout on their path) equal PaddleSeg's, with batch statistics."""
     module = load_script(combination)
     paddle.seed(0)
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(resolved_spec(combination))
     ours = module.build_model()
     ours.set_state_dict(reference.state_dict())
     reference.train()
@@ -116,15 +116,15 @@ CONTEXT_ARCHITECTURES = ("ENCNet", "FastFCN", "GloRe", "GINet", "EMANet")
 
 
 @pytest.mark.parametrize("combination", [c for c in combinations()
-                                         if load_script(c).SPEC["arch"] in CONTEXT_ARCHITECTURES])
+                                         if resolved_spec(c)["arch"] in CONTEXT_ARCHITECTURES])
 def test_eval_flops_equal_paddleseg(combination):
     """paddle.flops counts layers only, so equal FLOPs mean the same layers run in eval
     (the auxiliary heads included or not, as in PaddleSeg) on the same shapes."""
     module = load_script(combination)
     ours = module.build_model()
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(resolved_spec(combination))
     shape = (1, 3, 64, 128)
     our_flops, _ = paddle_flops(ours, shape)
-    with oracle_fix(module.SPEC["arch"]):
+    with oracle_fix(resolved_spec(combination)["arch"]):
         ref_flops, _ = paddle_flops(reference, shape)
     assert our_flops == ref_flops > 0

@@ -136,10 +136,12 @@ def test_hostile_text_reaches_code_only_as_a_literal(run_segc, project, field):
         calls = {n.func.id for n in ast.walk(tree)
                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert "__import__" not in calls
-        spec_value = next(n.value for n in tree.body
-                          if isinstance(n, ast.Assign) and n.targets[0].id == "SPEC")
-        if field == "title":
-            assert ast.literal_eval(spec_value)["title"] == HOSTILE
+        if field in ("title", "paper") and script.name == "model.py":
+            assert HOSTILE in ast.get_docstring(tree, clean=False)  # inert text, verbatim
+        spec_value = next((n.value for n in tree.body
+                           if isinstance(n, ast.Assign) and n.targets[0].id == "SPEC"), None)
+        if field == "title" and script.name == "train.py":
+            assert ast.literal_eval(spec_value)["title"] == f"{HOSTILE} (HRNet_W18)"
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -9,7 +9,7 @@ from paddleseg.transforms.functional import mask_to_binary_edge  # the oracle
 
 from segc import catalog
 from segc.loader import load
-from segc.resolver import resolve
+from segc.resolver import MeasuredFigures, resolve
 from segc.templates.fragments.data.datasets import SegDataset
 from segc.templates.fragments.data.edge_maps import binary_edge_map
 from segc.templates.fragments.data.transforms import (
@@ -21,7 +21,7 @@ from segc.templates.fragments.data.transforms import (
 from segc.templates.fragments.runtime import training
 
 from .conftest import REPO, ZOO, write_spec
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, load_script, resolved_spec
 
 
 def random_label(rng, height, width, num_classes, ignore_index=255):
@@ -97,23 +97,23 @@ def test_targets_follow_the_catalog_and_only_edge_combinations_get_edge_code(pro
     assert bce.target({"edge_label": False, "weight": None, "pos_weight": None}) == "label"
     assert catalog.LOSSES["CrossEntropyLoss"].target({"weight": None}) == "label"
 
-    for variant in resolve(load(ZOO / "gscnn.yaml"), REPO):
+    for variant in resolve(load(ZOO / "gscnn.yaml"), REPO, MeasuredFigures()):
         assert [loss.target for loss in variant.losses] == ["label", "label", "edge", "label"]
         assert variant.needs_edge_map
-    assert not any(v.needs_edge_map for v in resolve(load(ZOO / "deeplabv3.yaml"), REPO))
+    assert not any(v.needs_edge_map for v in resolve(load(ZOO / "deeplabv3.yaml"), REPO, MeasuredFigures()))
 
     # a loss with edge_label false trains on the label, and then nothing computes edges
     text = (ZOO / "gscnn.yaml").read_text().replace("edge_label: true", "edge_label: false")
     spec = write_spec(project, "gscnn_labels.yaml", text)
-    assert [loss.target for loss in resolve(load(spec), project)[0].losses][2] == "label"
-    assert not resolve(load(spec), project)[0].needs_edge_map
+    assert [loss.target for loss in resolve(load(spec), project, MeasuredFigures())[0].losses][2] == "label"
+    assert not resolve(load(spec), project, MeasuredFigures())[0].needs_edge_map
 
     edge_combinations = set()
     for combination in combinations():
         module = load_script(combination)
         text = (REPO / "generated" / combination / "train.py").read_text()
         wants_edges = any(loss.get("edge_label") for loss in
-                          module.SPEC["components"]["losses"])
+                          resolved_spec(combination)["components"]["losses"])
         targets = [target for _, _, target in module.build_losses(255)]
         assert ("edge" in targets) == wants_edges
         for name in ("binary_edge_map", "EDGE_MAP_RADIUS", "target_maps={"):
@@ -121,7 +121,7 @@ def test_targets_follow_the_catalog_and_only_edge_combinations_get_edge_code(pro
         for script in ("export.py", "infer.py"):
             assert "edge_map" not in (REPO / "generated" / combination / script).read_text()
         if wants_edges:
-            edge_combinations.add(module.SPEC["arch"])
+            edge_combinations.add(resolved_spec(combination)["arch"])
     assert edge_combinations >= {"GSCNN", "DecoupledSegNet"}
 
 

@@ -104,11 +104,10 @@ class TinySegmenter(paddle.nn.Layer):
 
 SPEC = {
     "name": "tiny",
-    "normalize": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
-    "components": {"val_transforms": [
+    "val_transforms": [
         {"type": "Padding", "target_size": list(TARGET), "im_padding_value": 127.5,
          "label_padding_value": 255},
-        {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}]},
+        {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}],
 }
 
 

@@ -10,7 +10,7 @@ from segc.measure import paddle_flops
 from segc.model_figures import load_figures
 
 from .conftest import ZOO
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, load_script, resolved_spec
 from .oracle_fixes import oracle_fix
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def randomise_batch_norm_statistics(model, seed=0):
 def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     module = load_script(combination)
     paddle.seed(0)
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(resolved_spec(combination))
     ours = module.build_model()
     randomise_batch_norm_statistics(reference)
 
@@ -60,7 +60,7 @@ def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     reference.eval()
     ours.eval()
     x = paddle.to_tensor(np.random.default_rng(1).normal(size=INPUT_SHAPE).astype("float32"))
-    with paddle.no_grad(), oracle_fix(module.SPEC["arch"]):
+    with paddle.no_grad(), oracle_fix(resolved_spec(combination)["arch"]):
         expected = reference(x)[0].numpy()
     with paddle.no_grad():
         got = ours(x)[0].numpy()
@@ -71,10 +71,10 @@ def test_state_dict_outputs_and_parameter_count_match_paddleseg(combination):
     assert difference <= 1e-4
 
     _, our_params = paddle_flops(ours, INPUT_SHAPE)
-    with oracle_fix(module.SPEC["arch"]):
+    with oracle_fix(resolved_spec(combination)["arch"]):
         _, ref_params = paddle_flops(reference, INPUT_SHAPE)
     assert our_params == ref_params
-    seed_params = module.SPEC["reference"].get("params_m")
+    seed_params = resolved_spec(combination)["reference"].get("params_m")
     if seed_params is not None:
         assert round(our_params / 1e6, 2) == seed_params
     card = load_figures(ZOO).get(combination)  # what segc bench recorded for the model card

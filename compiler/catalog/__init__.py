@@ -14,7 +14,7 @@ losses or transforms only that family uses, under the names below.
 from __future__ import annotations
 
 from . import attention, backbones, classic, context, data, deeplab, losses, optim, pyramid
-from .types import Arg, Component, ExtraOutput, defaults
+from .types import Arg, Component, ExtraOutput, Requirement, defaults
 
 __all__ = [
     "BACKBONES",
@@ -28,6 +28,7 @@ __all__ = [
     "Arg",
     "Component",
     "ExtraOutput",
+    "Requirement",
     "defaults",
 ]
 

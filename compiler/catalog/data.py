@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .types import NUM, PROB, RGB, SIZE, Arg, Component
+from .types import NUM, PROB, RGB, SIZE, Arg, Component, Requirement
+
+# Training batches samples, so every training sample must leave the transforms at one size.
+ONE_SIZE = Requirement("fixed_size", "training batches samples, so the training transforms "
+                       "must give every image one size")
 
 TRANSFORMS = [
     Component(
@@ -22,6 +26,7 @@ TRANSFORMS = [
         name="RandomPaddingCrop",
         symbol="RandomPaddingCrop",
         description="Pad to at least the crop size, then crop a random window.",
+        provides=("fixed_size",),
         args=(
             Arg("crop_size", SIZE, [512, 512], "Crop [width, height] in pixels.",
                 runtime_override="crop_size"),
@@ -31,8 +36,22 @@ TRANSFORMS = [
         ),
     ),
     Component(
+        name="Resize",
+        symbol="Resize",
+        description="Resize image (bilinear by default) and label (nearest) to a fixed size, "
+        "ignoring the aspect ratio, as PaddleSeg's Resize with keep_ratio false.",
+        provides=("fixed_size",),
+        args=(
+            Arg("target_size", SIZE, [512, 512], "Size after resizing, [width, height].",
+                runtime_override="crop_size"),
+            Arg("interp", {"enum": ["NEAREST", "LINEAR", "CUBIC", "AREA", "LANCZOS4"]}, "LINEAR",
+                "Interpolation of the image (the label always uses NEAREST)."),
+        ),
+    ),
+    Component(
         name="Padding",
         symbol="Padding",
+        provides=("fixed_size",),
         description="Pad bottom/right to a fixed size (image grey, label the ignore value); "
         "an image larger than the target is an error. For evaluation at one input size: "
         "metrics over the padded label equal those over the original, and infer.py crops "
@@ -88,12 +107,14 @@ DATASETS = [
     Component(
         name="Cityscapes",
         symbol="CityscapesDataset",
+        requires=(ONE_SIZE,),
         description="Cityscapes folder layout: leftImg8bit/<split>/<city>/*_leftImg8bit.png with "
         "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
     ),
     Component(
         name="FileList",
         symbol="FileListDataset",
+        requires=(ONE_SIZE,),
         description="PaddleSeg file lists: one 'image_path label_path' per line, relative to root.",
     ),
 ]

@@ -26,6 +26,14 @@ class ExtraOutput:
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """Something a component needs another component of the recipe to provide."""
+
+    name: str  # what is provided, e.g. "fixed_size"
+    why: str  # the diagnostic when nothing provides it: what needs it and why
+
+
+@dataclass(frozen=True)
 class Component:
     name: str  # the name written in specs
     symbol: str  # the fragment callable that builds it
@@ -37,6 +45,12 @@ class Component:
     extra_outputs: tuple[ExtraOutput, ...] = ()
     # models: backbone families this head is known to work with
     backbones: tuple[str, ...] = ()
+    # models: whether a variant names a backbone (False: the model builds its own layers)
+    takes_backbone: bool = True
+    # what this component guarantees to the rest of the recipe (transforms: "fixed_size")
+    provides: tuple[str, ...] = ()
+    # what it needs another component of the recipe to provide
+    requires: tuple[Requirement, ...] = ()
     # values the generated code supplies at run time, as (parameter, expression)
     runtime_args: tuple[tuple[str, str], ...] = ()
     # losses: the argument that, when true, makes the loss compare its output with the

@@ -5,7 +5,8 @@
     python infer.py --config output/export/deploy.yaml --image street.png --save-dir output/result
     python infer.py --config output/export --image images/ --benchmark
 
-Writes a label mask (PNG of class ids) and a colour overlay per image.
+Writes a label mask (PNG of class ids) and a colour overlay per image. Needs no
+model code: the exported program and deploy.yaml carry everything.
 """
 
 import argparse
@@ -20,7 +21,14 @@ import cv2
 import numpy as np
 import paddle
 
-# ---- runtime/onnx_export ---------------------------------------------------
+SPEC = {"name": "dmnet_resnet101_vd_os8"}
+
+
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
+# inference model, onnxruntime runs it. Both packages are optional extras, imported only
+# when asked for, with a one-line message when missing.
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -55,7 +63,8 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     available = onnxruntime.get_available_providers()
     try:
         return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available])
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
@@ -66,22 +75,27 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-# ---- runtime/inference -----------------------------------------------------
+# ---- runtime/inference.py -------------------------------------------------
+#
+# Paddle Inference deployment behind every generated infer.py: deploy.yaml parsing,
+# predictor creation, pre/postprocessing and the command line.
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
-
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
-
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
 # (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
-ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
-                         b"bicubic_interp", b"trilinear_interp")
-
+ONEDNN_BROKEN_PIR_OPS = (
+    b"bilinear_interp",
+    b"nearest_interp",
+    b"linear_interp",
+    b"bicubic_interp",
+    b"trilinear_interp",
+)
 
 # Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
@@ -165,7 +179,7 @@ def deploy_yaml_quote_end(text, position):
             index += 2
             continue
         if text[index] == quote:
-            if quote == "'" and text[index + 1:index + 2] == "'":
+            if quote == "'" and text[index + 1 : index + 2] == "'":
                 index += 2  # '' is an escaped quote
                 continue
             return index + 1
@@ -206,19 +220,23 @@ def deploy_yaml_strip_comment(line):
 
 def deploy_yaml_split_key(content):
     """(key, rest) of a `key: value` line, or None when it is not one."""
-    match = re.match(r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""",
-                     content)
+    match = re.match(
+        r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""", content
+    )
     if not match:
         return None
-    return deploy_yaml_scalar(match.group(1)), content[match.end():].strip()
+    return deploy_yaml_scalar(match.group(1)), content[match.end() :].strip()
 
 
 def deploy_yaml_block(lines, index, indent):
     """Parse the block (mapping or sequence) at `indent` from lines[index]; (value, next)."""
     if lines[index][2].startswith("- ") or lines[index][2] == "-":
         items = []
-        while index < len(lines) and lines[index][0] == indent and (
-                lines[index][2].startswith("- ") or lines[index][2] == "-"):
+        while (
+            index < len(lines)
+            and lines[index][0] == indent
+            and (lines[index][2].startswith("- ") or lines[index][2] == "-")
+        ):
             number, _, content = lines[index]
             rest = content[1:].lstrip()
             if not rest:
@@ -226,8 +244,11 @@ def deploy_yaml_block(lines, index, indent):
                     value, index = deploy_yaml_block(lines, index + 1, lines[index + 1][0])
                 else:
                     value, index = None, index + 1
-            elif rest.startswith("- ") or rest == "-" or (
-                    rest[0] not in "[{'\"" and deploy_yaml_split_key(rest)):
+            elif (
+                rest.startswith("- ")
+                or rest == "-"
+                or (rest[0] not in "[{'\"" and deploy_yaml_split_key(rest))
+            ):
                 # "- key: value" ("- - item") opens a mapping (sequence) lined up after the dash
                 lines[index] = (indent + len(content) - len(rest), number, rest)
                 value, index = deploy_yaml_block(lines, index, lines[index][0])
@@ -247,8 +268,10 @@ def deploy_yaml_block(lines, index, indent):
         index += 1
         if rest:
             mapping[key] = deploy_yaml_scalar(rest)
-        elif index < len(lines) and (lines[index][0] > indent or (
-                lines[index][0] == indent and lines[index][2].startswith("-"))):
+        elif index < len(lines) and (
+            lines[index][0] > indent
+            or (lines[index][0] == indent and lines[index][2].startswith("-"))
+        ):
             mapping[key], index = deploy_yaml_block(lines, index, lines[index][0])
         else:
             mapping[key] = None
@@ -265,7 +288,7 @@ def deploy_yaml_parse(text):
     lines = []
     depth = 0  # open flow brackets: a flow collection may wrap over several lines
     for number, raw in enumerate(text.splitlines(), 1):
-        if "\t" in raw[:len(raw) - len(raw.lstrip())]:
+        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
             raise ValueError(f"line {number}: tab in indentation")
         content = deploy_yaml_strip_comment(raw)
         if not content.strip() or content.strip() in ("---", "..."):
@@ -323,8 +346,9 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
-                     "or its folder)")
+        deploy_error(
+            f"{path}: deploy config not found (pass the deploy.yaml export.py wrote or its folder)"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
@@ -345,8 +369,10 @@ def load_deploy_config(path):
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
-                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+            deploy_error(
+                f"{path}: transform {kind!r} is not supported by infer.py "
+                f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})"
+            )
     return config
 
 
@@ -356,8 +382,9 @@ def deploy_config_fields(deploy, folder):
         "model_file": infer_model_files(folder, str(deploy["model"])),
         "params_file": os.path.join(folder, str(deploy["params"])),
         "transforms": list(deploy.get("transforms") or []),
-        "input_shape": [-1 if v is None else int(v)
-                        for v in (deploy.get("input_shape") or [-1, 3, -1, -1])],
+        "input_shape": [
+            -1 if v is None else int(v) for v in (deploy.get("input_shape") or [-1, 3, -1, -1])
+        ],
         "output_op": str(deploy.get("output_op") or "argmax"),
         "output_dtype": deploy.get("output_dtype"),
         "mean": [0.5, 0.5, 0.5],
@@ -378,27 +405,33 @@ def deploy_config_fields(deploy, folder):
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
             if config["padding"] is not None:
-                raise ValueError("a Resize after a Padding is not supported; infer.py "
-                                 "resizes first, then pads")
+                raise ValueError(
+                    "a Resize after a Padding is not supported; infer.py resizes first, then pads"
+                )
         elif transform.get("type") == "Padding":
             size = transform["target_size"]  # PaddleSeg's Padding has no default size
             size = [size, size] if isinstance(size, int) else size
-            config["padding"] = {"size": (int(size[0]), int(size[1])),
-                                 "value": float(transform.get("im_padding_value", 127.5))}
+            config["padding"] = {
+                "size": (int(size[0]), int(size[1])),
+                "value": float(transform.get("im_padding_value", 127.5)),
+            }
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
     if config["padding"] is not None and height > 0 and width > 0:
         if config["padding"]["size"] != (width, height):
-            raise ValueError(f"Padding target_size {list(config['padding']['size'])} differs "
-                             f"from the fixed input_shape's {width}x{height}")
+            raise ValueError(
+                f"Padding target_size {list(config['padding']['size'])} differs "
+                f"from the fixed input_shape's {width}x{height}"
+            )
     elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
     return config
 
 
-def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
-                               use_onednn=True):
+def create_inference_predictor(
+    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
     On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
@@ -471,8 +504,10 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None):
     if padding is not None:
         out_width, out_height = padding["size"]
         if width > out_width or height > out_height:
-            raise ValueError(f"image of {width}x{height} is larger than the Padding "
-                             f"target_size {out_width}x{out_height}")
+            raise ValueError(
+                f"image of {width}x{height} is larger than the Padding "
+                f"target_size {out_width}x{out_height}"
+            )
     batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
     planes = cv2.split(image)  # B, G, R
     for channel in range(3):
@@ -500,7 +535,7 @@ def infer_postprocess(output, size=None, valid=None):
     else:
         labels = output[0, 0] if output.ndim == 4 else output[0]
     if valid is not None:
-        labels = labels[:valid[1], :valid[0]]
+        labels = labels[: valid[1], : valid[0]]
     mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
@@ -533,9 +568,12 @@ def overlay_segmentation(image, mask, palette, alpha=0.5):
 def list_infer_images(path):
     """Image paths --image names: a file, a folder (sorted) or a .txt list (first column)."""
     if os.path.isdir(path):
-        images = sorted(os.path.join(path, name) for name in os.listdir(path)
-                        if name.lower().endswith(INFER_IMAGE_EXTENSIONS)
-                        and os.path.isfile(os.path.join(path, name)))
+        images = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if name.lower().endswith(INFER_IMAGE_EXTENSIONS)
+            and os.path.isfile(os.path.join(path, name))
+        )
         if not images:
             deploy_error(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
         return images
@@ -583,29 +621,58 @@ def read_infer_image(path):
 
 def infer_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Segment images with an exported {spec['name']} model (Paddle Inference).")
-    parser.add_argument("--config", required=True,
-                        help="deploy.yaml written by export.py, or the folder holding it")
-    parser.add_argument("--image", required=True,
-                        help="an image, a folder of images or a .txt list (first column)")
-    parser.add_argument("--save-dir", default="output/result",
-                        help="where <stem>.png masks and <stem>_overlay.jpg go "
-                             "(default: %(default)s)")
+        description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
+    )
+    parser.add_argument(
+        "--config", required=True, help="deploy.yaml written by export.py, or the folder holding it"
+    )
+    parser.add_argument(
+        "--image", required=True, help="an image, a folder of images or a .txt list (first column)"
+    )
+    parser.add_argument(
+        "--save-dir",
+        default="output/result",
+        help="where <stem>.png masks and <stem>_overlay.jpg go (default: %(default)s)",
+    )
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1,
-                        help="CPU math threads (default: all cores, %(default)s)")
-    parser.add_argument("--no-mkldnn", dest="use_onednn", action="store_false",
-                        help="do not use oneDNN (MKL-DNN) kernels on CPU")
-    parser.add_argument("--onnx", nargs="?", const="", metavar="MODEL_ONNX",
-                        help="run an ONNX model with onnxruntime instead (default file: "
-                             f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
-                             "writes it)")
-    parser.add_argument("--benchmark", action="store_true",
-                        help="time --repeats passes over the images after --warmup runs")
-    parser.add_argument("--warmup", type=int, default=3,
-                        help="untimed runs before a benchmark (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=10,
-                        help="timed passes over the images (default: %(default)s)")
+    parser.add_argument(
+        "--cpu-threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU math threads (default: all cores, %(default)s)",
+    )
+    parser.add_argument(
+        "--no-mkldnn",
+        dest="use_onednn",
+        action="store_false",
+        help="do not use oneDNN (MKL-DNN) kernels on CPU",
+    )
+    parser.add_argument(
+        "--onnx",
+        nargs="?",
+        const="",
+        metavar="MODEL_ONNX",
+        help="run an ONNX model with onnxruntime instead (default file: "
+        f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
+        "writes it)",
+    )
+    parser.add_argument(
+        "--benchmark",
+        action="store_true",
+        help="time --repeats passes over the images after --warmup runs",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="untimed runs before a benchmark (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="timed passes over the images (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.cpu_threads < 1 or args.warmup < 0 or args.repeats < 1:
         parser.error("--cpu-threads and --repeats must be >= 1, --warmup >= 0")
@@ -619,13 +686,27 @@ def infer_main(spec, argv=None):
     images = list_infer_images(args.image)
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         deploy_error("--device gpu: this Paddle is built without CUDA; use --device cpu")
-    session = None if args.onnx is None else create_onnx_session(
-        args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
-        args.device, args.cpu_threads)
+    session = (
+        None
+        if args.onnx is None
+        else create_onnx_session(
+            args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
+            args.device,
+            args.cpu_threads,
+        )
+    )
     try:
-        predictor = None if session is not None else create_inference_predictor(
-            config["model_file"], config["params_file"], args.device, args.cpu_threads,
-            args.use_onednn)
+        predictor = (
+            None
+            if session is not None
+            else create_inference_predictor(
+                config["model_file"],
+                config["params_file"],
+                args.device,
+                args.cpu_threads,
+                args.use_onednn,
+            )
+        )
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         deploy_error(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
@@ -636,11 +717,17 @@ def infer_main(spec, argv=None):
     except OSError as error:
         deploy_error(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
     if config["resize"] is not None:
-        print("note: the model takes {}x{} input; images are resized to it and masks back"
-              .format(*config["resize"]))
+        print(
+            "note: the model takes {}x{} input; images are resized to it and masks back".format(
+                *config["resize"]
+            )
+        )
     if config["padding"] is not None:
-        print("note: images are padded bottom/right to {}x{} and masks cropped back"
-              .format(*config["padding"]["size"]))
+        print(
+            "note: images are padded bottom/right to {}x{} and masks cropped back".format(
+                *config["padding"]["size"]
+            )
+        )
     stage_names = ("read", "preprocess", "inference", "postprocess", "write")
     totals = dict.fromkeys(stage_names, 0.0)
 
@@ -654,8 +741,11 @@ def infer_main(spec, argv=None):
         except ValueError as error:
             deploy_error(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
-        output = (run_inference_predictor(predictor, batch) if session is None else
-                  run_onnx_session(session, batch))
+        output = (
+            run_inference_predictor(predictor, batch)
+            if session is None
+            else run_onnx_session(session, batch)
+        )
         clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
@@ -693,86 +783,26 @@ def infer_main(spec, argv=None):
     print(f"wrote {len(images)} masks and overlays to {args.save_dir}")
     counts = dict.fromkeys(stage_names, runs)
     counts["write"] = len(images)  # a benchmark writes on its first pass only
-    means = ", ".join(f"{stage} {totals[stage] / counts[stage] * 1000:.1f}"
-                      for stage in stage_names)
+    means = ", ".join(
+        f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
+    )
     if args.benchmark:
-        where = (f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
-                 if args.device == "cpu" else "gpu")
+        where = (
+            f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
+            if args.device == "cpu"
+            else "gpu"
+        )
         if session is not None:
-            where = "onnxruntime, " + (f"cpu, {args.cpu_threads} threads"
-                                       if args.device == "cpu" else "gpu")
-        print(f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
-              f"{args.warmup} warm-up) on {where}")
+            where = "onnxruntime, " + (
+                f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
+            )
+        print(
+            f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
+            f"{args.warmup} warm-up) on {where}"
+        )
     else:
         print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")
     print(f"mean ms per image: {means}")
-
-
-SPEC = {'name': 'dmnet_resnet101_vd_os8',
- 'arch': 'DMNet',
- 'backbone': 'ResNet101_vd',
- 'title': 'DMNet',
- 'spec_file': 'zoo_specs/dmnet.yaml',
- 'dataset': {'root': 'data/cityscapes',
-             'ignore_index': 255,
-             'train_list': None,
-             'val_list': None,
-             'type': 'Cityscapes',
-             'num_classes': 19},
- 'train': {'save_interval': 1000,
-           'eval_interval': 1000,
-           'log_interval': 10,
-           'num_workers': 2,
-           'seed': None,
-           'iters': 80000,
-           'batch_size': 2,
-           'learning_rate': 0.01,
-           'crop_size': [1024, 512]},
- 'normalize': {'mean': [0.5, 0.5, 0.5], 'std': [0.5, 0.5, 0.5]},
- 'export': {'output_op': 'argmax'},
- 'components': {'model': {'type': 'DMNet',
-                          'mid_channels': 512,
-                          'filter_sizes': [1, 3, 5, 7],
-                          'fusion': False},
-                'backbone': {'type': 'ResNet101_vd',
-                             'output_stride': 8,
-                             'multi_grid': [1, 1, 1],
-                             'in_channels': 3},
-                'losses': [{'type': 'CrossEntropyLoss', 'weight': None, 'coef': 1.0},
-                           {'type': 'CrossEntropyLoss', 'weight': None, 'coef': 0.4}],
-                'optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 0.0005},
-                'lr_scheduler': {'type': 'PolynomialDecay',
-                                 'learning_rate': 0.01,
-                                 'end_lr': 0,
-                                 'power': 0.9,
-                                 'warmup_iters': 0,
-                                 'warmup_start_lr': 0.0},
-                'train_transforms': [{'type': 'ResizeStepScaling',
-                                      'min_scale_factor': 0.5,
-                                      'max_scale_factor': 2.0,
-                                      'scale_step_size': 0.25},
-                                     {'type': 'RandomPaddingCrop',
-                                      'crop_size': [1024, 512],
-                                      'im_padding_value': 127.5,
-                                      'label_padding_value': 255},
-                                     {'type': 'RandomHorizontalFlip', 'prob': 0.5},
-                                     {'type': 'RandomDistort',
-                                      'brightness_range': 0.4,
-                                      'brightness_prob': 0.5,
-                                      'contrast_range': 0.4,
-                                      'contrast_prob': 0.5,
-                                      'saturation_range': 0.4,
-                                      'saturation_prob': 0.5,
-                                      'hue_range': 18,
-                                      'hue_prob': 0.5},
-                                     {'type': 'Normalize',
-                                      'mean': [0.5, 0.5, 0.5],
-                                      'std': [0.5, 0.5, 0.5]}],
-                'val_transforms': [{'type': 'Normalize',
-                                    'mean': [0.5, 0.5, 0.5],
-                                    'std': [0.5, 0.5, 0.5]}]},
- 'reference': {'config': 'dmnet_resnet101_os8_cityscapes_1024x512_80k.yml',
-               'note': "The overview's summary table has no DMNet row."}}
 
 
 def main(argv=None):

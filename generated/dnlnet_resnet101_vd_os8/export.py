@@ -5,7 +5,7 @@
     python export.py --model-path output/best_model/model.pdparams --save-dir output/export
 
 Writes the inference model and a PaddleSeg-format deploy.yaml, then reloads it
-with Paddle Inference and checks its output against the dynamic model.
+with Paddle Inference and checks its output against the dynamic model (model.py).
 """
 
 import argparse
@@ -23,329 +23,24 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers/basic ----------------------------------------------------------
+from model import build_model
 
-class ConvBN(nn.Layer):
-    """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
-        super().__init__()
-        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
-                               **conv_kwargs)
-        self._batch_norm = nn.BatchNorm2D(out_channels)
-
-    def forward(self, x):
-        return self._batch_norm(self._conv(x))
-
-
-class ConvBNReLU(ConvBN):
-    """ConvBN followed by ReLU."""
-
-    def forward(self, x):
-        return F.relu(self._batch_norm(self._conv(x)))
-
-
-def resize_to_input(logits, x, align_corners, align_mode=0):
-    """Each logit bilinearly resized to the height and width of the input `x`: what the
-    models return, so that losses and predictions line up with the label."""
-    size = paddle.shape(x)[2:]
-    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
-                          align_mode=align_mode) for logit in logits]
-
-
-# ---- backbones/resnet_vd ---------------------------------------------------
-
-# Residual blocks in each of the four stages, by network depth.
-RESNET_VD_STAGE_DEPTHS = {
-    18: (2, 2, 2, 2),
-    34: (3, 4, 6, 3),
-    50: (3, 4, 6, 3),
-    101: (3, 4, 23, 3),
-    152: (3, 8, 36, 3),
+SPEC = {
+    "name": "dnlnet_resnet101_vd_os8",
+    "dataset": {"num_classes": 19},
+    "export": {"output_op": "argmax"},
+    "val_transforms": [{"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}],
 }
 
 
-# Dilation of the stages (0-based) that stop striding, by output stride. Each stage
-# that keeps the resolution instead of halving it doubles its dilation, so its
-# receptive field is what it would have been with the stride.
-RESNET_VD_STAGE_DILATIONS = {
-    8: {2: 2, 3: 4},
-    16: {3: 2},
-    None: {},
-}
-
-
-def resnet_vd_conv(in_channels, out_channels, kernel_size, stride=1, dilation=1, relu=True):
-    """Bias-free conv + BN (+ ReLU), symmetrically padded.
-
-    Explicit padding rather than "same": Paddle's "same" pads a strided conv only
-    on the bottom/right, which shifts the sampling grid.
-    """
-    block = ConvBNReLU if relu else ConvBN
-    return block(in_channels, out_channels, kernel_size,
-                 padding=dilation * (kernel_size - 1) // 2, stride=stride,
-                 dilation=dilation, bias_attr=False)
-
-
-def resnet_vd_shortcut_pool(stride):
-    """The ResNet-D shortcut's 2x2 average pool of a strided block, else None.
-
-    A layer rather than F.avg_pool2d: paddle.flops counts layers only, and the model
-    zoo's GFLOPs (PaddleSeg's ResNet-vd has this layer) include the pooling.
-    """
-    return nn.AvgPool2D(kernel_size=2, stride=2, ceil_mode=True) if stride > 1 else None
-
-
-def resnet_vd_shortcut(x, short, pool):
-    """Residual branch input: identity, or (ResNet-D) 2x2 avg pool then 1x1 projection."""
-    if short is None:
-        return x
-    if pool is not None:
-        x = pool(x)
-    return short(x)
-
-
-class ResNetVdBasicBlock(nn.Layer):
-    """Two 3x3 convs plus a shortcut (ResNet-18/34)."""
-
-    expansion = 1
-
-    def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
-        super().__init__()
-        self.pool = resnet_vd_shortcut_pool(stride)
-        self.conv0 = resnet_vd_conv(in_channels, channels, 3, stride, dilation)
-        self.conv1 = resnet_vd_conv(channels, channels, 3, dilation=dilation, relu=False)
-        self.short = resnet_vd_conv(in_channels, channels, 1, relu=False) if project else None
-
-    def forward(self, x):
-        y = self.conv1(self.conv0(x))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.pool))
-
-
-class ResNetVdBottleneck(nn.Layer):
-    """1x1 reduce, 3x3 (strided / dilated), 1x1 expand x4, plus a shortcut (ResNet-50+)."""
-
-    expansion = 4
-
-    def __init__(self, in_channels, channels, stride=1, dilation=1, project=False):
-        super().__init__()
-        out_channels = channels * self.expansion
-        self.pool = resnet_vd_shortcut_pool(stride)
-        self.conv0 = resnet_vd_conv(in_channels, channels, 1)
-        self.conv1 = resnet_vd_conv(channels, channels, 3, stride, dilation)
-        self.conv2 = resnet_vd_conv(channels, out_channels, 1, relu=False)
-        self.short = resnet_vd_conv(in_channels, out_channels, 1, relu=False) if project else None
-
-    def forward(self, x):
-        y = self.conv2(self.conv1(self.conv0(x)))
-        return F.relu(y + resnet_vd_shortcut(x, self.short, self.pool))
-
-
-class ResNet_vd(nn.Layer):
-    """Dilated ResNet-vd; `forward` returns the output of each of the four stages.
-
-    Args:
-        layers: depth, one of RESNET_VD_STAGE_DEPTHS.
-        output_stride: 8, 16, or None (no dilation, stride 32).
-        multi_grid: per-block dilation multipliers of the last stage.
-        in_channels: channels of the input image.
-    """
-
-    def __init__(self, layers=50, output_stride=8, multi_grid=(1, 1, 1), in_channels=3):
-        super().__init__()
-        if layers not in RESNET_VD_STAGE_DEPTHS:
-            raise ValueError(f"ResNet_vd layers must be one of {sorted(RESNET_VD_STAGE_DEPTHS)}, "
-                             f"got {layers}")
-        if output_stride not in RESNET_VD_STAGE_DILATIONS:
-            raise ValueError(f"ResNet_vd output_stride must be 8, 16 or None, got {output_stride}")
-        block_type = ResNetVdBottleneck if layers >= 50 else ResNetVdBasicBlock
-        stage_dilations = RESNET_VD_STAGE_DILATIONS[output_stride]
-
-        # Deep stem (ResNet-C): three 3x3 convs, then max pool; stride 4 in total.
-        self.conv1_1 = resnet_vd_conv(in_channels, 32, 3, stride=2)
-        self.conv1_2 = resnet_vd_conv(32, 32, 3)
-        self.conv1_3 = resnet_vd_conv(32, 64, 3)
-        self.pool2d_max = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
-
-        # Blocks are registered flat as `bb_<stage>_<block>` (the checkpoint names);
-        # `stages` only groups them for forward.
-        self.stages = []
-        self.feat_channels = []
-        channels = 64
-        for stage, depth in enumerate(RESNET_VD_STAGE_DEPTHS[layers]):
-            width = 64 * 2 ** stage
-            blocks = []
-            for i in range(depth):
-                dilation = stage_dilations.get(stage, 1)
-                if stage == 3:
-                    dilation *= multi_grid[i]
-                # Stages 2-4 halve the resolution in their first block, unless dilated.
-                stride = 2 if i == 0 and stage > 0 and dilation == 1 else 1
-                block = block_type(channels, width, stride, dilation, project=i == 0)
-                blocks.append(self.add_sublayer(f"bb_{stage}_{i}", block))
-                channels = width * block_type.expansion
-            self.stages.append(blocks)
-            self.feat_channels.append(channels)
-
-    def forward(self, x):
-        return self.forward_with_stem(x)[1]
-
-    def forward_with_stem(self, x):
-        """(the deep stem's output before max pooling, at 1/2 resolution; the four
-        stages' outputs): GSCNN's shape stream starts from the stem."""
-        stem = self.conv1_3(self.conv1_2(self.conv1_1(x)))
-        x = self.pool2d_max(stem)
-        feats = []
-        for blocks in self.stages:
-            for block in blocks:
-                x = block(x)
-            feats.append(x)
-        return stem, feats
-
-
-def ResNet101_vd(**kwargs):
-    return ResNet_vd(layers=101, **kwargs)
-
-
-# ---- models/dnlnet ---------------------------------------------------------
-
-class DisentangledNonLocal2D(nn.Layer):
-    """x + conv_out(pairwise attention of whitened theta/phi over g(x) + unary pooling of
-    g(x)); projections to in_channels // reduction channels.
-
-    mode: "embedded_gaussian" (softmax of the logits, divided by sqrt(channels) with
-    use_scale, then by `temperature`) or "dot_product" (logits divided by the number of
-    positions, no softmax).
-    """
-
-    def __init__(self, in_channels, reduction=2, use_scale=True, mode="embedded_gaussian",
-                 temperature=0.05):
-        super().__init__()
-        if mode not in ("embedded_gaussian", "dot_product"):
-            raise ValueError(f"DisentangledNonLocal2D mode must be 'embedded_gaussian' or "
-                             f"'dot_product', got {mode!r}")
-        self.in_channels = in_channels
-        self.inter_channels = max(in_channels // reduction, 1)
-        self.use_scale = use_scale
-        self.mode = mode
-        self.temperature = temperature
-        self.g = nn.Conv2D(in_channels, self.inter_channels, 1)
-        self.conv_out = ConvBNReLU(self.inter_channels, in_channels, 1, bias_attr=False)
-        self.theta = nn.Conv2D(in_channels, self.inter_channels, 1)
-        self.phi = nn.Conv2D(in_channels, self.inter_channels, 1)
-        self.conv_mask = nn.Conv2D(in_channels, 1, 1)
-
-    def pairwise_weights(self, theta_x, phi_x):
-        """N x HW x HW attention from N x HW x C queries and N x C x HW keys."""
-        logits = paddle.matmul(theta_x, phi_x)
-        if self.mode == "dot_product":
-            return logits / paddle.shape(logits)[-1].astype(logits.dtype)
-        if self.use_scale:
-            logits = logits / self.inter_channels ** 0.5
-        return F.softmax(logits / self.temperature, axis=-1)
-
-    def forward(self, x):
-        size = paddle.shape(x)[2:]
-        channels = self.inter_channels
-        # flatten(2), not reshape([0, C, -1]): Paddle 3.3's oneDNN inference computed wrong
-        # attention from the reshape of a conv output (tests/test_attention_heads.py).
-        values = self.g(x).flatten(2).transpose([0, 2, 1])  # N x HW x C
-        theta_x = self.theta(x).flatten(2).transpose([0, 2, 1])
-        phi_x = self.phi(x).flatten(2)
-        # Whitening: subtract each channel's mean over positions from queries and keys.
-        theta_x = theta_x - paddle.mean(theta_x, axis=1, keepdim=True)
-        phi_x = phi_x - paddle.mean(phi_x, axis=-1, keepdim=True)
-        pairwise = paddle.matmul(self.pairwise_weights(theta_x, phi_x), values)
-        pairwise = pairwise.transpose([0, 2, 1]).reshape([0, channels, size[0], size[1]])
-        unary_weights = F.softmax(self.conv_mask(x).flatten(2), axis=-1)
-        unary = paddle.matmul(unary_weights, values).reshape([0, channels, 1, 1])
-        return x + self.conv_out(pairwise + unary)
-
-
-def dnlnet_classifier(in_channels, num_classes):
-    """Channel dropout then a 1x1 conv to class scores."""
-    return nn.Sequential(nn.Dropout2D(p=0.1), nn.Conv2D(in_channels, num_classes, 1))
-
-
-class DNLHead(nn.Layer):
-    """3x3 ConvBNReLU to in_channels / 4, disentangled non-local block, 3x3 ConvBNReLU,
-    (optionally) concatenated with the input and fused by a 3x3 ConvBNReLU, classifier;
-    plus an auxiliary classifier on the lower feature map."""
-
-    def __init__(self, num_classes, in_channels, reduction, use_scale, mode, temperature,
-                 concat_input, enable_auxiliary_loss):
-        super().__init__()
-        low_channels, high_channels = in_channels
-        inter_channels = high_channels // 4
-        self.concat_input = concat_input
-        self.enable_auxiliary_loss = enable_auxiliary_loss
-        self.dnl_block = DisentangledNonLocal2D(inter_channels, reduction, use_scale, mode,
-                                                temperature)
-        self.conv0 = ConvBNReLU(high_channels, inter_channels, 3, bias_attr=False)
-        self.conv1 = ConvBNReLU(inter_channels, inter_channels, 3, bias_attr=False)
-        self.cls = dnlnet_classifier(inter_channels, num_classes)
-        # Built even without the auxiliary loss, as in PaddleSeg, so checkpoints match.
-        # (PaddleSeg fixes its input at 1024 channels, ResNet-50/101's third stage.)
-        self.aux = nn.Sequential(ConvBNReLU(low_channels, 256, 3, bias_attr=False),
-                                 nn.Dropout2D(p=0.1), nn.Conv2D(256, num_classes, 1))
-        if concat_input:
-            self.conv_cat = ConvBNReLU(high_channels + inter_channels, inter_channels, 3,
-                                       bias_attr=False)
-
-    def forward(self, feats):
-        low, high = feats
-        x = self.conv1(self.dnl_block(self.conv0(high)))
-        if self.concat_input:
-            x = self.conv_cat(paddle.concat([high, x], axis=1))
-        logits = [self.cls(x)]
-        # Like PaddleSeg the auxiliary head also runs in eval (the model zoo's FLOPs and
-        # parameter counts include it); export keeps output 0 only.
-        if self.enable_auxiliary_loss:
-            logits.append(self.aux(low))
-        return logits
-
-
-class DNLNet(nn.Layer):
-    """DNLNet. forward(x) returns logits resized to x's height and width: [main, aux] with
-    enable_auxiliary_loss, else [main].
-
-    Args:
-        num_classes: number of classes.
-        backbone: layer returning a list of feature maps and exposing `feat_channels`.
-        backbone_indices: (auxiliary feature, main head feature) indices.
-        reduction: channel reduction of the block's projections.
-        use_scale: divide the pairwise logits by sqrt(projection channels).
-        mode: "embedded_gaussian" or "dot_product" pairwise function.
-        temperature: divides the embedded_gaussian logits.
-        concat_input: concatenate the head's input before the classifier.
-        enable_auxiliary_loss: run the auxiliary head.
-        align_corners: F.interpolate's align_corners for the final upsampling.
-    """
-
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), reduction=2,
-                 use_scale=True, mode="embedded_gaussian", temperature=0.05, concat_input=True,
-                 enable_auxiliary_loss=True, align_corners=False):
-        super().__init__()
-        self.backbone = backbone
-        self.backbone_indices = backbone_indices
-        in_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = DNLHead(num_classes, in_channels, reduction, use_scale, mode, temperature,
-                            concat_input, enable_auxiliary_loss)
-        self.align_corners = align_corners
-
-    def forward(self, x):
-        feats = self.backbone(x)
-        logits = self.head([feats[i] for i in self.backbone_indices])
-        # align_mode=1 (PaddleSeg's choice here): source = destination * scale, without
-        # the half-pixel offset; it only matters when align_corners is False.
-        return resize_to_input(logits, x, self.align_corners, align_mode=1)
-
-
-# ---- runtime/onnx_export ---------------------------------------------------
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
+# inference model, onnxruntime runs it. Both packages are optional extras, imported only
+# when asked for, with a one-line message when missing.
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
-
 
 # Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
 ONNX_OPSET = 11
@@ -398,7 +93,8 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     available = onnxruntime.get_available_providers()
     try:
         return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available])
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
@@ -420,28 +116,37 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
         return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
     if not np.issubdtype(expected.dtype, np.floating):
         agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (f"argmax agreement {agreement:.6f} on {where} "
-                                            f"(need >= {min_agreement})")
+        return agreement >= min_agreement, (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        )
     difference = float(np.abs(actual.astype(np.float64) - expected).max())
     bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
     agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
     passed = difference <= bound and agreement >= min_agreement
-    return passed, (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                    f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
+    return passed, (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )
 
 
-# ---- runtime/inference -----------------------------------------------------
+# ---- runtime/inference.py -------------------------------------------------
+#
+# Paddle Inference deployment behind every generated infer.py: deploy.yaml parsing,
+# predictor creation, pre/postprocessing and the command line.
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
-
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
 # (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
-ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
-                         b"bicubic_interp", b"trilinear_interp")
-
+ONEDNN_BROKEN_PIR_OPS = (
+    b"bilinear_interp",
+    b"nearest_interp",
+    b"linear_interp",
+    b"bicubic_interp",
+    b"trilinear_interp",
+)
 
 # Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
@@ -525,7 +230,7 @@ def deploy_yaml_quote_end(text, position):
             index += 2
             continue
         if text[index] == quote:
-            if quote == "'" and text[index + 1:index + 2] == "'":
+            if quote == "'" and text[index + 1 : index + 2] == "'":
                 index += 2  # '' is an escaped quote
                 continue
             return index + 1
@@ -566,19 +271,23 @@ def deploy_yaml_strip_comment(line):
 
 def deploy_yaml_split_key(content):
     """(key, rest) of a `key: value` line, or None when it is not one."""
-    match = re.match(r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""",
-                     content)
+    match = re.match(
+        r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""", content
+    )
     if not match:
         return None
-    return deploy_yaml_scalar(match.group(1)), content[match.end():].strip()
+    return deploy_yaml_scalar(match.group(1)), content[match.end() :].strip()
 
 
 def deploy_yaml_block(lines, index, indent):
     """Parse the block (mapping or sequence) at `indent` from lines[index]; (value, next)."""
     if lines[index][2].startswith("- ") or lines[index][2] == "-":
         items = []
-        while index < len(lines) and lines[index][0] == indent and (
-                lines[index][2].startswith("- ") or lines[index][2] == "-"):
+        while (
+            index < len(lines)
+            and lines[index][0] == indent
+            and (lines[index][2].startswith("- ") or lines[index][2] == "-")
+        ):
             number, _, content = lines[index]
             rest = content[1:].lstrip()
             if not rest:
@@ -586,8 +295,11 @@ def deploy_yaml_block(lines, index, indent):
                     value, index = deploy_yaml_block(lines, index + 1, lines[index + 1][0])
                 else:
                     value, index = None, index + 1
-            elif rest.startswith("- ") or rest == "-" or (
-                    rest[0] not in "[{'\"" and deploy_yaml_split_key(rest)):
+            elif (
+                rest.startswith("- ")
+                or rest == "-"
+                or (rest[0] not in "[{'\"" and deploy_yaml_split_key(rest))
+            ):
                 # "- key: value" ("- - item") opens a mapping (sequence) lined up after the dash
                 lines[index] = (indent + len(content) - len(rest), number, rest)
                 value, index = deploy_yaml_block(lines, index, lines[index][0])
@@ -607,8 +319,10 @@ def deploy_yaml_block(lines, index, indent):
         index += 1
         if rest:
             mapping[key] = deploy_yaml_scalar(rest)
-        elif index < len(lines) and (lines[index][0] > indent or (
-                lines[index][0] == indent and lines[index][2].startswith("-"))):
+        elif index < len(lines) and (
+            lines[index][0] > indent
+            or (lines[index][0] == indent and lines[index][2].startswith("-"))
+        ):
             mapping[key], index = deploy_yaml_block(lines, index, lines[index][0])
         else:
             mapping[key] = None
@@ -625,7 +339,7 @@ def deploy_yaml_parse(text):
     lines = []
     depth = 0  # open flow brackets: a flow collection may wrap over several lines
     for number, raw in enumerate(text.splitlines(), 1):
-        if "\t" in raw[:len(raw) - len(raw.lstrip())]:
+        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
             raise ValueError(f"line {number}: tab in indentation")
         content = deploy_yaml_strip_comment(raw)
         if not content.strip() or content.strip() in ("---", "..."):
@@ -683,8 +397,9 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
-                     "or its folder)")
+        deploy_error(
+            f"{path}: deploy config not found (pass the deploy.yaml export.py wrote or its folder)"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
@@ -705,8 +420,10 @@ def load_deploy_config(path):
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
-                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+            deploy_error(
+                f"{path}: transform {kind!r} is not supported by infer.py "
+                f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})"
+            )
     return config
 
 
@@ -716,8 +433,9 @@ def deploy_config_fields(deploy, folder):
         "model_file": infer_model_files(folder, str(deploy["model"])),
         "params_file": os.path.join(folder, str(deploy["params"])),
         "transforms": list(deploy.get("transforms") or []),
-        "input_shape": [-1 if v is None else int(v)
-                        for v in (deploy.get("input_shape") or [-1, 3, -1, -1])],
+        "input_shape": [
+            -1 if v is None else int(v) for v in (deploy.get("input_shape") or [-1, 3, -1, -1])
+        ],
         "output_op": str(deploy.get("output_op") or "argmax"),
         "output_dtype": deploy.get("output_dtype"),
         "mean": [0.5, 0.5, 0.5],
@@ -738,27 +456,33 @@ def deploy_config_fields(deploy, folder):
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
             if config["padding"] is not None:
-                raise ValueError("a Resize after a Padding is not supported; infer.py "
-                                 "resizes first, then pads")
+                raise ValueError(
+                    "a Resize after a Padding is not supported; infer.py resizes first, then pads"
+                )
         elif transform.get("type") == "Padding":
             size = transform["target_size"]  # PaddleSeg's Padding has no default size
             size = [size, size] if isinstance(size, int) else size
-            config["padding"] = {"size": (int(size[0]), int(size[1])),
-                                 "value": float(transform.get("im_padding_value", 127.5))}
+            config["padding"] = {
+                "size": (int(size[0]), int(size[1])),
+                "value": float(transform.get("im_padding_value", 127.5)),
+            }
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
     if config["padding"] is not None and height > 0 and width > 0:
         if config["padding"]["size"] != (width, height):
-            raise ValueError(f"Padding target_size {list(config['padding']['size'])} differs "
-                             f"from the fixed input_shape's {width}x{height}")
+            raise ValueError(
+                f"Padding target_size {list(config['padding']['size'])} differs "
+                f"from the fixed input_shape's {width}x{height}"
+            )
     elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
     return config
 
 
-def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
-                               use_onednn=True):
+def create_inference_predictor(
+    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
     On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
@@ -807,11 +531,13 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- runtime/exporting -----------------------------------------------------
+# ---- runtime/exporting.py -------------------------------------------------
+#
+# Export behind every generated export.py: a static inference model, a PaddleSeg
+# deploy.yaml and a check of the saved model against the dynamic one.
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
-
 
 # Export check thresholds. argmax: share of pixels with equal class ids. softmax /
 # none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
@@ -821,7 +547,6 @@ EXPORT_CHECK_SIZE = (128, 256)
 # 1.1e-4 (ANN) and 1.6e-4 (DNLNet) of the largest logit where plain CPU kernels are
 # exact; a wrong layer or mode moves logits by a sizeable share of it.
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
-
 
 EXPORT_MAX_RELATIVE_DIFF = 1e-3
 
@@ -850,26 +575,49 @@ class SegExportWrapper(nn.Layer):
 
 def export_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml.")
-    parser.add_argument("--model-path",
-                        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
-                             " without it the untrained model is exported")
-    parser.add_argument("--save-dir", default="output/export",
-                        help="folder for the model and deploy.yaml (default: %(default)s)")
-    parser.add_argument("--output-op", choices=("argmax", "softmax", "none"),
-                        default=spec["export"]["output_op"],
-                        help="op appended to the model (default: %(default)s)")
-    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("N", "C", "H", "W"),
-                        default=[1, 3, -1, -1],
-                        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)")
-    parser.add_argument("--num-classes", type=int,
-                        help="class count (default: meta.json beside --model-path, else the "
-                             "spec's)")
-    parser.add_argument("--onnx", action="store_true",
-                        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
-                             "onnxruntime against Paddle Inference")
-    parser.add_argument("--onnx-opset", type=int, default=ONNX_OPSET,
-                        help="ONNX opset for --onnx (default: %(default)s)")
+        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml."
+    )
+    parser.add_argument(
+        "--model-path",
+        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
+        " without it the untrained model is exported",
+    )
+    parser.add_argument(
+        "--save-dir",
+        default="output/export",
+        help="folder for the model and deploy.yaml (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-op",
+        choices=("argmax", "softmax", "none"),
+        default=spec["export"]["output_op"],
+        help="op appended to the model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=int,
+        nargs=4,
+        metavar=("N", "C", "H", "W"),
+        default=[1, 3, -1, -1],
+        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)",
+    )
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        help="class count (default: meta.json beside --model-path, else the spec's)",
+    )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
+        "onnxruntime against Paddle Inference",
+    )
+    parser.add_argument(
+        "--onnx-opset",
+        type=int,
+        default=ONNX_OPSET,
+        help="ONNX opset for --onnx (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -909,19 +657,29 @@ def load_export_weights(model, path):
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
-    mismatched = [f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
-                  for key, value in expected.items()
-                  if key in weights and list(weights[key].shape) != list(value.shape)]
+    mismatched = [
+        f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
+        for key, value in expected.items()
+        if key in weights and list(weights[key].shape) != list(value.shape)
+    ]
 
     def some(names):
         return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
 
-    problems = [f"{len(names)} {kind}: {some(names)}" for kind, names in
-                (("missing key(s)", missing), ("unexpected key(s)", unexpected),
-                 ("shape mismatch(es), file vs model", mismatched)) if names]
+    problems = [
+        f"{len(names)} {kind}: {some(names)}"
+        for kind, names in (
+            ("missing key(s)", missing),
+            ("unexpected key(s)", unexpected),
+            ("shape mismatch(es), file vs model", mismatched),
+        )
+        if names
+    ]
     if problems:
-        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
-                     "--num-classes and that the weights are this combination's")
+        deploy_error(
+            f"{path}: does not match this model ({'; '.join(problems)}); check "
+            "--num-classes and that the weights are this combination's"
+        )
     model.set_state_dict(weights)
 
 
@@ -956,35 +714,41 @@ def deploy_yaml_lines(value, indent=0):
                 # pyyaml leaves a list at its key's indent, nests a mapping two deeper
                 lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
             else:
-                text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                    item, (dict, list)) else deploy_yaml_value(item)
+                text = (
+                    ("{}" if isinstance(item, dict) else "[]")
+                    if isinstance(item, (dict, list))
+                    else deploy_yaml_value(item)
+                )
                 lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
         return lines
     for item in value:
         if isinstance(item, (dict, list)) and item:
             nested = deploy_yaml_lines(item, indent + 2)
-            lines.append(f"{pad}- {nested[0][indent + 2:]}")
+            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
             lines += nested[1:]
         else:
-            text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                item, (dict, list)) else deploy_yaml_value(item)
+            text = (
+                ("{}" if isinstance(item, dict) else "[]")
+                if isinstance(item, (dict, list))
+                else deploy_yaml_value(item)
+            )
             lines.append(f"{pad}- {text}")
     return lines
 
 
 def export_deploy_info(spec, model_file, input_shape, output_op):
     """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
-    transforms = [dict(t) for t in spec["components"].get("val_transforms") or []]
-    if not any(t.get("type") == "Normalize" for t in transforms):
-        transforms.append({"type": "Normalize", **spec["normalize"]})
-    return {"Deploy": {
-        "model": model_file,
-        "params": "model.pdiparams",
-        "transforms": transforms,
-        "input_shape": list(input_shape),
-        "output_op": output_op,
-        "output_dtype": "int32" if output_op == "argmax" else "float32",
-    }}
+    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
+    return {
+        "Deploy": {
+            "model": model_file,
+            "params": "model.pdiparams",
+            "transforms": transforms,
+            "input_shape": list(input_shape),
+            "output_op": output_op,
+            "output_dtype": "int32" if output_op == "argmax" else "float32",
+        }
+    }
 
 
 def check_exported_model(wrapped, folder, input_shape, output_op):
@@ -1004,14 +768,17 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
         return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
     if output_op == "argmax":
         agreement = float((static == dynamic).mean())
-        description = (f"argmax agreement {agreement:.6f} on {where} "
-                       f"(need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+        description = (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+        )
         return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
     difference = float(np.abs(static.astype(np.float64) - dynamic).max())
     bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
     agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
-    description = (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                   f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+    description = (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+    )
     passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
     return difference, passed, description
 
@@ -1027,8 +794,9 @@ def export_onnx(folder, input_shape, opset):
     batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
     predictor = create_inference_predictor(config["model_file"], config["params_file"])
     expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(onnx_file, batch, expected,
-                                           EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
+    passed, description = check_onnx_model(
+        onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
+    )
     if not passed:
         deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
@@ -1059,7 +827,8 @@ def export_main(spec, build_model, argv=None):
     os.makedirs(work)
     try:
         spec_input = paddle.static.InputSpec(
-            [None if v < 0 else v for v in args.input_shape], "float32", name="x")
+            [None if v < 0 else v for v in args.input_shape], "float32", name="x"
+        )
         static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
         paddle.jit.save(static, os.path.join(work, "model"))
         model_file = os.path.basename(infer_model_files(work, "model.json"))
@@ -1067,11 +836,13 @@ def export_main(spec, build_model, argv=None):
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
-        _, passed, description = check_exported_model(wrapped, work, args.input_shape,
-                                                      args.output_op)
+        _, passed, description = check_exported_model(
+            wrapped, work, args.input_shape, args.output_op
+        )
         if not passed:
-            deploy_error(f"the exported model does not match the dynamic model: {description}",
-                         status=1)
+            deploy_error(
+                f"the exported model does not match the dynamic model: {description}", status=1
+            )
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)
@@ -1085,102 +856,6 @@ def export_main(spec, build_model, argv=None):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {', '.join(written)} to {args.save_dir}")
-
-
-SPEC = {'name': 'dnlnet_resnet101_vd_os8',
- 'arch': 'DNLNet',
- 'backbone': 'ResNet101_vd',
- 'title': 'DNLNet',
- 'spec_file': 'zoo_specs/dnlnet.yaml',
- 'dataset': {'root': 'data/cityscapes',
-             'ignore_index': 255,
-             'train_list': None,
-             'val_list': None,
-             'type': 'Cityscapes',
-             'num_classes': 19},
- 'train': {'save_interval': 1000,
-           'eval_interval': 1000,
-           'log_interval': 10,
-           'num_workers': 2,
-           'seed': None,
-           'iters': 80000,
-           'batch_size': 2,
-           'learning_rate': 0.01,
-           'crop_size': [1024, 512]},
- 'normalize': {'mean': [0.5, 0.5, 0.5], 'std': [0.5, 0.5, 0.5]},
- 'export': {'output_op': 'argmax'},
- 'components': {'model': {'type': 'DNLNet',
-                          'backbone_indices': [2, 3],
-                          'reduction': 2,
-                          'use_scale': True,
-                          'mode': 'embedded_gaussian',
-                          'temperature': 0.05,
-                          'concat_input': True,
-                          'enable_auxiliary_loss': True,
-                          'align_corners': False},
-                'backbone': {'type': 'ResNet101_vd',
-                             'output_stride': 8,
-                             'multi_grid': [1, 1, 1],
-                             'in_channels': 3},
-                'losses': [{'type': 'CrossEntropyLoss', 'weight': None, 'coef': 1.0},
-                           {'type': 'CrossEntropyLoss', 'weight': None, 'coef': 0.4}],
-                'optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 4e-05},
-                'lr_scheduler': {'type': 'PolynomialDecay',
-                                 'learning_rate': 0.01,
-                                 'end_lr': 0,
-                                 'power': 0.9,
-                                 'warmup_iters': 0,
-                                 'warmup_start_lr': 0.0},
-                'train_transforms': [{'type': 'ResizeStepScaling',
-                                      'min_scale_factor': 0.5,
-                                      'max_scale_factor': 2.0,
-                                      'scale_step_size': 0.25},
-                                     {'type': 'RandomPaddingCrop',
-                                      'crop_size': [1024, 512],
-                                      'im_padding_value': 127.5,
-                                      'label_padding_value': 255},
-                                     {'type': 'RandomHorizontalFlip', 'prob': 0.5},
-                                     {'type': 'RandomDistort',
-                                      'brightness_range': 0.4,
-                                      'brightness_prob': 0.5,
-                                      'contrast_range': 0.4,
-                                      'contrast_prob': 0.5,
-                                      'saturation_range': 0.4,
-                                      'saturation_prob': 0.5,
-                                      'hue_range': 18,
-                                      'hue_prob': 0.5},
-                                     {'type': 'Normalize',
-                                      'mean': [0.5, 0.5, 0.5],
-                                      'std': [0.5, 0.5, 0.5]}],
-                'val_transforms': [{'type': 'Normalize',
-                                    'mean': [0.5, 0.5, 0.5],
-                                    'std': [0.5, 0.5, 0.5]}]},
- 'reference': {'config': 'dnlnet_resnet101_os8_cityscapes_1024x512_80k.yml',
-               'miou': 81.03,
-               'gflops': 575.04,
-               'params_m': 69.13,
-               'inference_ms': 97.81,
-               'preprocess_ms': 138.95,
-               'postprocess_ms': 0.014}}
-
-
-def build_model(num_classes=None):
-    """The untrained model; SPEC's class count unless `num_classes` is given."""
-    if num_classes is None:
-        num_classes = SPEC["dataset"]["num_classes"]
-    backbone = ResNet101_vd(output_stride=8, multi_grid=[1, 1, 1], in_channels=3)
-    return DNLNet(
-        num_classes=num_classes,
-        backbone=backbone,
-        backbone_indices=[2, 3],
-        reduction=2,
-        use_scale=True,
-        mode='embedded_gaussian',
-        temperature=0.05,
-        concat_input=True,
-        enable_auxiliary_loss=True,
-        align_corners=False,
-    )
 
 
 def main(argv=None):

@@ -5,7 +5,7 @@
     python export.py --model-path output/best_model/model.pdparams --save-dir output/export
 
 Writes the inference model and a PaddleSeg-format deploy.yaml, then reloads it
-with Paddle Inference and checks its output against the dynamic model.
+with Paddle Inference and checks its output against the dynamic model (model.py).
 """
 
 import argparse
@@ -23,343 +23,24 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-# ---- layers/basic ----------------------------------------------------------
-
-class ConvBN(nn.Layer):
-    """Conv2D followed by batch norm; 'same' padding unless told otherwise."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
-        super().__init__()
-        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
-                               **conv_kwargs)
-        self._batch_norm = nn.BatchNorm2D(out_channels)
-
-    def forward(self, x):
-        return self._batch_norm(self._conv(x))
-
-
-class ConvBNReLU(ConvBN):
-    """ConvBN followed by ReLU."""
-
-    def forward(self, x):
-        return F.relu(self._batch_norm(self._conv(x)))
-
-
-def resize_to_input(logits, x, align_corners, align_mode=0):
-    """Each logit bilinearly resized to the height and width of the input `x`: what the
-    models return, so that losses and predictions line up with the label."""
-    size = paddle.shape(x)[2:]
-    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
-                          align_mode=align_mode) for logit in logits]
-
-
-# ---- backbones/hrnet -------------------------------------------------------
-
-# Modules per stage for stages 2, 3 and 4 (stage 1 is four bottlenecks) of the
-# standard HRNet-W<width> family; every branch of every module has four basic blocks.
-HRNET_STAGE_MODULES = (1, 4, 3)
-
-
-HRNET_BLOCKS_PER_BRANCH = 4
-
-
-def hrnet_conv(in_channels, out_channels, kernel_size, stride=1, relu=True, padding_same=True):
-    """Bias-free conv + BN (+ ReLU).
-
-    padding_same=True pads as Paddle's "same" does, which for a strided conv pads only
-    bottom/right: PaddleSeg's HRNet checkpoints were trained that way. False pads
-    symmetrically (kernel_size // 2).
-    """
-    block = ConvBNReLU if relu else ConvBN
-    padding = "same" if padding_same else (kernel_size - 1) // 2
-    return block(in_channels, out_channels, kernel_size, padding=padding, stride=stride,
-                 bias_attr=False)
-
-
-def hrnet_uniform_attr(fan_in):
-    """Weights drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PaddleSeg's SE layers."""
-    bound = 1.0 / fan_in ** 0.5
-    return paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound))
-
-
-class HRNetSqueezeExcitation(nn.Layer):
-    """Channel attention: global average pool, FC down by `reduction`, ReLU, FC, sigmoid,
-    rescale the input's channels."""
-
-    def __init__(self, channels, reduction=16):
-        super().__init__()
-        hidden = int(channels / reduction)
-        self.squeeze = nn.Linear(channels, hidden, weight_attr=hrnet_uniform_attr(channels))
-        self.excitation = nn.Linear(hidden, channels, weight_attr=hrnet_uniform_attr(hidden))
-
-    def forward(self, x):
-        w = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        w = F.sigmoid(self.excitation(F.relu(self.squeeze(w))))
-        return x * w.unsqueeze([2, 3])
-
-
-class HRNetBottleneck(nn.Layer):
-    """1x1 reduce, 3x3, 1x1 expand x4 (+ SE), plus a shortcut; 1x1 projection when
-    `project`. Stage 1 only."""
-
-    expansion = 4
-
-    def __init__(self, in_channels, channels, has_se=False, project=False, padding_same=True):
-        super().__init__()
-        out_channels = channels * self.expansion
-        self.conv1 = hrnet_conv(in_channels, channels, 1)
-        self.conv2 = hrnet_conv(channels, channels, 3, padding_same=padding_same)
-        self.conv3 = hrnet_conv(channels, out_channels, 1, relu=False)
-        self.conv_down = hrnet_conv(in_channels, out_channels, 1, relu=False) if project else None
-        self.se = HRNetSqueezeExcitation(out_channels) if has_se else None
-
-    def forward(self, x):
-        y = self.conv3(self.conv2(self.conv1(x)))
-        if self.se is not None:
-            y = self.se(y)
-        shortcut = x if self.conv_down is None else self.conv_down(x)
-        return F.relu(y + shortcut)
-
-
-class HRNetBasicBlock(nn.Layer):
-    """Two 3x3 convs (+ SE) plus an identity shortcut: the blocks of every branch."""
-
-    def __init__(self, in_channels, channels, has_se=False, padding_same=True):
-        super().__init__()
-        self.conv1 = hrnet_conv(in_channels, channels, 3, padding_same=padding_same)
-        self.conv2 = hrnet_conv(channels, channels, 3, relu=False, padding_same=padding_same)
-        self.se = HRNetSqueezeExcitation(channels) if has_se else None
-
-    def forward(self, x):
-        y = self.conv2(self.conv1(x))
-        if self.se is not None:
-            y = self.se(y)
-        return F.relu(y + x)
-
-
-class HRNetTransition(nn.Layer):
-    """Between stages: branch i keeps its input (a 3x3 ConvBNReLU if the width changes);
-    each new branch is a strided 3x3 ConvBNReLU of the lowest-resolution input."""
-
-    def __init__(self, in_channels, out_channels, name, padding_same=True):
-        super().__init__()
-        self.convs = []
-        for i, channels in enumerate(out_channels):
-            conv = None
-            if i >= len(in_channels):
-                conv = hrnet_conv(in_channels[-1], channels, 3, stride=2,
-                                  padding_same=padding_same)
-            elif in_channels[i] != channels:
-                conv = hrnet_conv(in_channels[i], channels, 3, padding_same=padding_same)
-            if conv is not None:
-                self.add_sublayer(f"transition_{name}_layer_{i + 1}", conv)
-            self.convs.append(conv)
-
-    def forward(self, feats):
-        outs = []
-        for i, conv in enumerate(self.convs):
-            x = feats[min(i, len(feats) - 1)]
-            outs.append(x if conv is None else conv(x))
-        return outs
-
-
-class HRNetBranches(nn.Layer):
-    """Each branch runs its own sequence of basic blocks."""
-
-    def __init__(self, channels, num_blocks, name, has_se=False, padding_same=True):
-        super().__init__()
-        self.branches = []
-        for i, width in enumerate(channels):
-            blocks = []
-            for j in range(num_blocks):
-                block = HRNetBasicBlock(width, width, has_se, padding_same)
-                blocks.append(self.add_sublayer(f"bb_{name}_branch_layer_{i + 1}_{j + 1}", block))
-            self.branches.append(blocks)
-
-    def forward(self, feats):
-        outs = []
-        for x, blocks in zip(feats, self.branches):
-            for block in blocks:
-                x = block(x)
-            outs.append(x)
-        return outs
-
-
-class HRNetFuse(nn.Layer):
-    """Output i = ReLU(sum over branches j of branch j brought to branch i's resolution):
-    j = i as is; a lower-resolution j by 1x1 ConvBN then bilinear upsampling; a
-    higher-resolution j by i - j strided 3x3 convs (ConvBNReLU keeping j's width,
-    then a last ConvBN to i's width)."""
-
-    def __init__(self, channels, name, align_corners=False, padding_same=True):
-        super().__init__()
-        self.align_corners = align_corners
-        # self.paths[i][j]: the layers taking branch j to branch i (empty for j == i).
-        self.paths = []
-        for i, out_width in enumerate(channels):
-            row = []
-            for j, in_width in enumerate(channels):
-                path = []
-                if j > i:
-                    path.append(self.add_sublayer(
-                        f"residual_{name}_layer_{i + 1}_{j + 1}",
-                        hrnet_conv(in_width, out_width, 1, relu=False)))
-                for k in range(i - j):
-                    last = k == i - j - 1
-                    conv = hrnet_conv(in_width, out_width if last else in_width, 3, stride=2,
-                                      relu=not last, padding_same=padding_same)
-                    path.append(self.add_sublayer(
-                        f"residual_{name}_layer_{i + 1}_{j + 1}_{k + 1}", conv))
-                row.append(path)
-            self.paths.append(row)
-
-    def forward(self, feats):
-        outs = []
-        for i, row in enumerate(self.paths):
-            out = feats[i]
-            size = paddle.shape(out)[2:]
-            for j, path in enumerate(row):
-                if j == i:
-                    continue
-                y = feats[j]
-                for conv in path:
-                    y = conv(y)
-                if j > i:
-                    y = F.interpolate(y, size, mode="bilinear", align_corners=self.align_corners)
-                out = out + y
-            outs.append(F.relu(out))
-        return outs
-
-
-class HRNetModule(nn.Layer):
-    """One high-resolution module: per-branch blocks, then the multi-resolution fusion."""
-
-    def __init__(self, channels, num_blocks, name, has_se=False, align_corners=False,
-                 padding_same=True):
-        super().__init__()
-        self.branches_func = HRNetBranches(channels, num_blocks, name, has_se, padding_same)
-        self.fuse_func = HRNetFuse(channels, name, align_corners, padding_same)
-
-    def forward(self, feats):
-        return self.fuse_func(self.branches_func(feats))
-
-
-class HRNet(nn.Layer):
-    """HRNet-W<width>; `forward` returns [all branches upsampled to 1/4 resolution and
-    concatenated], one feature map of `feat_channels[0]` = 15 * width channels.
-
-    Args:
-        width: channels of the highest-resolution branch; branch b has width * 2**b.
-        in_channels: channels of the input image.
-        has_se: add squeeze-and-excitation to every residual block.
-        align_corners: F.interpolate's align_corners for every upsampling.
-        padding_same: Paddle "same" padding (PaddleSeg's default and its checkpoints')
-            rather than symmetric padding.
-    """
-
-    def __init__(self, width=18, in_channels=3, has_se=False, align_corners=False,
-                 padding_same=True):
-        super().__init__()
-        self.align_corners = align_corners
-
-        # Stem: two strided 3x3 convs (stride 4), then four bottlenecks at 64 -> 256 channels.
-        self.conv_layer1_1 = hrnet_conv(in_channels, 64, 3, stride=2, padding_same=padding_same)
-        self.conv_layer1_2 = hrnet_conv(64, 64, 3, stride=2, padding_same=padding_same)
-        self.la1 = nn.Sequential(*[
-            (f"bb_layer2_{i + 1}",
-             HRNetBottleneck(64 if i == 0 else 256, 64, has_se, project=i == 0,
-                             padding_same=padding_same))
-            for i in range(4)
-        ])
-
-        # Stages 2-4, each preceded by a transition that adds one lower-resolution branch.
-        channels = [256]
-        for stage, num_modules in enumerate(HRNET_STAGE_MODULES, start=2):
-            widths = [width * 2 ** b for b in range(stage)]
-            transition = HRNetTransition(channels, widths, f"tr{stage - 1}", padding_same)
-            self.add_sublayer(f"tr{stage - 1}", transition)
-            modules = nn.Sequential(*[
-                (f"stage_st{stage}_{m + 1}",
-                 HRNetModule(widths, HRNET_BLOCKS_PER_BRANCH, f"st{stage}_{m + 1}", has_se,
-                             align_corners, padding_same))
-                for m in range(num_modules)
-            ])
-            self.add_sublayer(f"st{stage}", modules)
-            channels = widths
-        self.feat_channels = [sum(channels)]
-        self.init_weight()
-
-    def init_weight(self):
-        # PaddleSeg's initialisation: conv weights ~ N(0, 0.001^2); BN keeps weight 1, bias 0.
-        for layer in self.sublayers():
-            if isinstance(layer, nn.Conv2D):
-                nn.initializer.Normal(std=0.001)(layer.weight)
-
-    def forward(self, x):
-        x = self.la1(self.conv_layer1_2(self.conv_layer1_1(x)))
-        feats = self.st2(self.tr1([x]))
-        feats = self.st3(self.tr2(feats))
-        feats = self.st4(self.tr3(feats))
-        size = paddle.shape(feats[0])[2:]
-        upsampled = [F.interpolate(f, size, mode="bilinear", align_corners=self.align_corners)
-                     for f in feats[1:]]
-        return [paddle.concat([feats[0]] + upsampled, axis=1)]
-
-
-def HRNet_W48(**kwargs):
-    return HRNet(width=48, **kwargs)
-
-
-# ---- models/fcn ------------------------------------------------------------
-
-class FCNHead(nn.Layer):
-    """1x1 ConvBNReLU to `channels`, then a 1x1 conv to class scores."""
-
-    def __init__(self, num_classes, backbone_index, in_channels, channels=None):
-        super().__init__()
-        self.backbone_index = backbone_index
-        if channels is None:
-            channels = in_channels
-        self.conv_1 = ConvBNReLU(in_channels, channels, 1)
-        self.cls = nn.Conv2D(channels, num_classes, 1)
-        # PaddleSeg's initialisation: conv weights ~ N(0, 0.001^2), zero biases.
-        for layer in self.sublayers():
-            if isinstance(layer, nn.Conv2D):
-                nn.initializer.Normal(std=0.001)(layer.weight)
-
-    def forward(self, feats):
-        return [self.cls(self.conv_1(feats[self.backbone_index]))]
-
-
-class FCN(nn.Layer):
-    """FCN. forward(x) returns [logits] resized to x's height and width.
-
-    Args:
-        num_classes: number of classes.
-        backbone: layer returning a list of feature maps and exposing `feat_channels`.
-        backbone_indices: one-element sequence, the index of the feature map the head reads.
-        channels: channels of the head's hidden conv; None uses the feature map's channels.
-        align_corners: F.interpolate's align_corners for the final upsampling.
-    """
-
-    def __init__(self, num_classes, backbone, backbone_indices=(-1,), channels=None,
-                 align_corners=False):
-        super().__init__()
-        self.backbone = backbone
-        index = backbone_indices[0]
-        self.head = FCNHead(num_classes, index, backbone.feat_channels[index], channels)
-        self.align_corners = align_corners
-
-    def forward(self, x):
-        logits = self.head(self.backbone(x))
-        return resize_to_input(logits, x, self.align_corners)
-
-
-# ---- runtime/onnx_export ---------------------------------------------------
+from model import build_model
+
+SPEC = {
+    "name": "fcn_hrnet_w48",
+    "dataset": {"num_classes": 19},
+    "export": {"output_op": "argmax"},
+    "val_transforms": [{"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}],
+}
+
+
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
+# inference model, onnxruntime runs it. Both packages are optional extras, imported only
+# when asked for, with a one-line message when missing.
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
-
 
 # Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
 ONNX_OPSET = 11
@@ -412,7 +93,8 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     available = onnxruntime.get_available_providers()
     try:
         return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available])
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
@@ -434,28 +116,37 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
         return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
     if not np.issubdtype(expected.dtype, np.floating):
         agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (f"argmax agreement {agreement:.6f} on {where} "
-                                            f"(need >= {min_agreement})")
+        return agreement >= min_agreement, (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        )
     difference = float(np.abs(actual.astype(np.float64) - expected).max())
     bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
     agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
     passed = difference <= bound and agreement >= min_agreement
-    return passed, (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                    f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
+    return passed, (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )
 
 
-# ---- runtime/inference -----------------------------------------------------
+# ---- runtime/inference.py -------------------------------------------------
+#
+# Paddle Inference deployment behind every generated infer.py: deploy.yaml parsing,
+# predictor creation, pre/postprocessing and the command line.
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
-
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
 # (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
-ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp",
-                         b"bicubic_interp", b"trilinear_interp")
-
+ONEDNN_BROKEN_PIR_OPS = (
+    b"bilinear_interp",
+    b"nearest_interp",
+    b"linear_interp",
+    b"bicubic_interp",
+    b"trilinear_interp",
+)
 
 # Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
@@ -539,7 +230,7 @@ def deploy_yaml_quote_end(text, position):
             index += 2
             continue
         if text[index] == quote:
-            if quote == "'" and text[index + 1:index + 2] == "'":
+            if quote == "'" and text[index + 1 : index + 2] == "'":
                 index += 2  # '' is an escaped quote
                 continue
             return index + 1
@@ -580,19 +271,23 @@ def deploy_yaml_strip_comment(line):
 
 def deploy_yaml_split_key(content):
     """(key, rest) of a `key: value` line, or None when it is not one."""
-    match = re.match(r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""",
-                     content)
+    match = re.match(
+        r"""('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^'"\s#\[\]{},][^:#]*?)\s*:(\s|$)""", content
+    )
     if not match:
         return None
-    return deploy_yaml_scalar(match.group(1)), content[match.end():].strip()
+    return deploy_yaml_scalar(match.group(1)), content[match.end() :].strip()
 
 
 def deploy_yaml_block(lines, index, indent):
     """Parse the block (mapping or sequence) at `indent` from lines[index]; (value, next)."""
     if lines[index][2].startswith("- ") or lines[index][2] == "-":
         items = []
-        while index < len(lines) and lines[index][0] == indent and (
-                lines[index][2].startswith("- ") or lines[index][2] == "-"):
+        while (
+            index < len(lines)
+            and lines[index][0] == indent
+            and (lines[index][2].startswith("- ") or lines[index][2] == "-")
+        ):
             number, _, content = lines[index]
             rest = content[1:].lstrip()
             if not rest:
@@ -600,8 +295,11 @@ def deploy_yaml_block(lines, index, indent):
                     value, index = deploy_yaml_block(lines, index + 1, lines[index + 1][0])
                 else:
                     value, index = None, index + 1
-            elif rest.startswith("- ") or rest == "-" or (
-                    rest[0] not in "[{'\"" and deploy_yaml_split_key(rest)):
+            elif (
+                rest.startswith("- ")
+                or rest == "-"
+                or (rest[0] not in "[{'\"" and deploy_yaml_split_key(rest))
+            ):
                 # "- key: value" ("- - item") opens a mapping (sequence) lined up after the dash
                 lines[index] = (indent + len(content) - len(rest), number, rest)
                 value, index = deploy_yaml_block(lines, index, lines[index][0])
@@ -621,8 +319,10 @@ def deploy_yaml_block(lines, index, indent):
         index += 1
         if rest:
             mapping[key] = deploy_yaml_scalar(rest)
-        elif index < len(lines) and (lines[index][0] > indent or (
-                lines[index][0] == indent and lines[index][2].startswith("-"))):
+        elif index < len(lines) and (
+            lines[index][0] > indent
+            or (lines[index][0] == indent and lines[index][2].startswith("-"))
+        ):
             mapping[key], index = deploy_yaml_block(lines, index, lines[index][0])
         else:
             mapping[key] = None
@@ -639,7 +339,7 @@ def deploy_yaml_parse(text):
     lines = []
     depth = 0  # open flow brackets: a flow collection may wrap over several lines
     for number, raw in enumerate(text.splitlines(), 1):
-        if "\t" in raw[:len(raw) - len(raw.lstrip())]:
+        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
             raise ValueError(f"line {number}: tab in indentation")
         content = deploy_yaml_strip_comment(raw)
         if not content.strip() or content.strip() in ("---", "..."):
@@ -697,8 +397,9 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
-                     "or its folder)")
+        deploy_error(
+            f"{path}: deploy config not found (pass the deploy.yaml export.py wrote or its folder)"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
@@ -719,8 +420,10 @@ def load_deploy_config(path):
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
-                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+            deploy_error(
+                f"{path}: transform {kind!r} is not supported by infer.py "
+                f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})"
+            )
     return config
 
 
@@ -730,8 +433,9 @@ def deploy_config_fields(deploy, folder):
         "model_file": infer_model_files(folder, str(deploy["model"])),
         "params_file": os.path.join(folder, str(deploy["params"])),
         "transforms": list(deploy.get("transforms") or []),
-        "input_shape": [-1 if v is None else int(v)
-                        for v in (deploy.get("input_shape") or [-1, 3, -1, -1])],
+        "input_shape": [
+            -1 if v is None else int(v) for v in (deploy.get("input_shape") or [-1, 3, -1, -1])
+        ],
         "output_op": str(deploy.get("output_op") or "argmax"),
         "output_dtype": deploy.get("output_dtype"),
         "mean": [0.5, 0.5, 0.5],
@@ -752,27 +456,33 @@ def deploy_config_fields(deploy, folder):
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
             if config["padding"] is not None:
-                raise ValueError("a Resize after a Padding is not supported; infer.py "
-                                 "resizes first, then pads")
+                raise ValueError(
+                    "a Resize after a Padding is not supported; infer.py resizes first, then pads"
+                )
         elif transform.get("type") == "Padding":
             size = transform["target_size"]  # PaddleSeg's Padding has no default size
             size = [size, size] if isinstance(size, int) else size
-            config["padding"] = {"size": (int(size[0]), int(size[1])),
-                                 "value": float(transform.get("im_padding_value", 127.5))}
+            config["padding"] = {
+                "size": (int(size[0]), int(size[1])),
+                "value": float(transform.get("im_padding_value", 127.5)),
+            }
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
     if config["padding"] is not None and height > 0 and width > 0:
         if config["padding"]["size"] != (width, height):
-            raise ValueError(f"Padding target_size {list(config['padding']['size'])} differs "
-                             f"from the fixed input_shape's {width}x{height}")
+            raise ValueError(
+                f"Padding target_size {list(config['padding']['size'])} differs "
+                f"from the fixed input_shape's {width}x{height}"
+            )
     elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
     return config
 
 
-def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
-                               use_onednn=True):
+def create_inference_predictor(
+    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
     On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
@@ -821,11 +531,13 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
-# ---- runtime/exporting -----------------------------------------------------
+# ---- runtime/exporting.py -------------------------------------------------
+#
+# Export behind every generated export.py: a static inference model, a PaddleSeg
+# deploy.yaml and a check of the saved model against the dynamic one.
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
-
 
 # Export check thresholds. argmax: share of pixels with equal class ids. softmax /
 # none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
@@ -835,7 +547,6 @@ EXPORT_CHECK_SIZE = (128, 256)
 # 1.1e-4 (ANN) and 1.6e-4 (DNLNet) of the largest logit where plain CPU kernels are
 # exact; a wrong layer or mode moves logits by a sizeable share of it.
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
-
 
 EXPORT_MAX_RELATIVE_DIFF = 1e-3
 
@@ -864,26 +575,49 @@ class SegExportWrapper(nn.Layer):
 
 def export_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml.")
-    parser.add_argument("--model-path",
-                        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
-                             " without it the untrained model is exported")
-    parser.add_argument("--save-dir", default="output/export",
-                        help="folder for the model and deploy.yaml (default: %(default)s)")
-    parser.add_argument("--output-op", choices=("argmax", "softmax", "none"),
-                        default=spec["export"]["output_op"],
-                        help="op appended to the model (default: %(default)s)")
-    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("N", "C", "H", "W"),
-                        default=[1, 3, -1, -1],
-                        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)")
-    parser.add_argument("--num-classes", type=int,
-                        help="class count (default: meta.json beside --model-path, else the "
-                             "spec's)")
-    parser.add_argument("--onnx", action="store_true",
-                        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
-                             "onnxruntime against Paddle Inference")
-    parser.add_argument("--onnx-opset", type=int, default=ONNX_OPSET,
-                        help="ONNX opset for --onnx (default: %(default)s)")
+        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml."
+    )
+    parser.add_argument(
+        "--model-path",
+        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
+        " without it the untrained model is exported",
+    )
+    parser.add_argument(
+        "--save-dir",
+        default="output/export",
+        help="folder for the model and deploy.yaml (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-op",
+        choices=("argmax", "softmax", "none"),
+        default=spec["export"]["output_op"],
+        help="op appended to the model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=int,
+        nargs=4,
+        metavar=("N", "C", "H", "W"),
+        default=[1, 3, -1, -1],
+        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)",
+    )
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        help="class count (default: meta.json beside --model-path, else the spec's)",
+    )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
+        "onnxruntime against Paddle Inference",
+    )
+    parser.add_argument(
+        "--onnx-opset",
+        type=int,
+        default=ONNX_OPSET,
+        help="ONNX opset for --onnx (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -923,19 +657,29 @@ def load_export_weights(model, path):
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
-    mismatched = [f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
-                  for key, value in expected.items()
-                  if key in weights and list(weights[key].shape) != list(value.shape)]
+    mismatched = [
+        f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
+        for key, value in expected.items()
+        if key in weights and list(weights[key].shape) != list(value.shape)
+    ]
 
     def some(names):
         return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
 
-    problems = [f"{len(names)} {kind}: {some(names)}" for kind, names in
-                (("missing key(s)", missing), ("unexpected key(s)", unexpected),
-                 ("shape mismatch(es), file vs model", mismatched)) if names]
+    problems = [
+        f"{len(names)} {kind}: {some(names)}"
+        for kind, names in (
+            ("missing key(s)", missing),
+            ("unexpected key(s)", unexpected),
+            ("shape mismatch(es), file vs model", mismatched),
+        )
+        if names
+    ]
     if problems:
-        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
-                     "--num-classes and that the weights are this combination's")
+        deploy_error(
+            f"{path}: does not match this model ({'; '.join(problems)}); check "
+            "--num-classes and that the weights are this combination's"
+        )
     model.set_state_dict(weights)
 
 
@@ -970,35 +714,41 @@ def deploy_yaml_lines(value, indent=0):
                 # pyyaml leaves a list at its key's indent, nests a mapping two deeper
                 lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
             else:
-                text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                    item, (dict, list)) else deploy_yaml_value(item)
+                text = (
+                    ("{}" if isinstance(item, dict) else "[]")
+                    if isinstance(item, (dict, list))
+                    else deploy_yaml_value(item)
+                )
                 lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
         return lines
     for item in value:
         if isinstance(item, (dict, list)) and item:
             nested = deploy_yaml_lines(item, indent + 2)
-            lines.append(f"{pad}- {nested[0][indent + 2:]}")
+            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
             lines += nested[1:]
         else:
-            text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                item, (dict, list)) else deploy_yaml_value(item)
+            text = (
+                ("{}" if isinstance(item, dict) else "[]")
+                if isinstance(item, (dict, list))
+                else deploy_yaml_value(item)
+            )
             lines.append(f"{pad}- {text}")
     return lines
 
 
 def export_deploy_info(spec, model_file, input_shape, output_op):
     """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
-    transforms = [dict(t) for t in spec["components"].get("val_transforms") or []]
-    if not any(t.get("type") == "Normalize" for t in transforms):
-        transforms.append({"type": "Normalize", **spec["normalize"]})
-    return {"Deploy": {
-        "model": model_file,
-        "params": "model.pdiparams",
-        "transforms": transforms,
-        "input_shape": list(input_shape),
-        "output_op": output_op,
-        "output_dtype": "int32" if output_op == "argmax" else "float32",
-    }}
+    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
+    return {
+        "Deploy": {
+            "model": model_file,
+            "params": "model.pdiparams",
+            "transforms": transforms,
+            "input_shape": list(input_shape),
+            "output_op": output_op,
+            "output_dtype": "int32" if output_op == "argmax" else "float32",
+        }
+    }
 
 
 def check_exported_model(wrapped, folder, input_shape, output_op):
@@ -1018,14 +768,17 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
         return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
     if output_op == "argmax":
         agreement = float((static == dynamic).mean())
-        description = (f"argmax agreement {agreement:.6f} on {where} "
-                       f"(need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+        description = (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+        )
         return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
     difference = float(np.abs(static.astype(np.float64) - dynamic).max())
     bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
     agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
-    description = (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                   f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+    description = (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+    )
     passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
     return difference, passed, description
 
@@ -1041,8 +794,9 @@ def export_onnx(folder, input_shape, opset):
     batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
     predictor = create_inference_predictor(config["model_file"], config["params_file"])
     expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(onnx_file, batch, expected,
-                                           EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
+    passed, description = check_onnx_model(
+        onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
+    )
     if not passed:
         deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
@@ -1073,7 +827,8 @@ def export_main(spec, build_model, argv=None):
     os.makedirs(work)
     try:
         spec_input = paddle.static.InputSpec(
-            [None if v < 0 else v for v in args.input_shape], "float32", name="x")
+            [None if v < 0 else v for v in args.input_shape], "float32", name="x"
+        )
         static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
         paddle.jit.save(static, os.path.join(work, "model"))
         model_file = os.path.basename(infer_model_files(work, "model.json"))
@@ -1081,11 +836,13 @@ def export_main(spec, build_model, argv=None):
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
-        _, passed, description = check_exported_model(wrapped, work, args.input_shape,
-                                                      args.output_op)
+        _, passed, description = check_exported_model(
+            wrapped, work, args.input_shape, args.output_op
+        )
         if not passed:
-            deploy_error(f"the exported model does not match the dynamic model: {description}",
-                         status=1)
+            deploy_error(
+                f"the exported model does not match the dynamic model: {description}", status=1
+            )
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)
@@ -1099,92 +856,6 @@ def export_main(spec, build_model, argv=None):
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {', '.join(written)} to {args.save_dir}")
-
-
-SPEC = {'name': 'fcn_hrnet_w48',
- 'arch': 'FCN',
- 'backbone': 'HRNet_W48',
- 'title': 'FCN',
- 'spec_file': 'zoo_specs/fcn.yaml',
- 'dataset': {'root': 'data/cityscapes',
-             'ignore_index': 255,
-             'train_list': None,
-             'val_list': None,
-             'type': 'Cityscapes',
-             'num_classes': 19},
- 'train': {'save_interval': 1000,
-           'eval_interval': 1000,
-           'log_interval': 10,
-           'num_workers': 2,
-           'seed': None,
-           'iters': 80000,
-           'batch_size': 2,
-           'learning_rate': 0.01,
-           'crop_size': [1024, 512]},
- 'normalize': {'mean': [0.5, 0.5, 0.5], 'std': [0.5, 0.5, 0.5]},
- 'export': {'output_op': 'argmax'},
- 'components': {'model': {'type': 'FCN',
-                          'backbone_indices': [-1],
-                          'channels': None,
-                          'align_corners': False},
-                'backbone': {'type': 'HRNet_W48',
-                             'align_corners': False,
-                             'has_se': False,
-                             'padding_same': True,
-                             'in_channels': 3},
-                'losses': [{'type': 'CrossEntropyLoss', 'weight': None, 'coef': 1.0}],
-                'optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 0.0005},
-                'lr_scheduler': {'type': 'PolynomialDecay',
-                                 'learning_rate': 0.01,
-                                 'end_lr': 0,
-                                 'power': 0.9,
-                                 'warmup_iters': 0,
-                                 'warmup_start_lr': 0.0},
-                'train_transforms': [{'type': 'ResizeStepScaling',
-                                      'min_scale_factor': 0.5,
-                                      'max_scale_factor': 2.0,
-                                      'scale_step_size': 0.25},
-                                     {'type': 'RandomPaddingCrop',
-                                      'crop_size': [1024, 512],
-                                      'im_padding_value': 127.5,
-                                      'label_padding_value': 255},
-                                     {'type': 'RandomHorizontalFlip', 'prob': 0.5},
-                                     {'type': 'RandomDistort',
-                                      'brightness_range': 0.4,
-                                      'brightness_prob': 0.5,
-                                      'contrast_range': 0.4,
-                                      'contrast_prob': 0.5,
-                                      'saturation_range': 0.4,
-                                      'saturation_prob': 0.5,
-                                      'hue_range': 18,
-                                      'hue_prob': 0.5},
-                                     {'type': 'Normalize',
-                                      'mean': [0.5, 0.5, 0.5],
-                                      'std': [0.5, 0.5, 0.5]}],
-                'val_transforms': [{'type': 'Normalize',
-                                    'mean': [0.5, 0.5, 0.5],
-                                    'std': [0.5, 0.5, 0.5]}]},
- 'reference': {'config': 'fcn_hrnetw48_cityscapes_1024x512_80k.yml',
-               'miou': 80.7,
-               'gflops': 187.5,
-               'params_m': 65.94,
-               'inference_ms': 45.46,
-               'preprocess_ms': 130.58,
-               'postprocess_ms': 0.012}}
-
-
-def build_model(num_classes=None):
-    """The untrained model; SPEC's class count unless `num_classes` is given."""
-    if num_classes is None:
-        num_classes = SPEC["dataset"]["num_classes"]
-    backbone = HRNet_W48(align_corners=False, has_se=False, padding_same=True, in_channels=3)
-    return FCN(
-        num_classes=num_classes,
-        backbone=backbone,
-        backbone_indices=[-1],
-        channels=None,
-        align_corners=False,
-    )
 
 
 def main(argv=None):

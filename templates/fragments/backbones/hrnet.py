@@ -34,13 +34,14 @@ def hrnet_conv(in_channels, out_channels, kernel_size, stride=1, relu=True, padd
     """
     block = ConvBNReLU if relu else ConvBN
     padding = "same" if padding_same else (kernel_size - 1) // 2
-    return block(in_channels, out_channels, kernel_size, padding=padding, stride=stride,
-                 bias_attr=False)
+    return block(
+        in_channels, out_channels, kernel_size, padding=padding, stride=stride, bias_attr=False
+    )
 
 
 def hrnet_uniform_attr(fan_in):
     """Weights drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PaddleSeg's SE layers."""
-    bound = 1.0 / fan_in ** 0.5
+    bound = 1.0 / fan_in**0.5
     return paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound))
 
 
@@ -109,8 +110,7 @@ class HRNetTransition(nn.Layer):
         for i, channels in enumerate(out_channels):
             conv = None
             if i >= len(in_channels):
-                conv = hrnet_conv(in_channels[-1], channels, 3, stride=2,
-                                  padding_same=padding_same)
+                conv = hrnet_conv(in_channels[-1], channels, 3, stride=2, padding_same=padding_same)
             elif in_channels[i] != channels:
                 conv = hrnet_conv(in_channels[i], channels, 3, padding_same=padding_same)
             if conv is not None:
@@ -163,15 +163,25 @@ class HRNetFuse(nn.Layer):
             for j, in_width in enumerate(channels):
                 path = []
                 if j > i:
-                    path.append(self.add_sublayer(
-                        f"residual_{name}_layer_{i + 1}_{j + 1}",
-                        hrnet_conv(in_width, out_width, 1, relu=False)))
+                    path.append(
+                        self.add_sublayer(
+                            f"residual_{name}_layer_{i + 1}_{j + 1}",
+                            hrnet_conv(in_width, out_width, 1, relu=False),
+                        )
+                    )
                 for k in range(i - j):
                     last = k == i - j - 1
-                    conv = hrnet_conv(in_width, out_width if last else in_width, 3, stride=2,
-                                      relu=not last, padding_same=padding_same)
-                    path.append(self.add_sublayer(
-                        f"residual_{name}_layer_{i + 1}_{j + 1}_{k + 1}", conv))
+                    conv = hrnet_conv(
+                        in_width,
+                        out_width if last else in_width,
+                        3,
+                        stride=2,
+                        relu=not last,
+                        padding_same=padding_same,
+                    )
+                    path.append(
+                        self.add_sublayer(f"residual_{name}_layer_{i + 1}_{j + 1}_{k + 1}", conv)
+                    )
                 row.append(path)
             self.paths.append(row)
 
@@ -196,8 +206,9 @@ class HRNetFuse(nn.Layer):
 class HRNetModule(nn.Layer):
     """One high-resolution module: per-branch blocks, then the multi-resolution fusion."""
 
-    def __init__(self, channels, num_blocks, name, has_se=False, align_corners=False,
-                 padding_same=True):
+    def __init__(
+        self, channels, num_blocks, name, has_se=False, align_corners=False, padding_same=True
+    ):
         super().__init__()
         self.branches_func = HRNetBranches(channels, num_blocks, name, has_se, padding_same)
         self.fuse_func = HRNetFuse(channels, name, align_corners, padding_same)
@@ -219,33 +230,49 @@ class HRNet(nn.Layer):
             rather than symmetric padding.
     """
 
-    def __init__(self, width=18, in_channels=3, has_se=False, align_corners=False,
-                 padding_same=True):
+    def __init__(
+        self, width=18, in_channels=3, has_se=False, align_corners=False, padding_same=True
+    ):
         super().__init__()
         self.align_corners = align_corners
 
         # Stem: two strided 3x3 convs (stride 4), then four bottlenecks at 64 -> 256 channels.
         self.conv_layer1_1 = hrnet_conv(in_channels, 64, 3, stride=2, padding_same=padding_same)
         self.conv_layer1_2 = hrnet_conv(64, 64, 3, stride=2, padding_same=padding_same)
-        self.la1 = nn.Sequential(*[
-            (f"bb_layer2_{i + 1}",
-             HRNetBottleneck(64 if i == 0 else 256, 64, has_se, project=i == 0,
-                             padding_same=padding_same))
-            for i in range(4)
-        ])
+        self.la1 = nn.Sequential(
+            *[
+                (
+                    f"bb_layer2_{i + 1}",
+                    HRNetBottleneck(
+                        64 if i == 0 else 256, 64, has_se, project=i == 0, padding_same=padding_same
+                    ),
+                )
+                for i in range(4)
+            ]
+        )
 
         # Stages 2-4, each preceded by a transition that adds one lower-resolution branch.
         channels = [256]
         for stage, num_modules in enumerate(HRNET_STAGE_MODULES, start=2):
-            widths = [width * 2 ** b for b in range(stage)]
+            widths = [width * 2**b for b in range(stage)]
             transition = HRNetTransition(channels, widths, f"tr{stage - 1}", padding_same)
             self.add_sublayer(f"tr{stage - 1}", transition)
-            modules = nn.Sequential(*[
-                (f"stage_st{stage}_{m + 1}",
-                 HRNetModule(widths, HRNET_BLOCKS_PER_BRANCH, f"st{stage}_{m + 1}", has_se,
-                             align_corners, padding_same))
-                for m in range(num_modules)
-            ])
+            modules = nn.Sequential(
+                *[
+                    (
+                        f"stage_st{stage}_{m + 1}",
+                        HRNetModule(
+                            widths,
+                            HRNET_BLOCKS_PER_BRANCH,
+                            f"st{stage}_{m + 1}",
+                            has_se,
+                            align_corners,
+                            padding_same,
+                        ),
+                    )
+                    for m in range(num_modules)
+                ]
+            )
             self.add_sublayer(f"st{stage}", modules)
             channels = widths
         self.feat_channels = [sum(channels)]
@@ -263,8 +290,10 @@ class HRNet(nn.Layer):
         feats = self.st3(self.tr2(feats))
         feats = self.st4(self.tr3(feats))
         size = paddle.shape(feats[0])[2:]
-        upsampled = [F.interpolate(f, size, mode="bilinear", align_corners=self.align_corners)
-                     for f in feats[1:]]
+        upsampled = [
+            F.interpolate(f, size, mode="bilinear", align_corners=self.align_corners)
+            for f in feats[1:]
+        ]
         return [paddle.concat([feats[0]] + upsampled, axis=1)]
 
 

@@ -46,9 +46,15 @@ def resnet_vd_conv(in_channels, out_channels, kernel_size, stride=1, dilation=1,
     on the bottom/right, which shifts the sampling grid.
     """
     block = ConvBNReLU if relu else ConvBN
-    return block(in_channels, out_channels, kernel_size,
-                 padding=dilation * (kernel_size - 1) // 2, stride=stride,
-                 dilation=dilation, bias_attr=False)
+    return block(
+        in_channels,
+        out_channels,
+        kernel_size,
+        padding=dilation * (kernel_size - 1) // 2,
+        stride=stride,
+        dilation=dilation,
+        bias_attr=False,
+    )
 
 
 def resnet_vd_shortcut_pool(stride):
@@ -118,8 +124,9 @@ class ResNet_vd(nn.Layer):
     def __init__(self, layers=50, output_stride=8, multi_grid=(1, 1, 1), in_channels=3):
         super().__init__()
         if layers not in RESNET_VD_STAGE_DEPTHS:
-            raise ValueError(f"ResNet_vd layers must be one of {sorted(RESNET_VD_STAGE_DEPTHS)}, "
-                             f"got {layers}")
+            raise ValueError(
+                f"ResNet_vd layers must be one of {sorted(RESNET_VD_STAGE_DEPTHS)}, got {layers}"
+            )
         if output_stride not in RESNET_VD_STAGE_DILATIONS:
             raise ValueError(f"ResNet_vd output_stride must be 8, 16 or None, got {output_stride}")
         block_type = ResNetVdBottleneck if layers >= 50 else ResNetVdBasicBlock
@@ -137,7 +144,7 @@ class ResNet_vd(nn.Layer):
         self.feat_channels = []
         channels = 64
         for stage, depth in enumerate(RESNET_VD_STAGE_DEPTHS[layers]):
-            width = 64 * 2 ** stage
+            width = 64 * 2**stage
             blocks = []
             for i in range(depth):
                 dilation = stage_dilations.get(stage, 1)

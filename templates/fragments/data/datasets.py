@@ -58,16 +58,17 @@ def png_as_index_image(data):
         return None, 1
     chunks, pos = [PNG_SIGNATURE], 8
     while pos + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, end = data[pos + 4:pos + 8], pos + 12 + length
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, end = data[pos + 4 : pos + 8], pos + 12 + length
         if kind == b"IHDR":
-            body = data[pos + 8:pos + 16] + bytes([bit_depth, 0]) + data[pos + 18:end - 4]
-            chunks.append(data[pos:pos + 4] + kind + body
-                          + struct.pack(">I", zlib.crc32(kind + body)))
+            body = data[pos + 8 : pos + 16] + bytes([bit_depth, 0]) + data[pos + 18 : end - 4]
+            chunks.append(
+                data[pos : pos + 4] + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+            )
         elif kind not in (b"PLTE", b"tRNS", b"bKGD", b"sBIT", b"hIST"):
             chunks.append(data[pos:end])
         pos = end
-    return b"".join(chunks), 255 // (2 ** bit_depth - 1)
+    return b"".join(chunks), 255 // (2**bit_depth - 1)
 
 
 def read_label(path):
@@ -93,17 +94,18 @@ def read_label(path):
         raise SegDataError(f"{path}: cannot be read as a label image")
     if label.ndim == 3:
         channels = label.shape[2]
-        if channels in (3, 4) and all(np.array_equal(label[..., 0], label[..., c])
-                                      for c in (1, 2)):
+        if channels in (3, 4) and all(np.array_equal(label[..., 0], label[..., c]) for c in (1, 2)):
             label = np.ascontiguousarray(label[..., 0])
         else:
             raise SegDataError(
                 f"{path}: label has {channels} different channels; expected a single-channel "
-                "map of class ids (a grey or palette PNG such as *_labelTrainIds.png)")
+                "map of class ids (a grey or palette PNG such as *_labelTrainIds.png)"
+            )
     if label.dtype != np.uint8:
         if not np.issubdtype(label.dtype, np.integer):
-            raise SegDataError(f"{path}: label holds {label.dtype} values; expected integer "
-                               "class ids")
+            raise SegDataError(
+                f"{path}: label holds {label.dtype} values; expected integer class ids"
+            )
         top = int(label.max()) if label.size else 0
         if top > 255 or int(label.min()) < 0:
             raise SegDataError(f"{path}: label value {top} is outside 0..255")
@@ -122,8 +124,9 @@ class SegDataset:
     on one), computed from the transformed label.
     """
 
-    def __init__(self, samples, transforms, num_classes, ignore_index=255, seed=0,
-                 target_maps=None):
+    def __init__(
+        self, samples, transforms, num_classes, ignore_index=255, seed=0, target_maps=None
+    ):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
             raise ValueError("a SegDataset needs at least one sample")
@@ -134,7 +137,7 @@ class SegDataset:
         self.target_maps = dict(target_maps or {})
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
-        self.invalid_values[:self.num_classes] = 0
+        self.invalid_values[: self.num_classes] = 0
         if 0 <= self.ignore_index < 256:
             self.invalid_values[self.ignore_index] = 0
 
@@ -150,21 +153,24 @@ class SegDataset:
         label = read_label(label_path)
         self.check_label(label, label_path, image.shape[:2])
         image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
-        maps = [make(label, self.num_classes, self.ignore_index)
-                for make in self.target_maps.values()]
+        maps = [
+            make(label, self.num_classes, self.ignore_index) for make in self.target_maps.values()
+        ]
         return (image, label, *maps)
 
     def check_label(self, label, label_path, image_shape):
         if label.shape != image_shape:
             raise SegDataError(
                 f"{label_path}: label is {label.shape[1]}x{label.shape[0]} but its image is "
-                f"{image_shape[1]}x{image_shape[0]}")
+                f"{image_shape[1]}x{image_shape[0]}"
+            )
         invalid = cv2.LUT(label, self.invalid_values)
         if cv2.countNonZero(invalid):
             bad = np.unique(label[invalid.astype(bool)])
             raise SegDataError(
                 f"{label_path}: label value {int(bad[0])} is not a class (num_classes "
-                f"{self.num_classes}) nor the ignore value {self.ignore_index}")
+                f"{self.num_classes}) nor the ignore value {self.ignore_index}"
+            )
 
 
 def file_list_samples(root, list_path):
@@ -174,8 +180,9 @@ def file_list_samples(root, list_path):
     candidates = [os.path.join(root, list_path), list_path]
     found = next((p for p in candidates if os.path.isfile(p)), None)
     if found is None:
-        raise SegDataError(f"{list_path}: file list does not exist (looked in {root} and "
-                           "the current folder)")
+        raise SegDataError(
+            f"{list_path}: file list does not exist (looked in {root} and the current folder)"
+        )
     samples = []
     with open(found, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
@@ -183,13 +190,15 @@ def file_list_samples(root, list_path):
             if not fields:
                 continue
             if len(fields) != 2:
-                raise SegDataError(f"{found}:{number}: expected 'image label', "
-                                   f"got {line.strip()!r}")
+                raise SegDataError(
+                    f"{found}:{number}: expected 'image label', got {line.strip()!r}"
+                )
             image_path, label_path = (os.path.join(root, field) for field in fields)
             for kind, path in (("image", image_path), ("label", label_path)):
                 if not os.path.isfile(path):
-                    raise SegDataError(f"{path}: {kind} does not exist (listed in "
-                                       f"{found}:{number})")
+                    raise SegDataError(
+                        f"{path}: {kind} does not exist (listed in {found}:{number})"
+                    )
             samples.append((image_path, label_path))
     if not samples:
         raise SegDataError(f"{found}: file list has no samples")
@@ -199,22 +208,27 @@ def file_list_samples(root, list_path):
 def cityscapes_samples(root, split):
     """Pairs from the Cityscapes layout, sorted: root/leftImg8bit/<split>/<city>/
     *_leftImg8bit.png with root/gtFine/<split>/<city>/*_gtFine_labelTrainIds.png."""
-    layout = (f"expected {os.path.join(root, 'leftImg8bit', split, '<city>')}/"
-              f"*_leftImg8bit.png with {os.path.join(root, 'gtFine', split, '<city>')}/"
-              "*_gtFine_labelTrainIds.png, or pass a file list")
-    pattern = os.path.join(glob.escape(root), "leftImg8bit", glob.escape(split), "*",
-                           "*_leftImg8bit.png")
+    layout = (
+        f"expected {os.path.join(root, 'leftImg8bit', split, '<city>')}/"
+        f"*_leftImg8bit.png with {os.path.join(root, 'gtFine', split, '<city>')}/"
+        "*_gtFine_labelTrainIds.png, or pass a file list"
+    )
+    pattern = os.path.join(
+        glob.escape(root), "leftImg8bit", glob.escape(split), "*", "*_leftImg8bit.png"
+    )
     images = sorted(glob.glob(pattern))
     if not images:
         raise SegDataError(f"{root}: no Cityscapes {split} images; {layout}")
     samples = []
     for image_path in images:
         city = os.path.basename(os.path.dirname(image_path))
-        stem = os.path.basename(image_path)[:-len("_leftImg8bit.png")]
+        stem = os.path.basename(image_path)[: -len("_leftImg8bit.png")]
         label_path = os.path.join(root, "gtFine", split, city, f"{stem}_gtFine_labelTrainIds.png")
         if not os.path.isfile(label_path):
-            raise SegDataError(f"{label_path}: label of {image_path} does not exist; {layout} "
-                               "(cityscapesScripts' createTrainIdLabelImgs.py writes them)")
+            raise SegDataError(
+                f"{label_path}: label of {image_path} does not exist; {layout} "
+                "(cityscapesScripts' createTrainIdLabelImgs.py writes them)"
+            )
         samples.append((image_path, label_path))
     return samples
 
@@ -233,9 +247,11 @@ def demo_scene(rng):
 
     # sky: blue, lighter towards the horizon
     t = np.clip(rows / horizon, 0, 1)
-    sky_top, sky_low = rng.uniform([40, 90, 170], [90, 140, 230]), rng.uniform(
-        [150, 180, 210], [200, 215, 245])
-    image[:] = (sky_top + (sky_low - sky_top) * t[..., None])
+    sky_top, sky_low = (
+        rng.uniform([40, 90, 170], [90, 140, 230]),
+        rng.uniform([150, 180, 210], [200, 215, 245]),
+    )
+    image[:] = sky_top + (sky_low - sky_top) * t[..., None]
     image[:] += 4 * noise[..., None]
     label[:horizon] = sky
 
@@ -277,8 +293,16 @@ def demo_scene(rng):
         cy = horizon - int(rng.uniform(0.6, 1.4) * radius)
         mask = np.zeros((height, width), np.uint8)
         cv2.circle(mask, (cx, cy), radius, 1, -1)
-        cv2.ellipse(mask, (cx + radius // 2, cy + radius // 3), (radius * 3 // 4, radius // 2),
-                    0, 0, 360, 1, -1)
+        cv2.ellipse(
+            mask,
+            (cx + radius // 2, cy + radius // 3),
+            (radius * 3 // 4, radius // 2),
+            0,
+            0,
+            360,
+            1,
+            -1,
+        )
         cv2.rectangle(mask, (cx - 2, cy), (cx + 2, horizon + 2), 1, -1)
         inside = mask.astype(bool)
         green = rng.uniform([30, 90, 20], [70, 140, 50])
@@ -298,8 +322,13 @@ def demo_scene(rng):
         colour = rng.uniform(20, 70, 3)
         colour[hue] = rng.uniform(170, 240)
         image[inside] = colour + 6 * noise[inside][:, None]
-        cv2.rectangle(image, (cx - half_width // 2, y - half_height * 3 // 4),
-                      (cx + half_width // 2, y - half_height // 5), (25, 30, 40), -1)
+        cv2.rectangle(
+            image,
+            (cx - half_width // 2, y - half_height * 3 // 4),
+            (cx + half_width // 2, y - half_height // 5),
+            (25, 30, 40),
+            -1,
+        )
         label[inside] = car
 
     # the ego vehicle's bonnet: not a class
@@ -327,6 +356,7 @@ def demo_write_text(path, text):
     def write(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+
     demo_write_atomically(path, write)
 
 
@@ -348,8 +378,7 @@ def make_demo_data(root=DEMO_DATA_DIR):
         image_name, label_name = f"images/image_{index:03d}.png", f"labels/label_{index:03d}.png"
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         demo_write_atomically(os.path.join(root, image_name), lambda p, a=bgr: cv2.imwrite(p, a))
-        demo_write_atomically(os.path.join(root, label_name),
-                              lambda p, a=label: cv2.imwrite(p, a))
+        demo_write_atomically(os.path.join(root, label_name), lambda p, a=label: cv2.imwrite(p, a))
         lines.append(f"{image_name} {label_name}\n")
     demo_write_text(os.path.join(root, "train.txt"), "".join(lines[:DEMO_TRAIN_IMAGES]))
     demo_write_text(os.path.join(root, "val.txt"), "".join(lines[DEMO_TRAIN_IMAGES:]))
@@ -357,8 +386,7 @@ def make_demo_data(root=DEMO_DATA_DIR):
     return root
 
 
-def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
-                 target_maps=None):
+def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, target_maps=None):
     """The 'train' or 'val' split of the data a run names, as a SegDataset.
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
@@ -371,8 +399,10 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
         return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
-        raise SegDataError(f"{root}: dataset folder does not exist; pass --data DIR "
-                           "(or --data demo for the built-in demo data)")
+        raise SegDataError(
+            f"{root}: dataset folder does not exist; pass --data DIR "
+            "(or --data demo for the built-in demo data)"
+        )
     list_path = list_path or dataset_spec.get(f"{split}_list")
     if list_path:
         samples = file_list_samples(root, list_path)
@@ -380,5 +410,11 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0,
         samples = cityscapes_samples(root, split)
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
-    return SegDataset(samples, transforms, dataset_spec["num_classes"],
-                      dataset_spec.get("ignore_index", 255), seed, target_maps)
+    return SegDataset(
+        samples,
+        transforms,
+        dataset_spec["num_classes"],
+        dataset_spec.get("ignore_index", 255),
+        seed,
+        target_maps,
+    )

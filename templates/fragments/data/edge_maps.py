@@ -16,7 +16,7 @@ EDGE_MAP_RADIUS = 2
 def disk_kernel(radius):
     """Structuring element of the pixels within Euclidean distance `radius` of the centre."""
     offsets = np.arange(-radius, radius + 1)
-    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius ** 2).astype(np.uint8)
+    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius**2).astype(np.uint8)
 
 
 def binary_edge_map(label, num_classes, ignore_index, radius=EDGE_MAP_RADIUS):

@@ -29,8 +29,7 @@ class Compose:
         self.steps = []
         for transform in self.transforms:
             previous = self.steps[-1] if self.steps else None
-            if isinstance(transform, RandomPaddingCrop) and isinstance(previous,
-                                                                       ResizeStepScaling):
+            if isinstance(transform, RandomPaddingCrop) and isinstance(previous, ResizeStepScaling):
                 self.steps[-1] = ResizeStepScalingCrop(previous, transform)
             else:
                 self.steps.append(transform)
@@ -52,8 +51,10 @@ class ResizeStepScaling:
 
     def __init__(self, min_scale_factor=0.75, max_scale_factor=1.25, scale_step_size=0.25):
         if min_scale_factor > max_scale_factor:
-            raise ValueError(f"min_scale_factor ({min_scale_factor}) must not exceed "
-                             f"max_scale_factor ({max_scale_factor})")
+            raise ValueError(
+                f"min_scale_factor ({min_scale_factor}) must not exceed "
+                f"max_scale_factor ({max_scale_factor})"
+            )
         self.min_scale_factor = min_scale_factor
         self.max_scale_factor = max_scale_factor
         self.scale_step_size = scale_step_size
@@ -110,16 +111,62 @@ class RandomPaddingCrop:
         pad_height = max(self.crop_height - height, 0)
         pad_width = max(self.crop_width - width, 0)
         if pad_height or pad_width:
-            image = cv2.copyMakeBorder(image, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
-                                       value=(self.im_padding_value,) * 3)
+            image = cv2.copyMakeBorder(
+                image,
+                0,
+                pad_height,
+                0,
+                pad_width,
+                cv2.BORDER_CONSTANT,
+                value=(self.im_padding_value,) * 3,
+            )
             if label is not None:
-                label = cv2.copyMakeBorder(label, 0, pad_height, 0, pad_width,
-                                           cv2.BORDER_CONSTANT, value=self.label_padding_value)
+                label = cv2.copyMakeBorder(
+                    label,
+                    0,
+                    pad_height,
+                    0,
+                    pad_width,
+                    cv2.BORDER_CONSTANT,
+                    value=self.label_padding_value,
+                )
             height, width = image.shape[:2]
         top, left = self.draw_offsets(height, width, rng)
         rows = slice(top, top + self.crop_height)
         cols = slice(left, left + self.crop_width)
         return image[rows, cols], None if label is None else label[rows, cols]
+
+
+# OpenCV's interpolation for each of the names PaddleSeg's Resize accepts.
+RESIZE_INTERPOLATIONS = {
+    "NEAREST": cv2.INTER_NEAREST,
+    "LINEAR": cv2.INTER_LINEAR,
+    "CUBIC": cv2.INTER_CUBIC,
+    "AREA": cv2.INTER_AREA,
+    "LANCZOS4": cv2.INTER_LANCZOS4,
+}
+
+
+class Resize:
+    """Resize the image to target_size = (width, height) with `interp` and the label with
+    nearest neighbours, ignoring the aspect ratio: PaddleSeg's Resize (keep_ratio=False),
+    what the human-segmentation recipes use instead of cropping."""
+
+    def __init__(self, target_size=(512, 512), interp="LINEAR"):
+        if len(target_size) != 2:
+            raise ValueError(f"target_size must be [width, height], got {target_size!r}")
+        if interp not in RESIZE_INTERPOLATIONS:
+            raise ValueError(
+                f"interp must be one of {sorted(RESIZE_INTERPOLATIONS)}, got {interp!r}"
+            )
+        self.target_size = tuple(int(v) for v in target_size)
+        self.interpolation = RESIZE_INTERPOLATIONS[interp]
+
+    def __call__(self, image, label, rng):
+        image = cv2.resize(image, self.target_size, interpolation=self.interpolation)
+        if label is not None:
+            label = cv2.resize(label, self.target_size, interpolation=cv2.INTER_NEAREST)
+        return image, label
 
 
 class Padding:
@@ -133,8 +180,7 @@ class Padding:
     not a whole 0..255 number, to keep that; transforms that need uint8 go before.
     """
 
-    def __init__(self, target_size=(2049, 1025), im_padding_value=127.5,
-                 label_padding_value=255):
+    def __init__(self, target_size=(2049, 1025), im_padding_value=127.5, label_padding_value=255):
         if len(target_size) != 2:
             raise ValueError(f"target_size must be [width, height], got {target_size!r}")
         self.target_width, self.target_height = (int(v) for v in target_size)
@@ -144,20 +190,30 @@ class Padding:
     def __call__(self, image, label, rng):
         height, width = image.shape[:2]
         if height > self.target_height or width > self.target_width:
-            raise SegDataError(f"image of {width}x{height} is larger than Padding's target_size "
-                               f"{self.target_width}x{self.target_height}; raise target_size "
-                               "in the spec's transforms")
+            raise SegDataError(
+                f"image of {width}x{height} is larger than Padding's target_size "
+                f"{self.target_width}x{self.target_height}; raise target_size "
+                "in the spec's transforms"
+            )
         pad_height, pad_width = self.target_height - height, self.target_width - width
         if not pad_height and not pad_width:
             return image, label
         value = self.im_padding_value
         if image.dtype == np.uint8 and not (float(value).is_integer() and 0 <= value <= 255):
             image = image.astype(np.float32)
-        image = cv2.copyMakeBorder(image, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
-                                   value=(value,) * 3)
+        image = cv2.copyMakeBorder(
+            image, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT, value=(value,) * 3
+        )
         if label is not None:
-            label = cv2.copyMakeBorder(label, 0, pad_height, 0, pad_width, cv2.BORDER_CONSTANT,
-                                       value=self.label_padding_value)
+            label = cv2.copyMakeBorder(
+                label,
+                0,
+                pad_height,
+                0,
+                pad_width,
+                cv2.BORDER_CONSTANT,
+                value=self.label_padding_value,
+            )
         return image, label
 
 
@@ -179,17 +235,25 @@ class ResizeStepScalingCrop:
         height, width = image.shape[:2]
         size = self.scaling.scaled_size(image, float(self.scaling.draw_factor(rng)))
         crop_width, crop_height = self.crop.crop_width, self.crop.crop_height
-        if (size == (width, height) or size[0] < crop_width or size[1] < crop_height
-                or size[0] * size[1] < self.WINDOW_MIN_AREA_RATIO * crop_width * crop_height):
+        if (
+            size == (width, height)
+            or size[0] < crop_width
+            or size[1] < crop_height
+            or size[0] * size[1] < self.WINDOW_MIN_AREA_RATIO * crop_width * crop_height
+        ):
             image, label = self.scaling.resize(image, label, size)
             return self.crop(image, label, rng)
         top, left = self.crop.draw_offsets(size[1], size[0], rng)
         # output (x, y) samples input ((x + left + 0.5) * sx - 0.5, (y + top + 0.5) * sy - 0.5)
         sx, sy = width / size[0], height / size[1]
         matrix = np.array([[sx, 0, (left + 0.5) * sx - 0.5], [0, sy, (top + 0.5) * sy - 0.5]])
-        image = cv2.warpAffine(image, matrix, (crop_width, crop_height),
-                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
+        image = cv2.warpAffine(
+            image,
+            matrix,
+            (crop_width, crop_height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         if label is not None:
             # cv2.resize's INTER_NEAREST: source index floor(x * (1 / (dst / src)))
             rows = np.floor((top + np.arange(crop_height)) * (1 / (size[1] / height)))
@@ -229,9 +293,17 @@ class RandomDistort:
     within a few (OpenCV's and PIL's HSV conversions round differently).
     """
 
-    def __init__(self, brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
-                 contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18,
-                 hue_prob=0.5):
+    def __init__(
+        self,
+        brightness_range=0.5,
+        brightness_prob=0.5,
+        contrast_range=0.5,
+        contrast_prob=0.5,
+        saturation_range=0.5,
+        saturation_prob=0.5,
+        hue_range=18,
+        hue_prob=0.5,
+    ):
         self.operations = (
             (distort_brightness, 1 - brightness_range, 1 + brightness_range, brightness_prob),
             (distort_contrast, 1 - contrast_range, 1 + contrast_range, contrast_prob),
@@ -299,6 +371,13 @@ class Normalize:
         out = np.empty((3, height, width), np.float32)
         for channel, plane in enumerate(cv2.split(image)):
             # plane * scale + offset in one pass, written straight into the CHW buffer
-            cv2.addWeighted(plane, self.scale[channel], plane, 0.0, self.offset[channel],
-                            dst=out[channel], dtype=cv2.CV_32F)
+            cv2.addWeighted(
+                plane,
+                self.scale[channel],
+                plane,
+                0.0,
+                self.offset[channel],
+                dst=out[channel],
+                dtype=cv2.CV_32F,
+            )
         return out.transpose(1, 2, 0), label

@@ -32,8 +32,16 @@ class ASPPModule(nn.Layer):
             (GSCNN's edge branch), so that the fusing conv takes them too.
     """
 
-    def __init__(self, aspp_ratios, in_channels, out_channels, align_corners,
-                 use_sep_conv=False, image_pooling=False, extra_channels=0):
+    def __init__(
+        self,
+        aspp_ratios,
+        in_channels,
+        out_channels,
+        align_corners,
+        use_sep_conv=False,
+        image_pooling=False,
+        extra_channels=0,
+    ):
         super().__init__()
         self.align_corners = align_corners
         self.aspp_blocks = nn.LayerList()
@@ -41,8 +49,9 @@ class ASPPModule(nn.Layer):
             if ratio == 1:
                 block = ConvBNReLU(in_channels, out_channels, 1, padding=0)
             elif use_sep_conv:
-                block = SeparableConvBNReLU(in_channels, out_channels, 3, padding=ratio,
-                                            dilation=ratio)
+                block = SeparableConvBNReLU(
+                    in_channels, out_channels, 3, padding=ratio, dilation=ratio
+                )
             else:
                 block = ConvBNReLU(in_channels, out_channels, 3, padding=ratio, dilation=ratio)
             self.aspp_blocks.append(block)
@@ -50,7 +59,8 @@ class ASPPModule(nn.Layer):
         if image_pooling:
             self.global_avg_pool = nn.Sequential(
                 nn.AdaptiveAvgPool2D(output_size=(1, 1)),
-                ConvBNReLU(in_channels, out_channels, 1, bias_attr=False))
+                ConvBNReLU(in_channels, out_channels, 1, bias_attr=False),
+            )
         branches = len(aspp_ratios) + int(image_pooling)
         self.conv_bn_relu = ConvBNReLU(out_channels * branches + extra_channels, out_channels, 1)
         self.dropout = nn.Dropout(p=0.1)
@@ -59,8 +69,14 @@ class ASPPModule(nn.Layer):
         """The outputs of the atrous branches and the image-level one, at x's size."""
         outputs = [block(x) for block in self.aspp_blocks]
         if self.image_pooling:
-            outputs.append(F.interpolate(self.global_avg_pool(x), paddle.shape(x)[2:],
-                                         mode="bilinear", align_corners=self.align_corners))
+            outputs.append(
+                F.interpolate(
+                    self.global_avg_pool(x),
+                    paddle.shape(x)[2:],
+                    mode="bilinear",
+                    align_corners=self.align_corners,
+                )
+            )
         return outputs
 
     def fuse(self, outputs):

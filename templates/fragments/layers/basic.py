@@ -14,8 +14,9 @@ class ConvBN(nn.Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
         super().__init__()
-        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
-                               **conv_kwargs)
+        self._conv = nn.Conv2D(
+            in_channels, out_channels, kernel_size, padding=padding, **conv_kwargs
+        )
         self._batch_norm = nn.BatchNorm2D(out_channels)
 
     def forward(self, x):
@@ -35,8 +36,7 @@ class AuxLayer(nn.Layer):
     `conv_kwargs` go to the 3x3 conv (e.g. bias_attr=False, as GINet builds it).
     """
 
-    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1,
-                 **conv_kwargs):
+    def __init__(self, in_channels, inter_channels, out_channels, dropout_prob=0.1, **conv_kwargs):
         super().__init__()
         self.conv_bn_relu = ConvBNReLU(in_channels, inter_channels, 3, padding=1, **conv_kwargs)
         self.dropout = nn.Dropout(p=dropout_prob)
@@ -54,11 +54,24 @@ class SeparableConvBNReLU(nn.Layer):
     bias_attr (None: a bias, False: none).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, padding="same",
-                 pointwise_bias=None, **conv_kwargs):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        padding="same",
+        pointwise_bias=None,
+        **conv_kwargs,
+    ):
         super().__init__()
-        self.depthwise_conv = ConvBN(in_channels, in_channels, kernel_size, padding=padding,
-                                     groups=in_channels, **conv_kwargs)
+        self.depthwise_conv = ConvBN(
+            in_channels,
+            in_channels,
+            kernel_size,
+            padding=padding,
+            groups=in_channels,
+            **conv_kwargs,
+        )
         # "piontwise" is PaddleSeg's spelling; its checkpoints use the name.
         self.piontwise_conv = ConvBNReLU(in_channels, out_channels, 1, bias_attr=pointwise_bias)
 
@@ -70,5 +83,9 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
     """Each logit bilinearly resized to the height and width of the input `x`: what the
     models return, so that losses and predictions line up with the label."""
     size = paddle.shape(x)[2:]
-    return [F.interpolate(logit, size, mode="bilinear", align_corners=align_corners,
-                          align_mode=align_mode) for logit in logits]
+    return [
+        F.interpolate(
+            logit, size, mode="bilinear", align_corners=align_corners, align_mode=align_mode
+        )
+        for logit in logits
+    ]

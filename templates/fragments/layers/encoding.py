@@ -29,10 +29,12 @@ class ContextEncoding(nn.Layer):
         super().__init__()
         bound = 1.0 / (channels * num_codes) ** 0.5
         self.codewords = self.create_parameter(
-            [num_codes, channels], default_initializer=nn.initializer.Uniform(-bound, bound))
+            [num_codes, channels], default_initializer=nn.initializer.Uniform(-bound, bound)
+        )
         # s_k starts negative: a pixel is assigned mostly to its nearest codewords.
         self.scale = self.create_parameter(
-            [num_codes], default_initializer=nn.initializer.Uniform(-1.0, 0.0))
+            [num_codes], default_initializer=nn.initializer.Uniform(-1.0, 0.0)
+        )
 
     def forward(self, x):
         pixels = x.flatten(2).transpose([0, 2, 1])  # N x HW x C
@@ -55,7 +57,8 @@ class EncModule(nn.Layer):
         super().__init__()
         self.encoding_project = ConvBNReLU(channels, channels, 1)
         self.encoding = nn.Sequential(
-            ContextEncoding(channels, num_codes), nn.BatchNorm1D(num_codes), nn.ReLU())
+            ContextEncoding(channels, num_codes), nn.BatchNorm1D(num_codes), nn.ReLU()
+        )
         self.fc = nn.Sequential(nn.Linear(channels, channels), nn.Sigmoid())
 
     def forward(self, x):
@@ -76,8 +79,10 @@ class ContextEncodingNet(nn.Layer):
         """Concat feat with the lateral convs of feats[0], feats[1], ... (resized to feat)
         and fuse them with a 3x3 conv."""
         size = paddle.shape(feat)[2:]
-        laterals = [F.interpolate(conv(f), size, mode="bilinear", align_corners=False)
-                    for conv, f in zip(self.lateral_convs, feats)]
+        laterals = [
+            F.interpolate(conv(f), size, mode="bilinear", align_corners=False)
+            for conv, f in zip(self.lateral_convs, feats)
+        ]
         return self.fusion(paddle.concat([feat, *laterals], axis=1))
 
     def encode_and_classify(self, feat, fcn_feat, classifier, size):
@@ -89,8 +94,11 @@ class ContextEncodingNet(nn.Layer):
         # they do not count towards the eval-mode FLOPs and parameters.
         if self.training:
             if self.fcn_head is not None:
-                outputs.append(F.interpolate(self.fcn_head(fcn_feat), size, mode="bilinear",
-                                             align_corners=False))
+                outputs.append(
+                    F.interpolate(
+                        self.fcn_head(fcn_feat), size, mode="bilinear", align_corners=False
+                    )
+                )
             if self.se_layer is not None:
                 outputs.append(self.se_layer(context))
         return outputs

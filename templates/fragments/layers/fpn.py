@@ -17,8 +17,9 @@ from .basic import ConvBNReLU
 
 def fpn_lateral_conv(in_channels, out_channels):
     """1x1 conv (with bias), batch norm, ReLU: a backbone stage projected to the pyramid width."""
-    return nn.Sequential(nn.Conv2D(in_channels, out_channels, 1), nn.BatchNorm2D(out_channels),
-                         nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2D(in_channels, out_channels, 1), nn.BatchNorm2D(out_channels), nn.ReLU()
+    )
 
 
 def fpn_output_conv(channels):
@@ -38,7 +39,8 @@ class FPNNeck(nn.Layer):
     def __init__(self, fpn_inplanes=(256, 512, 1024, 2048), fpn_outplanes=256):
         super().__init__()
         self.lateral_convs = nn.LayerList(
-            [fpn_lateral_conv(channels, fpn_outplanes) for channels in fpn_inplanes])
+            [fpn_lateral_conv(channels, fpn_outplanes) for channels in fpn_inplanes]
+        )
         self.fpn_out = nn.LayerList([fpn_output_conv(fpn_outplanes) for _ in fpn_inplanes])
 
     def forward(self, feats):
@@ -46,7 +48,8 @@ class FPNNeck(nn.Layer):
         pyramid = [top]
         for i in reversed(range(len(feats) - 1)):
             lateral = self.lateral_convs[i](feats[i])
-            top = lateral + F.interpolate(top, paddle.shape(lateral)[2:], mode="bilinear",
-                                          align_corners=True)
+            top = lateral + F.interpolate(
+                top, paddle.shape(lateral)[2:], mode="bilinear", align_corners=True
+            )
             pyramid.append(self.fpn_out[i](top))
         return pyramid

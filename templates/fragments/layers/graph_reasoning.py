@@ -34,4 +34,3 @@ class GraphConvolution(nn.Layer):
         if self.relu_between:
             return self.conv2(F.relu(h))
         return F.relu(self.conv2(h))
-

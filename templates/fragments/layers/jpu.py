@@ -34,17 +34,28 @@ class JPU(nn.Layer):
         self.conv4 = ConvBNReLU(in_channels[-2], width, 3, padding=1, bias_attr=False)
         self.conv3 = ConvBNReLU(in_channels[-3], width, 3, padding=1, bias_attr=False)
         for i, dilation in enumerate(JPU_DILATIONS, start=1):
-            self.add_sublayer(f"dilation{i}", SeparableConvBNReLU(
-                3 * width, width, 3, padding=dilation, dilation=dilation, bias_attr=False,
-                pointwise_bias=False))
+            self.add_sublayer(
+                f"dilation{i}",
+                SeparableConvBNReLU(
+                    3 * width,
+                    width,
+                    3,
+                    padding=dilation,
+                    dilation=dilation,
+                    bias_attr=False,
+                    pointwise_bias=False,
+                ),
+            )
         self.branches = [getattr(self, f"dilation{i}") for i in range(1, 5)]
 
     def forward(self, *feats):
         finest = self.conv3(feats[-3])
         size = paddle.shape(finest)[2:]
         # The two coarser maps go up to the finest one (PaddleSeg aligns corners here).
-        coarser = [F.interpolate(conv(feat), size, mode="bilinear", align_corners=True)
-                   for conv, feat in ((self.conv5, feats[-1]), (self.conv4, feats[-2]))]
+        coarser = [
+            F.interpolate(conv(feat), size, mode="bilinear", align_corners=True)
+            for conv, feat in ((self.conv5, feats[-1]), (self.conv4, feats[-2]))
+        ]
         joint = paddle.concat([*coarser, finest], axis=1)
         context = paddle.concat([branch(joint) for branch in self.branches], axis=1)
         return (*feats[:-1], context)

@@ -19,8 +19,14 @@ class CrossEntropyLoss(nn.Layer):
 
     def forward(self, logits, label):
         # logits: N x C x H x W; label: N x H x W integer class ids
-        losses = F.cross_entropy(logits, label.unsqueeze(1), weight=self.weight,
-                                 ignore_index=self.ignore_index, reduction="none", axis=1)
+        losses = F.cross_entropy(
+            logits,
+            label.unsqueeze(1),
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction="none",
+            axis=1,
+        )
         valid = (label != self.ignore_index).astype("float32")
         if self.weight is not None:
             safe_label = paddle.where(label == self.ignore_index, paddle.zeros_like(label), label)
@@ -52,8 +58,7 @@ class OhemCrossEntropyLoss(nn.Layer):
         label = label.reshape([-1])
         valid = label != self.ignore_index
         safe_label = paddle.where(valid, label, paddle.zeros_like(label))
-        log_probs = F.log_softmax(logits, axis=1).transpose([0, 2, 3, 1]).reshape(
-            [-1, num_classes])
+        log_probs = F.log_softmax(logits, axis=1).transpose([0, 2, 3, 1]).reshape([-1, num_classes])
         picked = paddle.take_along_axis(log_probs, safe_label.unsqueeze(1), axis=1).squeeze(1)
         kept = valid
         if 0 < self.min_kept < int(valid.sum()):

@@ -18,8 +18,7 @@ def labels_where_edges(label, edge_prob, edge_threshold, ignore_index):
     """N x 1 x H x W labels, ignore_index wherever edge_prob is not above edge_threshold."""
     if label.ndim == 3:
         label = label.unsqueeze(1)
-    return paddle.where(edge_prob > edge_threshold, label,
-                        paddle.full_like(label, ignore_index))
+    return paddle.where(edge_prob > edge_threshold, label, paddle.full_like(label, ignore_index))
 
 
 class EdgeAttentionLoss(nn.Layer):
@@ -40,8 +39,9 @@ class EdgeAttentionLoss(nn.Layer):
     def forward(self, logits, label):
         logit, edge_prob = logits
         label = labels_where_edges(label, edge_prob, self.edge_threshold, self.ignore_index)
-        losses = F.cross_entropy(logit, label, ignore_index=self.ignore_index,
-                                 reduction="none", axis=1)
+        losses = F.cross_entropy(
+            logit, label, ignore_index=self.ignore_index, reduction="none", axis=1
+        )
         kept = (label != self.ignore_index).astype("float32")
         return (losses * kept).mean() / (kept.mean() + self.EPS)
 
@@ -84,8 +84,9 @@ class BCELoss(nn.Layer):
         if weight not in (None, "dynamic"):
             raise ValueError(f"BCELoss weight must be None or 'dynamic', got {weight!r}")
         if isinstance(pos_weight, str) and pos_weight != "dynamic":
-            raise ValueError(f"BCELoss pos_weight must be None, a number or 'dynamic', "
-                             f"got {pos_weight!r}")
+            raise ValueError(
+                f"BCELoss pos_weight must be None, a number or 'dynamic', got {pos_weight!r}"
+            )
         self.ignore_index = ignore_index
         self.weight = weight
         self.pos_weight = pos_weight
@@ -110,8 +111,9 @@ class BCELoss(nn.Layer):
                 pos_weight = 2 * negatives / total
         if self.pos_weight is not None and pos_weight is None:
             pos_weight = paddle.to_tensor(float(self.pos_weight), dtype="float32")
-        losses = F.binary_cross_entropy_with_logits(logit, label, weight=weight,
-                                                    reduction="none", pos_weight=pos_weight)
+        losses = F.binary_cross_entropy_with_logits(
+            logit, label, weight=weight, reduction="none", pos_weight=pos_weight
+        )
         counted = counted.astype("float32")
         return (losses * counted).mean() / (counted.mean() + self.EPS)
 
@@ -208,12 +210,12 @@ class RelaxBoundaryLoss(nn.Layer):
         num_classes = logit.shape[1]
         if label.ndim == 4:
             label = label.squeeze(1)
-        label = paddle.where(label == self.ignore_index, paddle.full_like(label, num_classes),
-                             label)
+        label = paddle.where(
+            label == self.ignore_index, paddle.full_like(label, num_classes), label
+        )
         onehot = F.one_hot(label, num_classes + 1)[:, :, :, :num_classes]  # ignored: none
         window = 2 * self.border + 1
-        nearby = F.max_pool2d(onehot.transpose([0, 3, 1, 2]), window, stride=1,
-                              padding=self.border)
+        nearby = F.max_pool2d(onehot.transpose([0, 3, 1, 2]), window, stride=1, padding=self.border)
         count = nearby.sum(1)  # N x H x W classes near each pixel
         counted = (count > 0).astype("float32")
         # log of the probability mass on the nearby classes (finite where there are none)

@@ -26,11 +26,19 @@ class PointCrossEntropyLoss(nn.Layer):
     def forward(self, logits, label):
         point_logits, points = logits
         with paddle.no_grad():
-            point_label = pointrend_point_sample(
-                label.unsqueeze(1).astype("float32"), points, self.align_corners,
-                mode="nearest").squeeze(1).astype("int64")  # N x P
-        losses = F.cross_entropy(point_logits.transpose([0, 2, 1]), point_label,
-                                 ignore_index=self.ignore_index, reduction="none")
+            point_label = (
+                pointrend_point_sample(
+                    label.unsqueeze(1).astype("float32"), points, self.align_corners, mode="nearest"
+                )
+                .squeeze(1)
+                .astype("int64")
+            )  # N x P
+        losses = F.cross_entropy(
+            point_logits.transpose([0, 2, 1]),
+            point_label,
+            ignore_index=self.ignore_index,
+            reduction="none",
+        )
         valid = (point_label != self.ignore_index).astype("float32")
         losses = losses * valid
         if self.top_k_percent_pixels == 1.0:

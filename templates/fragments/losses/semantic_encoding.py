@@ -26,8 +26,9 @@ class SECrossEntropyLoss(nn.Layer):
         # One histogram over the whole batch: image n's class k is bin n * C + k; the
         # pixels that count for no class all go to one extra bin at the end.
         offsets = paddle.arange(batch_size, dtype="int64").unsqueeze(1) * num_classes
-        bins = paddle.where(valid, label + offsets,
-                            paddle.full_like(label, batch_size * num_classes))
+        bins = paddle.where(
+            valid, label + offsets, paddle.full_like(label, batch_size * num_classes)
+        )
         counts = paddle.bincount(bins.flatten(), minlength=batch_size * num_classes + 1)
         present = (counts[:-1] > 0).astype(logit.dtype).reshape([batch_size, num_classes])
         return F.binary_cross_entropy_with_logits(logit, present)

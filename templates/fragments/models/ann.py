@@ -22,8 +22,7 @@ def pyramid_pooled_positions(x, sizes):
     """N x C x H x W -> N x C x sum(s*s): x average-pooled to each s x s grid, flattened."""
     # flatten(2), not reshape([0, C, -1]): Paddle 3.3's oneDNN inference computed wrong
     # attention from the reshape of a conv output (tests/test_attention_heads.py).
-    return paddle.concat([F.adaptive_avg_pool2d(x, size).flatten(2) for size in sizes],
-                         axis=-1)
+    return paddle.concat([F.adaptive_avg_pool2d(x, size).flatten(2) for size in sizes], axis=-1)
 
 
 class AsymmetricAttention(nn.Layer):
@@ -35,8 +34,16 @@ class AsymmetricAttention(nn.Layer):
     keys use the same projection, as in PaddleSeg.
     """
 
-    def __init__(self, key_in_channels, query_in_channels, key_channels, value_channels,
-                 out_channels, psp_size, share_key_query=False):
+    def __init__(
+        self,
+        key_in_channels,
+        query_in_channels,
+        key_channels,
+        value_channels,
+        out_channels,
+        psp_size,
+        share_key_query=False,
+    ):
         super().__init__()
         self.key_channels = key_channels
         self.value_channels = value_channels
@@ -44,8 +51,9 @@ class AsymmetricAttention(nn.Layer):
         # PaddleSeg builds a max pool of size `scale` (always 1, so never applied); it has
         # no parameters and ours skips it.
         self.f_key = ConvBNReLU(key_in_channels, key_channels, 1)
-        self.f_query = (self.f_key if share_key_query
-                        else ConvBNReLU(query_in_channels, key_channels, 1))
+        self.f_query = (
+            self.f_key if share_key_query else ConvBNReLU(query_in_channels, key_channels, 1)
+        )
         self.f_value = nn.Conv2D(key_in_channels, value_channels, 1)
         self.W = nn.Conv2D(value_channels, out_channels, 1)
 
@@ -55,8 +63,9 @@ class AsymmetricAttention(nn.Layer):
         query = self.f_query(query_feats).flatten(2).transpose([0, 2, 1])
         key = pyramid_pooled_positions(self.f_key(key_feats), self.psp_size)
         value = pyramid_pooled_positions(self.f_value(key_feats), self.psp_size).transpose(
-            [0, 2, 1])
-        attention = F.softmax(paddle.matmul(query, key) * self.key_channels ** -0.5, axis=-1)
+            [0, 2, 1]
+        )
+        attention = F.softmax(paddle.matmul(query, key) * self.key_channels**-0.5, axis=-1)
         context = paddle.matmul(attention, value).transpose([0, 2, 1])
         context = context.reshape([0, self.value_channels, size[0], size[1]])
         return self.W(context)
@@ -67,13 +76,30 @@ class AFNB(nn.Layer):
     values; the context is concatenated with the high-level input and fused by a 1x1
     ConvBN (no ReLU, as in PaddleSeg) and dropout."""
 
-    def __init__(self, low_in_channels, high_in_channels, out_channels, key_channels,
-                 value_channels, dropout_prob, psp_size):
+    def __init__(
+        self,
+        low_in_channels,
+        high_in_channels,
+        out_channels,
+        key_channels,
+        value_channels,
+        dropout_prob,
+        psp_size,
+    ):
         super().__init__()
         # A list of one attention stage: PaddleSeg's layout (it could sum several).
-        self.stages = nn.LayerList([AsymmetricAttention(
-            low_in_channels, high_in_channels, key_channels, value_channels, out_channels,
-            psp_size)])
+        self.stages = nn.LayerList(
+            [
+                AsymmetricAttention(
+                    low_in_channels,
+                    high_in_channels,
+                    key_channels,
+                    value_channels,
+                    out_channels,
+                    psp_size,
+                )
+            ]
+        )
         self.conv_bn = ConvBN(out_channels + high_in_channels, out_channels, 1)
         self.dropout = nn.Dropout(p=dropout_prob)
 
@@ -86,12 +112,23 @@ class APNB(nn.Layer):
     """Asymmetric Pyramid Non-local Block: self-attention over pyramid-pooled keys and
     values, concatenated with the input and fused by a 1x1 ConvBNReLU and dropout."""
 
-    def __init__(self, in_channels, out_channels, key_channels, value_channels, dropout_prob,
-                 psp_size):
+    def __init__(
+        self, in_channels, out_channels, key_channels, value_channels, dropout_prob, psp_size
+    ):
         super().__init__()
-        self.stages = nn.LayerList([AsymmetricAttention(
-            in_channels, in_channels, key_channels, value_channels, out_channels, psp_size,
-            share_key_query=True)])
+        self.stages = nn.LayerList(
+            [
+                AsymmetricAttention(
+                    in_channels,
+                    in_channels,
+                    key_channels,
+                    value_channels,
+                    out_channels,
+                    psp_size,
+                    share_key_query=True,
+                )
+            ]
+        )
         self.conv_bn = ConvBNReLU(in_channels * 2, out_channels, 1)
         self.dropout = nn.Dropout(p=dropout_prob)
 
@@ -104,18 +141,40 @@ class ANNHead(nn.Layer):
     """AFNB(low, high) -> 3x3 ConvBNReLU -> APNB -> 1x1 classifier, plus an auxiliary
     classifier on the low-level feature map."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, key_value_channels,
-                 inter_channels, psp_size, enable_auxiliary_loss):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        key_value_channels,
+        inter_channels,
+        psp_size,
+        enable_auxiliary_loss,
+    ):
         super().__init__()
         low_channels, high_channels = backbone_channels
         self.backbone_indices = backbone_indices
         self.enable_auxiliary_loss = enable_auxiliary_loss
-        self.fusion = AFNB(low_channels, high_channels, high_channels, key_value_channels,
-                           key_value_channels, 0.05, psp_size)
+        self.fusion = AFNB(
+            low_channels,
+            high_channels,
+            high_channels,
+            key_value_channels,
+            key_value_channels,
+            0.05,
+            psp_size,
+        )
         self.context = nn.Sequential(
             ConvBNReLU(high_channels, inter_channels, 3, padding=1),
-            APNB(inter_channels, inter_channels, key_value_channels, key_value_channels, 0.05,
-                 psp_size))
+            APNB(
+                inter_channels,
+                inter_channels,
+                key_value_channels,
+                key_value_channels,
+                0.05,
+                psp_size,
+            ),
+        )
         self.cls = nn.Conv2D(inter_channels, num_classes, 1)
         # Built even without the auxiliary loss, as in PaddleSeg, so checkpoints match.
         self.auxlayer = AuxLayer(low_channels, low_channels // 2, num_classes, 0.05)
@@ -146,15 +205,29 @@ class ANN(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), key_value_channels=256,
-                 inter_channels=512, psp_size=(1, 3, 6, 8), enable_auxiliary_loss=True,
-                 align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        key_value_channels=256,
+        inter_channels=512,
+        psp_size=(1, 3, 6, 8),
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = ANNHead(num_classes, backbone_indices, backbone_channels,
-                            key_value_channels, inter_channels, psp_size,
-                            enable_auxiliary_loss)
+        self.head = ANNHead(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            key_value_channels,
+            inter_channels,
+            psp_size,
+            enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

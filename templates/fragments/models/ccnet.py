@@ -23,8 +23,9 @@ class ConvBNLeakyReLU(nn.Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
         super().__init__()
-        self._conv = nn.Conv2D(in_channels, out_channels, kernel_size, padding=padding,
-                               **conv_kwargs)
+        self._conv = nn.Conv2D(
+            in_channels, out_channels, kernel_size, padding=padding, **conv_kwargs
+        )
         self._batch_norm = nn.BatchNorm2D(out_channels)
         self._relu = nn.LeakyReLU()
 
@@ -42,7 +43,8 @@ class CrissCrossAttention(nn.Layer):
         self.k_conv = nn.Conv2D(in_channels, in_channels // 8, 1)
         self.v_conv = nn.Conv2D(in_channels, in_channels, 1)
         self.gamma = self.create_parameter(
-            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0))
+            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0)
+        )
 
     def forward(self, x):
         shape = paddle.shape(x)
@@ -68,8 +70,11 @@ class CrissCrossAttention(nn.Layer):
         energy_w = energy_w.reshape([batch, height, width, width])
         attention = F.softmax(paddle.concat([energy_h, energy_w], axis=3), axis=3)
 
-        attention_h = attention[:, :, :, :height].transpose([0, 2, 1, 3]).reshape(
-            [batch * width, height, height])
+        attention_h = (
+            attention[:, :, :, :height]
+            .transpose([0, 2, 1, 3])
+            .reshape([batch * width, height, height])
+        )
         attention_w = attention[:, :, :, height:].reshape([batch * height, width, width])
         out_h = paddle.bmm(columns(value), attention_h.transpose([0, 2, 1]))
         out_h = out_h.reshape([batch, width, -1, height]).transpose([0, 2, 3, 1])
@@ -83,18 +88,16 @@ class RCCAModule(nn.Layer):
     attention `recurrence` times, 3x3 ConvBNLeakyReLU, then concatenated with the input
     and classified by an AuxLayer-shaped block (3x3 ConvBNReLU, dropout, 1x1 conv)."""
 
-    def __init__(self, in_channels, out_channels, num_classes, dropout_prob=0.1,
-                 recurrence=1):
+    def __init__(self, in_channels, out_channels, num_classes, dropout_prob=0.1, recurrence=1):
         super().__init__()
         inter_channels = in_channels // 4
         self.recurrence = recurrence
-        self.conva = ConvBNLeakyReLU(in_channels, inter_channels, 3, padding=1,
-                                     bias_attr=False)
+        self.conva = ConvBNLeakyReLU(in_channels, inter_channels, 3, padding=1, bias_attr=False)
         self.cca = CrissCrossAttention(inter_channels)
-        self.convb = ConvBNLeakyReLU(inter_channels, inter_channels, 3, padding=1,
-                                     bias_attr=False)
-        self.out = AuxLayer(in_channels + inter_channels, out_channels, num_classes,
-                            dropout_prob=dropout_prob)
+        self.convb = ConvBNLeakyReLU(inter_channels, inter_channels, 3, padding=1, bias_attr=False)
+        self.out = AuxLayer(
+            in_channels + inter_channels, out_channels, num_classes, dropout_prob=dropout_prob
+        )
 
     def forward(self, x):
         feat = self.conva(x)
@@ -117,9 +120,16 @@ class CCNet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3),
-                 enable_auxiliary_loss=True, dropout_prob=0.0, recurrence=1,
-                 align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        enable_auxiliary_loss=True,
+        dropout_prob=0.0,
+        recurrence=1,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
@@ -128,8 +138,9 @@ class CCNet(nn.Layer):
         channels = [backbone.feat_channels[i] for i in backbone_indices]
         if enable_auxiliary_loss:
             self.aux_head = AuxLayer(channels[0], 512, num_classes, dropout_prob=dropout_prob)
-        self.head = RCCAModule(channels[1], 512, num_classes, dropout_prob=dropout_prob,
-                               recurrence=recurrence)
+        self.head = RCCAModule(
+            channels[1], 512, num_classes, dropout_prob=dropout_prob, recurrence=recurrence
+        )
 
     def forward(self, x):
         feats = self.backbone(x)

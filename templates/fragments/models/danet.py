@@ -30,7 +30,8 @@ class PositionAttention(nn.Layer):
         self.key_conv = nn.Conv2D(in_channels, self.mid_channels, 1)
         self.value_conv = nn.Conv2D(in_channels, in_channels, 1)
         self.gamma = self.create_parameter(
-            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0))
+            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0)
+        )
 
     def forward(self, x):
         size = paddle.shape(x)[2:]
@@ -56,7 +57,8 @@ class ChannelAttention(nn.Layer):
         super().__init__()
         self.channels = channels
         self.gamma = self.create_parameter(
-            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0))
+            shape=[1], dtype="float32", default_initializer=nn.initializer.Constant(0)
+        )
 
     def forward(self, x):
         size = paddle.shape(x)[2:]
@@ -100,8 +102,12 @@ class DAHead(nn.Layer):
             return [logit]
         # PaddleSeg 2.8 classifies the position branch with aux_head_cam too, leaving
         # aux_head_pam untrained; each branch has its own classifier here, as in the paper.
-        return [logit, self.aux_head_cam(channel_feats), self.aux_head_pam(position_feats),
-                self.aux_head(x)]
+        return [
+            logit,
+            self.aux_head_cam(channel_feats),
+            self.aux_head_pam(position_feats),
+            self.aux_head(x),
+        ]
 
 
 class DANet(nn.Layer):

@@ -26,8 +26,9 @@ def flow_warp(x, flow):
     align_corners. As PaddleSeg does, offsets are divided by the width and height
     (not half of them), so one unit of flow moves half a pixel."""
     size = paddle.shape(x)[2:]
-    grid_y, grid_x = paddle.meshgrid(paddle.linspace(-1.0, 1.0, size[0]),
-                                     paddle.linspace(-1.0, 1.0, size[1]))
+    grid_y, grid_x = paddle.meshgrid(
+        paddle.linspace(-1.0, 1.0, size[0]), paddle.linspace(-1.0, 1.0, size[1])
+    )
     grid = paddle.stack([grid_x, grid_y], axis=-1).unsqueeze(0)  # 1 x H x W x (x, y)
     scale = paddle.stack([size[1], size[0]]).astype(flow.dtype)
     grid = grid + flow.transpose([0, 2, 3, 1]) / scale
@@ -45,12 +46,14 @@ class SqueezeBodyEdge(nn.Layer):
         self.align_corners = align_corners
         self.down = nn.Sequential(
             ConvBNReLU(inplane, inplane, 3, groups=inplane, stride=2),
-            ConvBNReLU(inplane, inplane, 3, groups=inplane, stride=2))
+            ConvBNReLU(inplane, inplane, 3, groups=inplane, stride=2),
+        )
         self.flow_make = nn.Conv2D(inplane * 2, 2, 3, padding="same", bias_attr=False)
 
     def forward(self, x):
-        seg_down = F.interpolate(self.down(x), paddle.shape(x)[2:], mode="bilinear",
-                                 align_corners=self.align_corners)
+        seg_down = F.interpolate(
+            self.down(x), paddle.shape(x)[2:], mode="bilinear", align_corners=self.align_corners
+        )
         flow = self.flow_make(paddle.concat([x, seg_down], axis=1))
         body = flow_warp(x, flow)
         return body, x - body
@@ -61,28 +64,41 @@ class DecoupledSegNetHead(nn.Layer):
     with feats[backbone_indices[0]] at its (stride-4) size. Returns [final logits, body
     logits, edge probability]."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, aspp_ratios,
-                 aspp_out_channels, align_corners):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        aspp_ratios,
+        aspp_out_channels,
+        align_corners,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
         self.align_corners = align_corners
         channels = aspp_out_channels
-        self.aspp = ASPPModule(aspp_ratios, backbone_channels[backbone_indices[1]], channels,
-                               align_corners, image_pooling=True)
-        self.bot_fine = nn.Conv2D(backbone_channels[backbone_indices[0]], 48, 1,
-                                  bias_attr=False)
+        self.aspp = ASPPModule(
+            aspp_ratios,
+            backbone_channels[backbone_indices[1]],
+            channels,
+            align_corners,
+            image_pooling=True,
+        )
+        self.bot_fine = nn.Conv2D(backbone_channels[backbone_indices[0]], 48, 1, bias_attr=False)
         self.squeeze_body_edge = SqueezeBodyEdge(channels, align_corners=align_corners)
         self.edge_fusion = nn.Conv2D(channels + 48, channels, 1, bias_attr=False)
         self.edge_out = nn.Sequential(
-            ConvBNReLU(channels, 48, 3, bias_attr=False),
-            nn.Conv2D(48, 1, 1, bias_attr=False))
+            ConvBNReLU(channels, 48, 3, bias_attr=False), nn.Conv2D(48, 1, 1, bias_attr=False)
+        )
         self.dsn_seg_body = nn.Sequential(
             ConvBNReLU(channels, 256, 3, bias_attr=False),
-            nn.Conv2D(256, num_classes, 1, bias_attr=False))
+            nn.Conv2D(256, num_classes, 1, bias_attr=False),
+        )
         self.final_seg = nn.Sequential(
             ConvBNReLU(channels * 2, 256, 3, bias_attr=False),
             ConvBNReLU(256, 256, 3, bias_attr=False),
-            nn.Conv2D(256, num_classes, 1, bias_attr=False))
+            nn.Conv2D(256, num_classes, 1, bias_attr=False),
+        )
 
     def forward(self, feats):
         fine = feats[self.backbone_indices[0]]
@@ -116,17 +132,31 @@ class DecoupledSegNet(nn.Layer):
         align_corners: F.interpolate's align_corners for every upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 3),
-                 aspp_ratios=(1, 6, 12, 18), aspp_out_channels=256, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 3),
+        aspp_ratios=(1, 6, 12, 18),
+        aspp_out_channels=256,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
-        self.head = DecoupledSegNetHead(num_classes, backbone_indices, backbone.feat_channels,
-                                        aspp_ratios, aspp_out_channels, align_corners)
+        self.head = DecoupledSegNetHead(
+            num_classes,
+            backbone_indices,
+            backbone.feat_channels,
+            aspp_ratios,
+            aspp_out_channels,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):
-        logit, body_logit, edge_prob = resize_to_input(self.head(self.backbone(x)), x,
-                                                       self.align_corners)
+        logit, body_logit, edge_prob = resize_to_input(
+            self.head(self.backbone(x)), x, self.align_corners
+        )
         if not self.training:
             return [logit]
         return [logit, body_logit, edge_prob, (logit, edge_prob)]

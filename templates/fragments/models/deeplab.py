@@ -21,12 +21,25 @@ from ..layers.basic import ConvBNReLU, SeparableConvBNReLU, resize_to_input
 class DeepLabV3Head(nn.Layer):
     """ASPP with image pooling on feats[backbone_indices[0]], then a 1x1 classifier."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, aspp_ratios,
-                 aspp_out_channels, align_corners):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        aspp_ratios,
+        aspp_out_channels,
+        align_corners,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
-        self.aspp = ASPPModule(aspp_ratios, backbone_channels[0], aspp_out_channels,
-                               align_corners, use_sep_conv=False, image_pooling=True)
+        self.aspp = ASPPModule(
+            aspp_ratios,
+            backbone_channels[0],
+            aspp_out_channels,
+            align_corners,
+            use_sep_conv=False,
+            image_pooling=True,
+        )
         self.cls = nn.Conv2D(aspp_out_channels, num_classes, 1)
 
     def forward(self, feats):
@@ -46,13 +59,26 @@ class DeepLabV3(nn.Layer):
         align_corners: F.interpolate's align_corners for every upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(3,), aspp_ratios=(1, 6, 12, 18),
-                 aspp_out_channels=256, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(3,),
+        aspp_ratios=(1, 6, 12, 18),
+        aspp_out_channels=256,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = DeepLabV3Head(num_classes, backbone_indices, backbone_channels, aspp_ratios,
-                                  aspp_out_channels, align_corners)
+        self.head = DeepLabV3Head(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            aspp_ratios,
+            aspp_out_channels,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):
@@ -75,8 +101,9 @@ class Decoder(nn.Layer):
 
     def forward(self, x, low_level_feat):
         low_level_feat = self.conv_bn_relu1(low_level_feat)
-        x = F.interpolate(x, paddle.shape(low_level_feat)[2:], mode="bilinear",
-                          align_corners=self.align_corners)
+        x = F.interpolate(
+            x, paddle.shape(low_level_feat)[2:], mode="bilinear", align_corners=self.align_corners
+        )
         x = paddle.concat([x, low_level_feat], axis=1)
         return self.conv(self.conv_bn_relu3(self.conv_bn_relu2(x)))
 
@@ -85,14 +112,28 @@ class DeepLabV3PHead(nn.Layer):
     """Separable-conv ASPP on feats[backbone_indices[1]], decoded with the low-level
     features feats[backbone_indices[0]]."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, aspp_ratios,
-                 aspp_out_channels, align_corners):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        aspp_ratios,
+        aspp_out_channels,
+        align_corners,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
-        self.aspp = ASPPModule(aspp_ratios, backbone_channels[1], aspp_out_channels,
-                               align_corners, use_sep_conv=True, image_pooling=True)
-        self.decoder = Decoder(num_classes, backbone_channels[0], align_corners,
-                               aspp_channels=aspp_out_channels)
+        self.aspp = ASPPModule(
+            aspp_ratios,
+            backbone_channels[1],
+            aspp_out_channels,
+            align_corners,
+            use_sep_conv=True,
+            image_pooling=True,
+        )
+        self.decoder = Decoder(
+            num_classes, backbone_channels[0], align_corners, aspp_channels=aspp_out_channels
+        )
 
     def forward(self, feats):
         low_level_feat = feats[self.backbone_indices[0]]
@@ -113,13 +154,26 @@ class DeepLabV3P(nn.Layer):
         align_corners: F.interpolate's align_corners for every upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 3),
-                 aspp_ratios=(1, 6, 12, 18), aspp_out_channels=256, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 3),
+        aspp_ratios=(1, 6, 12, 18),
+        aspp_out_channels=256,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = DeepLabV3PHead(num_classes, backbone_indices, backbone_channels,
-                                   aspp_ratios, aspp_out_channels, align_corners)
+        self.head = DeepLabV3PHead(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            aspp_ratios,
+            aspp_out_channels,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

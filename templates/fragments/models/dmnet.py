@@ -46,13 +46,18 @@ class DynamicConvModule(nn.Layer):
         x = self.input_redu_conv(x)
         batch = x.shape[0]
         if batch < 0:
-            raise ValueError("DMNet's dynamic filters need a fixed batch size: export it with "
-                             "--input-shape 1 3 H W (or another N >= 1)")
+            raise ValueError(
+                "DMNet's dynamic filters need a fixed batch size: export it with "
+                "--input-shape 1 3 H W (or another N >= 1)"
+            )
         # One grouped convolution for the whole batch: images are folded into the channel
         # axis, so that every (image, channel) pair is a group with its own filter.
         folded = F.pad(x.reshape([1, -1, 0, 0]), self.pad, mode="constant", value=0.0)
-        out = F.conv2d(folded, filters.reshape([-1, 1, self.filter_size, self.filter_size]),
-                       groups=batch * self.channels)
+        out = F.conv2d(
+            folded,
+            filters.reshape([-1, 1, self.filter_size, self.filter_size]),
+            groups=batch * self.channels,
+        )
         out = self.act(self.norm(out.reshape([-1, self.channels, 0, 0])))
         if self.fusion:
             out = self.fusion_conv(out)
@@ -72,19 +77,23 @@ class DMNet(nn.Layer):
         fusion: add a 1x1 ConvBNReLU after each DCM.
     """
 
-    def __init__(self, num_classes, backbone, mid_channels=512, filter_sizes=(1, 3, 5, 7),
-                 fusion=False):
+    def __init__(
+        self, num_classes, backbone, mid_channels=512, filter_sizes=(1, 3, 5, 7), fusion=False
+    ):
         super().__init__()
         self.backbone = backbone
         in_channels = backbone.feat_channels[-1]
-        self.dcm_modules = nn.LayerList([
-            DynamicConvModule(size, fusion, in_channels, mid_channels) for size in filter_sizes])
-        self.bottleneck = ConvBNReLU(in_channels + len(filter_sizes) * mid_channels, mid_channels,
-                                     3, padding=1)
+        self.dcm_modules = nn.LayerList(
+            [DynamicConvModule(size, fusion, in_channels, mid_channels) for size in filter_sizes]
+        )
+        self.bottleneck = ConvBNReLU(
+            in_channels + len(filter_sizes) * mid_channels, mid_channels, 3, padding=1
+        )
         self.cls = nn.Conv2D(mid_channels, num_classes, 1)
         self.fcn_head = nn.Sequential(
             ConvBNReLU(backbone.feat_channels[2], mid_channels, 3, padding=1),
-            nn.Conv2D(mid_channels, num_classes, 1))
+            nn.Conv2D(mid_channels, num_classes, 1),
+        )
 
     def forward(self, x):
         feats = self.backbone(x)

@@ -27,12 +27,15 @@ class DisentangledNonLocal2D(nn.Layer):
     positions, no softmax).
     """
 
-    def __init__(self, in_channels, reduction=2, use_scale=True, mode="embedded_gaussian",
-                 temperature=0.05):
+    def __init__(
+        self, in_channels, reduction=2, use_scale=True, mode="embedded_gaussian", temperature=0.05
+    ):
         super().__init__()
         if mode not in ("embedded_gaussian", "dot_product"):
-            raise ValueError(f"DisentangledNonLocal2D mode must be 'embedded_gaussian' or "
-                             f"'dot_product', got {mode!r}")
+            raise ValueError(
+                f"DisentangledNonLocal2D mode must be 'embedded_gaussian' or "
+                f"'dot_product', got {mode!r}"
+            )
         self.in_channels = in_channels
         self.inter_channels = max(in_channels // reduction, 1)
         self.use_scale = use_scale
@@ -50,7 +53,7 @@ class DisentangledNonLocal2D(nn.Layer):
         if self.mode == "dot_product":
             return logits / paddle.shape(logits)[-1].astype(logits.dtype)
         if self.use_scale:
-            logits = logits / self.inter_channels ** 0.5
+            logits = logits / self.inter_channels**0.5
         return F.softmax(logits / self.temperature, axis=-1)
 
     def forward(self, x):
@@ -81,25 +84,39 @@ class DNLHead(nn.Layer):
     (optionally) concatenated with the input and fused by a 3x3 ConvBNReLU, classifier;
     plus an auxiliary classifier on the lower feature map."""
 
-    def __init__(self, num_classes, in_channels, reduction, use_scale, mode, temperature,
-                 concat_input, enable_auxiliary_loss):
+    def __init__(
+        self,
+        num_classes,
+        in_channels,
+        reduction,
+        use_scale,
+        mode,
+        temperature,
+        concat_input,
+        enable_auxiliary_loss,
+    ):
         super().__init__()
         low_channels, high_channels = in_channels
         inter_channels = high_channels // 4
         self.concat_input = concat_input
         self.enable_auxiliary_loss = enable_auxiliary_loss
-        self.dnl_block = DisentangledNonLocal2D(inter_channels, reduction, use_scale, mode,
-                                                temperature)
+        self.dnl_block = DisentangledNonLocal2D(
+            inter_channels, reduction, use_scale, mode, temperature
+        )
         self.conv0 = ConvBNReLU(high_channels, inter_channels, 3, bias_attr=False)
         self.conv1 = ConvBNReLU(inter_channels, inter_channels, 3, bias_attr=False)
         self.cls = dnlnet_classifier(inter_channels, num_classes)
         # Built even without the auxiliary loss, as in PaddleSeg, so checkpoints match.
         # (PaddleSeg fixes its input at 1024 channels, ResNet-50/101's third stage.)
-        self.aux = nn.Sequential(ConvBNReLU(low_channels, 256, 3, bias_attr=False),
-                                 nn.Dropout2D(p=0.1), nn.Conv2D(256, num_classes, 1))
+        self.aux = nn.Sequential(
+            ConvBNReLU(low_channels, 256, 3, bias_attr=False),
+            nn.Dropout2D(p=0.1),
+            nn.Conv2D(256, num_classes, 1),
+        )
         if concat_input:
-            self.conv_cat = ConvBNReLU(high_channels + inter_channels, inter_channels, 3,
-                                       bias_attr=False)
+            self.conv_cat = ConvBNReLU(
+                high_channels + inter_channels, inter_channels, 3, bias_attr=False
+            )
 
     def forward(self, feats):
         low, high = feats
@@ -131,15 +148,33 @@ class DNLNet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), reduction=2,
-                 use_scale=True, mode="embedded_gaussian", temperature=0.05, concat_input=True,
-                 enable_auxiliary_loss=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        reduction=2,
+        use_scale=True,
+        mode="embedded_gaussian",
+        temperature=0.05,
+        concat_input=True,
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
         in_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = DNLHead(num_classes, in_channels, reduction, use_scale, mode, temperature,
-                            concat_input, enable_auxiliary_loss)
+        self.head = DNLHead(
+            num_classes,
+            in_channels,
+            reduction,
+            use_scale,
+            mode,
+            temperature,
+            concat_input,
+            enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

@@ -52,7 +52,8 @@ class EMAU(nn.Layer):
                 # M step: each base the responsibility-weighted mean of the pixels
                 mu = F.normalize(paddle.matmul(x, F.normalize(z, p=1, axis=1)), axis=1)
         rebuilt = paddle.matmul(mu, z, transpose_y=True).reshape(
-            [size[0], x.shape[1], size[2], size[3]])
+            [size[0], x.shape[1], size[2], size[3]]
+        )
         if self.training:
             self._update_bases(mu)
         return rebuilt
@@ -74,8 +75,18 @@ class EMAHead(nn.Layer):
     and fused; dropout and classifier. The auxiliary classifier reads the first
     feature map and runs in eval too, as in PaddleSeg."""
 
-    def __init__(self, num_classes, in_channels, ema_channels, gc_channels, num_bases,
-                 stage_num, momentum, concat_input=True, enable_auxiliary_loss=True):
+    def __init__(
+        self,
+        num_classes,
+        in_channels,
+        ema_channels,
+        gc_channels,
+        num_bases,
+        stage_num,
+        momentum,
+        concat_input=True,
+        enable_auxiliary_loss=True,
+    ):
         super().__init__()
         self.concat_input = concat_input
         self.enable_auxiliary_loss = enable_auxiliary_loss
@@ -86,8 +97,11 @@ class EMAHead(nn.Layer):
         self.bottleneck = ConvBNReLU(ema_channels, gc_channels, 3)
         self.cls = nn.Sequential(nn.Dropout2D(p=0.1), nn.Conv2D(gc_channels, num_classes, 1))
         if enable_auxiliary_loss:
-            self.aux = nn.Sequential(ConvBNReLU(in_channels[0], 256, 3), nn.Dropout2D(p=0.1),
-                                     nn.Conv2D(256, num_classes, 1))
+            self.aux = nn.Sequential(
+                ConvBNReLU(in_channels[0], 256, 3),
+                nn.Dropout2D(p=0.1),
+                nn.Conv2D(256, num_classes, 1),
+            )
         if concat_input:
             self.conv_cat = ConvBNReLU(in_channels[1] + gc_channels, gc_channels, 3)
 
@@ -123,15 +137,35 @@ class EMANet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), ema_channels=512,
-                 gc_channels=256, num_bases=64, stage_num=3, momentum=0.1, concat_input=True,
-                 enable_auxiliary_loss=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        ema_channels=512,
+        gc_channels=256,
+        num_bases=64,
+        stage_num=3,
+        momentum=0.1,
+        concat_input=True,
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
         in_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = EMAHead(num_classes, in_channels, ema_channels, gc_channels, num_bases,
-                            stage_num, momentum, concat_input, enable_auxiliary_loss)
+        self.head = EMAHead(
+            num_classes,
+            in_channels,
+            ema_channels,
+            gc_channels,
+            num_bases,
+            stage_num,
+            momentum,
+            concat_input,
+            enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

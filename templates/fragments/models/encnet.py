@@ -32,8 +32,16 @@ class ENCNet(ContextEncodingNet):
         add_lateral: fuse lateral connections from the earlier feature maps.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(1, 2, 3), num_codes=32,
-                 mid_channels=512, use_se_loss=True, add_lateral=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(1, 2, 3),
+        num_codes=32,
+        mid_channels=512,
+        use_se_loss=True,
+        add_lateral=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
@@ -42,9 +50,9 @@ class ENCNet(ContextEncodingNet):
         self.add_lateral = add_lateral
         if add_lateral:
             self.lateral_convs = nn.LayerList(
-                [ConvBNReLU(c, mid_channels, 1) for c in in_channels[:-1]])
-            self.fusion = ConvBNReLU(len(in_channels) * mid_channels, mid_channels, 3,
-                                     padding=1)
+                [ConvBNReLU(c, mid_channels, 1) for c in in_channels[:-1]]
+            )
+            self.fusion = ConvBNReLU(len(in_channels) * mid_channels, mid_channels, 3, padding=1)
         self.enc_module = EncModule(mid_channels, num_codes)
         self.head = nn.Conv2D(mid_channels, num_classes, 1)
         # The auxiliary head always reads the third stage, whatever backbone_indices says.

@@ -33,30 +33,40 @@ class FastFCN(ContextEncodingNet):
         add_lateral: fuse lateral connections from the first two feature maps.
     """
 
-    def __init__(self, num_classes, backbone, num_codes=32, mid_channels=512, use_jpu=True,
-                 aux_loss=True, use_se_loss=True, add_lateral=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        num_codes=32,
+        mid_channels=512,
+        use_jpu=True,
+        aux_loss=True,
+        use_se_loss=True,
+        add_lateral=False,
+    ):
         super().__init__()
         self.backbone = backbone
         in_channels = list(backbone.feat_channels)
         if use_jpu:
             self.jpu_layer = JPU(in_channels, mid_channels)
             # JPU's four dilated branches are concatenated
-            self.bottleneck = ConvBNReLU(4 * mid_channels, mid_channels, 1, padding=0,
-                                         bias_attr=False)
+            self.bottleneck = ConvBNReLU(
+                4 * mid_channels, mid_channels, 1, padding=0, bias_attr=False
+            )
         else:
             self.jpu_layer = None
-            self.bottleneck = ConvBNReLU(in_channels[-1], mid_channels, 3, padding=1,
-                                         bias_attr=False)
+            self.bottleneck = ConvBNReLU(
+                in_channels[-1], mid_channels, 3, padding=1, bias_attr=False
+            )
         self.add_lateral = add_lateral
         if add_lateral:
             self.lateral_convs = nn.LayerList(
-                [ConvBNReLU(c, mid_channels, 1, bias_attr=False) for c in in_channels[:2]])
-            self.fusion = ConvBNReLU(3 * mid_channels, mid_channels, 3, padding=1,
-                                     bias_attr=False)
+                [ConvBNReLU(c, mid_channels, 1, bias_attr=False) for c in in_channels[:2]]
+            )
+            self.fusion = ConvBNReLU(3 * mid_channels, mid_channels, 3, padding=1, bias_attr=False)
         self.enc_module = EncModule(mid_channels, num_codes)
         self.cls_seg = nn.Conv2D(mid_channels, num_classes, 1)
-        self.fcn_head = (AuxLayer(in_channels[-2], mid_channels, num_classes)
-                         if aux_loss else None)
+        self.fcn_head = AuxLayer(in_channels[-2], mid_channels, num_classes) if aux_loss else None
         self.se_layer = nn.Linear(mid_channels, num_classes) if use_se_loss else None
 
     def forward(self, x):

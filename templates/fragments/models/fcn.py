@@ -42,8 +42,9 @@ class FCN(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(-1,), channels=None,
-                 align_corners=False):
+    def __init__(
+        self, num_classes, backbone, backbone_indices=(-1,), channels=None, align_corners=False
+    ):
         super().__init__()
         self.backbone = backbone
         index = backbone_indices[0]

@@ -30,7 +30,8 @@ class GlobalContextBlock(nn.Layer):
             nn.Conv2D(in_channels, inter_channels, 1),
             nn.LayerNorm([inter_channels, 1, 1]),
             nn.ReLU(),
-            nn.Conv2D(inter_channels, in_channels, 1))
+            nn.Conv2D(inter_channels, in_channels, 1),
+        )
 
     def forward(self, x):
         # flatten(2), not reshape([0, C, -1]): Paddle 3.3's oneDNN inference computed wrong
@@ -46,8 +47,15 @@ class GCNetHead(nn.Layer):
     with the input, 3x3 ConvBNReLU, dropout, 1x1 classifier; plus (optionally) an
     auxiliary classifier on feats[backbone_indices[0]]."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, gc_channels, ratio,
-                 enable_auxiliary_loss):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        gc_channels,
+        ratio,
+        enable_auxiliary_loss,
+    ):
         super().__init__()
         in_channels = backbone_channels[1]
         self.backbone_indices = backbone_indices
@@ -59,8 +67,7 @@ class GCNetHead(nn.Layer):
         self.dropout = nn.Dropout(p=0.1)
         self.conv = nn.Conv2D(gc_channels, num_classes, 1)
         if enable_auxiliary_loss:
-            self.auxlayer = AuxLayer(backbone_channels[0], backbone_channels[0] // 4,
-                                     num_classes)
+            self.auxlayer = AuxLayer(backbone_channels[0], backbone_channels[0] // 4, num_classes)
 
     def forward(self, feats):
         x = feats[self.backbone_indices[1]]
@@ -88,13 +95,27 @@ class GCNet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), gc_channels=512,
-                 ratio=0.25, enable_auxiliary_loss=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        gc_channels=512,
+        ratio=0.25,
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = GCNetHead(num_classes, backbone_indices, backbone_channels, gc_channels,
-                              ratio, enable_auxiliary_loss)
+        self.head = GCNetHead(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            gc_channels,
+            ratio,
+            enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

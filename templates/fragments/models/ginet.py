@@ -38,8 +38,9 @@ class GraphTransfer(nn.Layer):
         self.value_conv_word = nn.Conv1D(channels, channels, 1)
 
     def forward(self, word, vis):
-        affinity = paddle.matmul(self.query_conv(word), self.key_conv(vis),
-                                 transpose_x=True)  # N x K x M
+        affinity = paddle.matmul(
+            self.query_conv(word), self.key_conv(vis), transpose_x=True
+        )  # N x K x M
         to_class = F.softmax(affinity, axis=-1)  # each class: weights over visual nodes
         to_visual = F.softmax(affinity, axis=-2)  # each visual node: weights over classes
         class_out = paddle.matmul(self.value_conv_vis(vis), to_class, transpose_y=True)
@@ -59,9 +60,11 @@ class GraphInteraction(nn.Layer):
         self.word_gcn = GraphConvolution(num_state, num_classes, relu_between=True)
         self.transfer = GraphTransfer(num_state)
         self.gamma_vis = self.create_parameter(
-            [num_node], default_initializer=nn.initializer.Constant(0.0))
+            [num_node], default_initializer=nn.initializer.Constant(0.0)
+        )
         self.gamma_word = self.create_parameter(
-            [num_classes], default_initializer=nn.initializer.Constant(0.0))
+            [num_classes], default_initializer=nn.initializer.Constant(0.0)
+        )
 
     def forward(self, word, vis):
         word = self.word_gcn(word)
@@ -106,16 +109,17 @@ class GIHead(nn.Layer):
         inter_channels = in_channels // 4
         # The class embedding: frozen, all zero (see the module's docstring).
         self.inp = self.create_parameter(
-            [num_classes, GINET_EMBEDDING_DIM],
-            default_initializer=nn.initializer.Constant(0.0))
+            [num_classes, GINET_EMBEDDING_DIM], default_initializer=nn.initializer.Constant(0.0)
+        )
         self.inp.stop_gradient = True
-        self.fc1 = nn.Sequential(nn.Linear(GINET_EMBEDDING_DIM, 128), nn.BatchNorm1D(128),
-                                 nn.ReLU())
-        self.fc2 = nn.Sequential(nn.Linear(128, GINET_NODE_STATE),
-                                 nn.BatchNorm1D(GINET_NODE_STATE), nn.ReLU())
+        self.fc1 = nn.Sequential(
+            nn.Linear(GINET_EMBEDDING_DIM, 128), nn.BatchNorm1D(128), nn.ReLU()
+        )
+        self.fc2 = nn.Sequential(
+            nn.Linear(128, GINET_NODE_STATE), nn.BatchNorm1D(GINET_NODE_STATE), nn.ReLU()
+        )
         self.conv5 = ConvBNReLU(in_channels, inter_channels, 3, padding=1, bias_attr=False)
-        self.gloru = GraphInteractionUnit(inter_channels, GINET_NODE_STATE, num_node,
-                                          num_classes)
+        self.gloru = GraphInteractionUnit(inter_channels, GINET_NODE_STATE, num_node, num_classes)
         self.conv6 = nn.Sequential(nn.Dropout(0.1), nn.Conv2D(inter_channels, num_classes, 1))
 
     def forward(self, x):
@@ -146,8 +150,15 @@ class GINet(nn.Layer):
         jpu: put Joint Pyramid Upsampling between backbone and head.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 1, 2, 3),
-                 enable_auxiliary_loss=True, align_corners=True, jpu=True):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 1, 2, 3),
+        enable_auxiliary_loss=True,
+        align_corners=True,
+        jpu=True,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
@@ -158,8 +169,7 @@ class GINet(nn.Layer):
         self.head = GIHead(4 * jpu_width if jpu else channels[3], num_classes)
         self.aux = enable_auxiliary_loss
         if enable_auxiliary_loss:
-            self.auxlayer = AuxLayer(channels[2], channels[2] // 4, num_classes,
-                                     bias_attr=False)
+            self.auxlayer = AuxLayer(channels[2], channels[2] // 4, num_classes, bias_attr=False)
 
     def forward(self, x):
         feats = self.backbone(x)

@@ -41,7 +41,8 @@ class GloReUnit(nn.Layer):
         # bit for bit (the outputs of an untrained model reach 1e15).
         nodes = self.gcn(paddle.matmul(states, projection, transpose_y=True))  # N x S x K
         states = paddle.matmul(nodes, projection).reshape(
-            [size[0], nodes.shape[1], size[2], size[3]])
+            [size[0], nodes.shape[1], size[2], size[3]]
+        )
         return x + self.extend_bn(self.extend_dim(states))
 
 
@@ -50,8 +51,16 @@ class GloReHead(nn.Layer):
     on feats[backbone_indices[1]]; optionally an auxiliary classifier on
     feats[backbone_indices[0]]. Both run in eval too, as in PaddleSeg."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, gru_channels,
-                 gru_num_state, gru_num_node, enable_auxiliary_loss):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        gru_channels,
+        gru_num_state,
+        gru_num_node,
+        enable_auxiliary_loss,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
         self.enable_auxiliary_loss = enable_auxiliary_loss
@@ -60,8 +69,7 @@ class GloReHead(nn.Layer):
         self.dropout = nn.Dropout(0.1)
         self.classifier = nn.Conv2D(gru_channels, num_classes, 1)
         if enable_auxiliary_loss:
-            self.auxlayer = AuxLayer(backbone_channels[0], backbone_channels[0] // 4,
-                                     num_classes)
+            self.auxlayer = AuxLayer(backbone_channels[0], backbone_channels[0] // 4, num_classes)
 
     def forward(self, feats):
         x = self.gru_module(self.conv_bn_relu(feats[self.backbone_indices[1]]))
@@ -86,14 +94,29 @@ class GloRe(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), gru_channels=512,
-                 gru_num_state=128, gru_num_node=64, enable_auxiliary_loss=True,
-                 align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        gru_channels=512,
+        gru_num_state=128,
+        gru_num_node=64,
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = GloReHead(num_classes, backbone_indices, backbone_channels, gru_channels,
-                              gru_num_state, gru_num_node, enable_auxiliary_loss)
+        self.head = GloReHead(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            gru_channels,
+            gru_num_state,
+            gru_num_node,
+            enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

@@ -24,10 +24,13 @@ from ..layers.basic import ConvBNReLU
 from .deeplab import Decoder
 
 # 3x3 Sobel derivatives along x and y, as cross-correlation kernels (what conv2d applies).
-SOBEL_KERNELS = np.array([
-    [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
-    [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-], dtype=np.float32)
+SOBEL_KERNELS = np.array(
+    [
+        [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+        [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    ],
+    dtype=np.float32,
+)
 
 # OpenCV's fixed-point test of the gradient direction: tan(22.5 deg) * 2^15, rounded.
 CANNY_TAN_22_5_Q15 = 13573
@@ -66,10 +69,10 @@ def canny_edges(x, low=10, high=100):
     # Direction: horizontal gradient when |dy| < tan(22.5) |dx|, vertical when
     # |dy| > tan(67.5) |dx| = (tan(22.5) + 2) |dx|, diagonal otherwise (exact integers).
     abs_dx = dx.abs().astype("int32")
-    abs_dy_q15 = dy.abs().astype("int32") * 2 ** 15
+    abs_dy_q15 = dy.abs().astype("int32") * 2**15
     tan_22_5_dx = abs_dx * CANNY_TAN_22_5_Q15
     horizontal = abs_dy_q15 < tan_22_5_dx
-    vertical = abs_dy_q15 > tan_22_5_dx + abs_dx * 2 ** 16
+    vertical = abs_dy_q15 > tan_22_5_dx + abs_dx * 2**16
     same_sign = (dx < 0) == (dy < 0)
 
     padded = F.pad(magnitude, [1, 1, 1, 1], value=0.0)
@@ -80,10 +83,12 @@ def canny_edges(x, low=10, high=100):
     # OpenCV's tie-breaking: strictly above one neighbour, at least the other (straight)
     peak_across = (magnitude > left) & (magnitude >= right)
     peak_along = (magnitude > up) & (magnitude >= down)
-    peak_diagonal = paddle.where(same_sign, (magnitude > up_left) & (magnitude > down_right),
-                                 (magnitude > up_right) & (magnitude > down_left))
-    peak = paddle.where(horizontal, peak_across, paddle.where(vertical, peak_along,
-                                                              peak_diagonal))
+    peak_diagonal = paddle.where(
+        same_sign,
+        (magnitude > up_left) & (magnitude > down_right),
+        (magnitude > up_right) & (magnitude > down_left),
+    )
+    peak = paddle.where(horizontal, peak_across, paddle.where(vertical, peak_along, peak_diagonal))
     candidate = ((magnitude > low) & peak).astype("float32")
     edges = ((magnitude > high) & peak).astype("float32")
 
@@ -108,7 +113,8 @@ class GatedSpatialConv2d(nn.Layer):
             nn.ReLU(),
             nn.Conv2D(in_channels + 1, 1, 1),
             nn.BatchNorm2D(1),
-            nn.Sigmoid())
+            nn.Sigmoid(),
+        )
         self.conv = nn.Conv2D(in_channels, out_channels, 1, bias_attr=False)
 
     def forward(self, x, gating):
@@ -121,13 +127,20 @@ class EdgeASPPModule(ASPPModule):
     map, resized to the features and embedded by a 1x1 ConvBNReLU."""
 
     def __init__(self, aspp_ratios, in_channels, out_channels, align_corners):
-        super().__init__(aspp_ratios, in_channels, out_channels, align_corners,
-                         image_pooling=True, extra_channels=out_channels)
+        super().__init__(
+            aspp_ratios,
+            in_channels,
+            out_channels,
+            align_corners,
+            image_pooling=True,
+            extra_channels=out_channels,
+        )
         self.edge_conv = ConvBNReLU(1, out_channels, 1, bias_attr=False)
 
     def forward(self, x, edge):
-        edge = F.interpolate(edge, paddle.shape(x)[2:], mode="bilinear",
-                             align_corners=self.align_corners)
+        edge = F.interpolate(
+            edge, paddle.shape(x)[2:], mode="bilinear", align_corners=self.align_corners
+        )
         return self.fuse(self.branches(x) + [self.edge_conv(edge)])
 
 
@@ -137,8 +150,15 @@ class GSCNNHead(nn.Layer):
     attention map that joins the ASPP over feats[backbone_indices[3]]; a DeepLabV3+
     decoder with feats[backbone_indices[0]]. Returns [logits, boundary probability]."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, aspp_ratios,
-                 aspp_out_channels, align_corners):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        aspp_ratios,
+        aspp_out_channels,
+        align_corners,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
         self.align_corners = align_corners
@@ -159,10 +179,15 @@ class GSCNNHead(nn.Layer):
         self.fuse = nn.Conv2D(8, 1, 1, bias_attr=False)
         # [boundary probability, Canny edges] -> one attention map for the fusion module
         self.cw = nn.Conv2D(2, 1, 1, bias_attr=False)
-        self.aspp = EdgeASPPModule(aspp_ratios, backbone_channels[backbone_indices[3]],
-                                   aspp_out_channels, align_corners)
-        self.decoder = Decoder(num_classes, backbone_channels[backbone_indices[0]],
-                               align_corners, aspp_channels=aspp_out_channels)
+        self.aspp = EdgeASPPModule(
+            aspp_ratios, backbone_channels[backbone_indices[3]], aspp_out_channels, align_corners
+        )
+        self.decoder = Decoder(
+            num_classes,
+            backbone_channels[backbone_indices[0]],
+            align_corners,
+            aspp_channels=aspp_out_channels,
+        )
 
     def forward(self, x, feats, stem):
         size = paddle.shape(x)[2:]
@@ -203,17 +228,31 @@ class GSCNN(nn.Layer):
         align_corners: F.interpolate's align_corners for every upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 1, 2, 3),
-                 aspp_ratios=(1, 6, 12, 18), aspp_out_channels=256, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 1, 2, 3),
+        aspp_ratios=(1, 6, 12, 18),
+        aspp_out_channels=256,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
-        self.head = GSCNNHead(num_classes, backbone_indices, backbone.feat_channels,
-                              aspp_ratios, aspp_out_channels, align_corners)
+        self.head = GSCNNHead(
+            num_classes,
+            backbone_indices,
+            backbone.feat_channels,
+            aspp_ratios,
+            aspp_out_channels,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):
         stem, feats = self.backbone.forward_with_stem(x)
         logit, edge_prob = self.head(x, feats, stem)
-        logit = F.interpolate(logit, paddle.shape(x)[2:], mode="bilinear",
-                              align_corners=self.align_corners)
+        logit = F.interpolate(
+            logit, paddle.shape(x)[2:], mode="bilinear", align_corners=self.align_corners
+        )
         return [logit, (logit, edge_prob), edge_prob, logit]

@@ -20,8 +20,10 @@ from ..layers.basic import ConvBNReLU, resize_to_input
 
 def isanet_projection(in_channels, out_channels, num_convs):
     """`num_convs` bias-free 1x1 ConvBNReLU layers (one bare layer, or a Sequential)."""
-    convs = [ConvBNReLU(in_channels if i == 0 else out_channels, out_channels, 1,
-                        bias_attr=False) for i in range(num_convs)]
+    convs = [
+        ConvBNReLU(in_channels if i == 0 else out_channels, out_channels, 1, bias_attr=False)
+        for i in range(num_convs)
+    ]
     return convs[0] if num_convs == 1 else nn.Sequential(*convs)
 
 
@@ -46,7 +48,7 @@ class ISASelfAttention(nn.Layer):
         query = self.query_project(x).flatten(2).transpose([0, 2, 1])  # N x L x C
         key = self.key_project(x).flatten(2)  # N x C x L
         value = self.value_project(x).flatten(2).transpose([0, 2, 1])  # N x L x Cin
-        attention = F.softmax(paddle.matmul(query, key) * self.channels ** -0.5, axis=-1)
+        attention = F.softmax(paddle.matmul(query, key) * self.channels**-0.5, axis=-1)
         context = paddle.matmul(attention, value).transpose([0, 2, 1])
         context = context.reshape([0, self.in_channels, size[0], size[1]])
         return self.output_project(context)
@@ -57,8 +59,7 @@ class ISAHead(nn.Layer):
     with its input, 1x1 ConvBNReLU, classifier; plus an auxiliary classifier on the
     lower feature map."""
 
-    def __init__(self, num_classes, in_channels, isa_channels, down_factor,
-                 enable_auxiliary_loss):
+    def __init__(self, num_classes, in_channels, isa_channels, down_factor, enable_auxiliary_loss):
         super().__init__()
         low_channels, high_channels = in_channels
         self.inter_channels = high_channels // 4
@@ -67,14 +68,17 @@ class ISAHead(nn.Layer):
         self.in_conv = ConvBNReLU(high_channels, self.inter_channels, 3, bias_attr=False)
         self.global_relation = ISASelfAttention(self.inter_channels, isa_channels)
         self.local_relation = ISASelfAttention(self.inter_channels, isa_channels)
-        self.out_conv = ConvBNReLU(self.inter_channels * 2, self.inter_channels, 1,
-                                   bias_attr=False)
-        self.cls = nn.Sequential(nn.Dropout2D(p=0.1),
-                                 nn.Conv2D(self.inter_channels, num_classes, 1))
+        self.out_conv = ConvBNReLU(self.inter_channels * 2, self.inter_channels, 1, bias_attr=False)
+        self.cls = nn.Sequential(
+            nn.Dropout2D(p=0.1), nn.Conv2D(self.inter_channels, num_classes, 1)
+        )
         # Built even without the auxiliary loss, as in PaddleSeg, so checkpoints match.
         # (PaddleSeg fixes its input at 1024 channels, ResNet-50/101's third stage.)
-        self.aux = nn.Sequential(ConvBNReLU(low_channels, 256, 3, bias_attr=False),
-                                 nn.Dropout2D(p=0.1), nn.Conv2D(256, num_classes, 1))
+        self.aux = nn.Sequential(
+            ConvBNReLU(low_channels, 256, 3, bias_attr=False),
+            nn.Dropout2D(p=0.1),
+            nn.Conv2D(256, num_classes, 1),
+        )
 
     def interlaced_attention(self, x):
         """Long-range then short-range attention over P_h x P_w blocks of x.
@@ -101,15 +105,17 @@ class ISAHead(nn.Layer):
         feat = feat.reshape([0, channels, q_h, p_h, q_w, p_w]).transpose([0, 3, 5, 1, 2, 4])
         feat = self.global_relation(feat.reshape([-1, channels, q_h, q_w]))
         # Short range: one attention per block over its P_h x P_w positions.
-        feat = feat.reshape([batch, p_h, p_w, channels, q_h, q_w]).transpose(
-            [0, 4, 5, 3, 1, 2])
+        feat = feat.reshape([batch, p_h, p_w, channels, q_h, q_w]).transpose([0, 4, 5, 3, 1, 2])
         feat = self.local_relation(feat.reshape([-1, channels, p_h, p_w]))
         # Back to N x C x (Q_h P_h) x (Q_w P_w), then the padding off.
-        feat = feat.reshape([batch, q_h, q_w, channels, p_h, p_w]).transpose(
-            [0, 3, 1, 4, 2, 5])
+        feat = feat.reshape([batch, q_h, q_w, channels, p_h, p_w]).transpose([0, 3, 1, 4, 2, 5])
         feat = feat.reshape([0, channels, q_h * p_h, q_w * p_w])
-        return paddle.slice(feat, axes=[2, 3], starts=[before[0], before[1]],
-                            ends=[before[0] + size[0], before[1] + size[1]])
+        return paddle.slice(
+            feat,
+            axes=[2, 3],
+            starts=[before[0], before[1]],
+            ends=[before[0] + size[0], before[1] + size[1]],
+        )
 
     def forward(self, feats):
         low, high = feats
@@ -137,14 +143,23 @@ class ISANet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), isa_channels=256,
-                 down_factor=(8, 8), enable_auxiliary_loss=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        isa_channels=256,
+        down_factor=(8, 8),
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
         in_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = ISAHead(num_classes, in_channels, isa_channels, down_factor,
-                            enable_auxiliary_loss)
+        self.head = ISAHead(
+            num_classes, in_channels, isa_channels, down_factor, enable_auxiliary_loss
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

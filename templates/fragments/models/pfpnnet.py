@@ -38,15 +38,23 @@ class PFPNHead(FPNNeck):
     `conv_last` is never run either (it is in PaddleSeg's checkpoints).
     """
 
-    def __init__(self, num_classes, fpn_inplanes, channels, dropout_ratio=0.1, fpn_dim=256,
-                 enable_auxiliary_loss=False):
+    def __init__(
+        self,
+        num_classes,
+        fpn_inplanes,
+        channels,
+        dropout_ratio=0.1,
+        fpn_dim=256,
+        enable_auxiliary_loss=False,
+    ):
         super().__init__(fpn_inplanes, fpn_dim)
         self.enable_auxiliary_loss = enable_auxiliary_loss
         self.scale_heads = nn.LayerList()
         for planes in fpn_inplanes:
             num_steps = max(1, int(math.log2(planes) - math.log2(fpn_inplanes[0])))
             self.scale_heads.append(
-                pfpn_scale_head(fpn_dim, channels, num_steps, planes != fpn_inplanes[0]))
+                pfpn_scale_head(fpn_dim, channels, num_steps, planes != fpn_inplanes[0])
+            )
 
         self.dropout = nn.Dropout2D(dropout_ratio) if dropout_ratio else None
         if enable_auxiliary_loss:
@@ -58,7 +66,8 @@ class PFPNHead(FPNNeck):
             self.dsn = nn.Sequential(*aux)
         self.conv_last = nn.Sequential(
             ConvBNReLU(len(fpn_inplanes) * fpn_dim, fpn_dim, 3, bias_attr=False),
-            nn.Conv2D(fpn_dim, num_classes, 1))
+            nn.Conv2D(fpn_dim, num_classes, 1),
+        )
         self.conv_seg = nn.Conv2D(channels, num_classes, 1)
 
     def forward(self, feats):
@@ -67,8 +76,9 @@ class PFPNHead(FPNNeck):
         size = paddle.shape(finest)[2:]
         x = self.scale_heads[0](finest)
         for i in range(len(self.scale_heads) - 2, 0, -1):
-            x = x + F.interpolate(self.scale_heads[i](pyramid[i]), size, mode="bilinear",
-                                  align_corners=False)
+            x = x + F.interpolate(
+                self.scale_heads[i](pyramid[i]), size, mode="bilinear", align_corners=False
+            )
         if self.dropout is not None:
             x = self.dropout(x)
         logits = [self.conv_seg(x)]
@@ -94,14 +104,28 @@ class PFPNNet(nn.Layer):
         fpn_inplanes: channels of the four feature maps.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 1, 2, 3), channels=256,
-                 enable_auxiliary_loss=False, align_corners=False, dropout_ratio=0.1,
-                 fpn_inplanes=(256, 512, 1024, 2048)):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 1, 2, 3),
+        channels=256,
+        enable_auxiliary_loss=False,
+        align_corners=False,
+        dropout_ratio=0.1,
+        fpn_inplanes=(256, 512, 1024, 2048),
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
-        self.head = PFPNHead(num_classes, fpn_inplanes, channels, dropout_ratio, fpn_dim=channels,
-                             enable_auxiliary_loss=enable_auxiliary_loss)
+        self.head = PFPNHead(
+            num_classes,
+            fpn_inplanes,
+            channels,
+            dropout_ratio,
+            fpn_dim=channels,
+            enable_auxiliary_loss=enable_auxiliary_loss,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

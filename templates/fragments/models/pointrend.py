@@ -54,9 +54,16 @@ class PointRendFPNHead(nn.Layer):
     weights' shapes and the model's FLOPs, and is kept for checkpoint compatibility.
     """
 
-    def __init__(self, num_classes, feature_strides=(4, 8, 16, 32),
-                 in_channels=(256, 256, 256, 256), channels=128, in_index=(0, 1, 2, 3),
-                 dropout_ratio=0.0, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        feature_strides=(4, 8, 16, 32),
+        in_channels=(256, 256, 256, 256),
+        channels=128,
+        in_index=(0, 1, 2, 3),
+        dropout_ratio=0.0,
+        align_corners=False,
+    ):
         super().__init__()
         self.in_index = in_index
         self.align_corners = align_corners
@@ -65,11 +72,15 @@ class PointRendFPNHead(nn.Layer):
             num_steps = max(1, int(math.log2(stride) - math.log2(feature_strides[0])))
             steps = []
             for step in range(num_steps):
-                steps.append(PointRendConvReLU(in_channels[level] if step == 0 else channels,
-                                               channels, 3, padding=1))
+                steps.append(
+                    PointRendConvReLU(
+                        in_channels[level] if step == 0 else channels, channels, 3, padding=1
+                    )
+                )
                 if stride != feature_strides[0]:
-                    steps.append(nn.Upsample(scale_factor=2, mode="bilinear",
-                                             align_corners=align_corners))
+                    steps.append(
+                        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=align_corners)
+                    )
             self.scale_heads.append(nn.Sequential(*steps))
         self.dropout = nn.Dropout2D(dropout_ratio) if dropout_ratio else None
         self.conv_seg = nn.Conv2D(channels, num_classes, 1)
@@ -78,8 +89,12 @@ class PointRendFPNHead(nn.Layer):
         levels = [pyramid[i] for i in self.in_index]
         out = self.scale_heads[0](levels[0])
         for i in range(1, len(levels)):
-            out = out + F.interpolate(self.scale_heads[i](levels[i]), paddle.shape(out)[2:],
-                                      mode="bilinear", align_corners=self.align_corners)
+            out = out + F.interpolate(
+                self.scale_heads[i](levels[i]),
+                paddle.shape(out)[2:],
+                mode="bilinear",
+                align_corners=self.align_corners,
+            )
         if self.dropout is not None:
             out = self.dropout(out)
         return self.conv_seg(out)
@@ -93,10 +108,23 @@ class PointHead(nn.Layer):
     logits at `scale_factor ** subdivision_steps` times the coarse resolution.
     """
 
-    def __init__(self, num_classes, in_channels=(256,), out_channels=256, in_index=(0,),
-                 num_fcs=3, num_points=2048, oversample_ratio=3, importance_sample_ratio=0.75,
-                 scale_factor=2, subdivision_steps=2, subdivision_num_points=8196,
-                 dropout_ratio=0.0, coarse_pred_each_layer=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        in_channels=(256,),
+        out_channels=256,
+        in_index=(0,),
+        num_fcs=3,
+        num_points=2048,
+        oversample_ratio=3,
+        importance_sample_ratio=0.75,
+        scale_factor=2,
+        subdivision_steps=2,
+        subdivision_num_points=8196,
+        dropout_ratio=0.0,
+        coarse_pred_each_layer=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.num_classes = num_classes
         self.in_index = in_index
@@ -151,26 +179,38 @@ class PointHead(nn.Layer):
         the map is smaller)."""
         logits = coarse
         for _ in range(self.subdivision_steps):
-            logits = F.interpolate(logits, scale_factor=self.scale_factor, mode="bilinear",
-                                   align_corners=self.align_corners)
+            logits = F.interpolate(
+                logits,
+                scale_factor=self.scale_factor,
+                mode="bilinear",
+                align_corners=self.align_corners,
+            )
             shape = paddle.shape(logits)
             height, width = shape[2], shape[3]
             uncertainty = pointrend_uncertainty(logits).flatten(1)  # N x HW
             # Shapes stay tensors so that the exported model takes any input size.
-            k = paddle.minimum(height * width,
-                               paddle.full([], self.subdivision_num_points, height.dtype))
+            k = paddle.minimum(
+                height * width, paddle.full([], self.subdivision_num_points, height.dtype)
+            )
             index = paddle.topk(uncertainty, k=k, axis=1)[1]  # distinct pixels, N x k
             step_x = 1.0 / width
             step_y = 1.0 / height
-            points = paddle.stack([step_x / 2.0 + (index % width).astype("float32") * step_x,
-                                   step_y / 2.0 + (index // width).astype("float32") * step_y],
-                                  axis=-1)  # pixel centres in [0, 1]
+            points = paddle.stack(
+                [
+                    step_x / 2.0 + (index % width).astype("float32") * step_x,
+                    step_y / 2.0 + (index // width).astype("float32") * step_y,
+                ],
+                axis=-1,
+            )  # pixel centres in [0, 1]
             refined = self.point_logits(feats, coarse, points)
             # Each pixel is written once (topk indices are distinct), so the result does not
             # depend on write order.
             logits = paddle.put_along_axis(
-                logits.flatten(2), index.unsqueeze(1).tile([1, self.num_classes, 1]), refined,
-                axis=2).reshape(shape)
+                logits.flatten(2),
+                index.unsqueeze(1).tile([1, self.num_classes, 1]),
+                refined,
+                axis=2,
+            ).reshape(shape)
         return logits
 
     def forward(self, pyramid, coarse):
@@ -202,28 +242,61 @@ class PointRend(nn.Layer):
         align_corners: F.interpolate's and grid_sample's align_corners.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 1, 2, 3),
-                 fpn_inplanes=(256, 512, 1024, 2048), fpn_outplanes=256,
-                 point_in_channels=(256,), point_out_channels=256, point_in_index=(0,),
-                 point_num_fcs=3, point_num_points=2048, point_oversample_ratio=3,
-                 point_importance_sample_ratio=0.75, point_scale_factor=2,
-                 point_subdivision_steps=2, point_subdivision_num_points=8196,
-                 point_dropout_ratio=0.0, point_coarse_pred_each_layer=True,
-                 PFN_feature_strides=(4, 8, 16, 32), PFN_in_channels=(256, 256, 256, 256),
-                 PFN_channels=128, PFN_in_index=(0, 1, 2, 3), PFN_dropout_ratio=0.0,
-                 align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 1, 2, 3),
+        fpn_inplanes=(256, 512, 1024, 2048),
+        fpn_outplanes=256,
+        point_in_channels=(256,),
+        point_out_channels=256,
+        point_in_index=(0,),
+        point_num_fcs=3,
+        point_num_points=2048,
+        point_oversample_ratio=3,
+        point_importance_sample_ratio=0.75,
+        point_scale_factor=2,
+        point_subdivision_steps=2,
+        point_subdivision_num_points=8196,
+        point_dropout_ratio=0.0,
+        point_coarse_pred_each_layer=True,
+        PFN_feature_strides=(4, 8, 16, 32),
+        PFN_in_channels=(256, 256, 256, 256),
+        PFN_channels=128,
+        PFN_in_index=(0, 1, 2, 3),
+        PFN_dropout_ratio=0.0,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices
         self.neck = FPNNeck(fpn_inplanes, fpn_outplanes)
         self.pointhead = PointHead(
-            num_classes, point_in_channels, point_out_channels, point_in_index, point_num_fcs,
-            point_num_points, point_oversample_ratio, point_importance_sample_ratio,
-            point_scale_factor, point_subdivision_steps, point_subdivision_num_points,
-            point_dropout_ratio, point_coarse_pred_each_layer, align_corners)
-        self.fpnhead = PointRendFPNHead(num_classes, PFN_feature_strides, PFN_in_channels,
-                                        PFN_channels, PFN_in_index, PFN_dropout_ratio,
-                                        align_corners)
+            num_classes,
+            point_in_channels,
+            point_out_channels,
+            point_in_index,
+            point_num_fcs,
+            point_num_points,
+            point_oversample_ratio,
+            point_importance_sample_ratio,
+            point_scale_factor,
+            point_subdivision_steps,
+            point_subdivision_num_points,
+            point_dropout_ratio,
+            point_coarse_pred_each_layer,
+            align_corners,
+        )
+        self.fpnhead = PointRendFPNHead(
+            num_classes,
+            PFN_feature_strides,
+            PFN_in_channels,
+            PFN_channels,
+            PFN_in_index,
+            PFN_dropout_ratio,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):
@@ -232,7 +305,15 @@ class PointRend(nn.Layer):
         coarse = self.fpnhead(pyramid)
         size = paddle.shape(x)[2:]
         if self.training:
-            return [F.interpolate(coarse, size, mode="bilinear", align_corners=self.align_corners),
-                    self.pointhead(pyramid, coarse)]
-        return [F.interpolate(self.pointhead(pyramid, coarse), size, mode="bilinear",
-                              align_corners=self.align_corners)]
+            return [
+                F.interpolate(coarse, size, mode="bilinear", align_corners=self.align_corners),
+                self.pointhead(pyramid, coarse),
+            ]
+        return [
+            F.interpolate(
+                self.pointhead(pyramid, coarse),
+                size,
+                mode="bilinear",
+                align_corners=self.align_corners,
+            )
+        ]

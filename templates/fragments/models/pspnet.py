@@ -24,22 +24,35 @@ class PyramidPoolingModule(nn.Layer):
     the paper; otherwise in_channels.
     """
 
-    def __init__(self, in_channels, out_channels, bin_sizes=(1, 2, 3, 6), dim_reduction=True,
-                 align_corners=False):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        bin_sizes=(1, 2, 3, 6),
+        dim_reduction=True,
+        align_corners=False,
+    ):
         super().__init__()
         branch_channels = in_channels // len(bin_sizes) if dim_reduction else in_channels
-        self.stages = nn.LayerList([
-            nn.Sequential(nn.AdaptiveAvgPool2D(size), ConvBNReLU(in_channels, branch_channels, 1))
-            for size in bin_sizes
-        ])
-        self.conv_bn_relu2 = ConvBNReLU(in_channels + branch_channels * len(bin_sizes),
-                                        out_channels, 3, padding=1)
+        self.stages = nn.LayerList(
+            [
+                nn.Sequential(
+                    nn.AdaptiveAvgPool2D(size), ConvBNReLU(in_channels, branch_channels, 1)
+                )
+                for size in bin_sizes
+            ]
+        )
+        self.conv_bn_relu2 = ConvBNReLU(
+            in_channels + branch_channels * len(bin_sizes), out_channels, 3, padding=1
+        )
         self.align_corners = align_corners
 
     def forward(self, x):
         size = paddle.shape(x)[2:]
-        branches = [F.interpolate(stage(x), size, mode="bilinear", align_corners=self.align_corners)
-                    for stage in self.stages]
+        branches = [
+            F.interpolate(stage(x), size, mode="bilinear", align_corners=self.align_corners)
+            for stage in self.stages
+        ]
         # Branches are concatenated coarsest-last (reverse bin order), as PaddleSeg does;
         # the fusion conv's input channels depend on this order.
         return self.conv_bn_relu2(paddle.concat([x] + branches[::-1], axis=1))
@@ -49,13 +62,26 @@ class PSPNetHead(nn.Layer):
     """Pyramid pooling on feats[backbone_indices[1]] -> main logits, plus (optionally) an
     auxiliary classifier on feats[backbone_indices[0]]."""
 
-    def __init__(self, num_classes, backbone_indices, backbone_channels, pp_out_channels,
-                 bin_sizes, enable_auxiliary_loss, align_corners):
+    def __init__(
+        self,
+        num_classes,
+        backbone_indices,
+        backbone_channels,
+        pp_out_channels,
+        bin_sizes,
+        enable_auxiliary_loss,
+        align_corners,
+    ):
         super().__init__()
         self.backbone_indices = backbone_indices
         self.enable_auxiliary_loss = enable_auxiliary_loss
-        self.psp_module = PyramidPoolingModule(backbone_channels[1], pp_out_channels, bin_sizes,
-                                               dim_reduction=True, align_corners=align_corners)
+        self.psp_module = PyramidPoolingModule(
+            backbone_channels[1],
+            pp_out_channels,
+            bin_sizes,
+            dim_reduction=True,
+            align_corners=align_corners,
+        )
         self.dropout = nn.Dropout(p=0.1)
         self.conv = nn.Conv2D(pp_out_channels, num_classes, 1)
         if enable_auxiliary_loss:
@@ -85,13 +111,28 @@ class PSPNet(nn.Layer):
         align_corners: F.interpolate's align_corners for every upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(2, 3), pp_out_channels=1024,
-                 bin_sizes=(1, 2, 3, 6), enable_auxiliary_loss=True, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(2, 3),
+        pp_out_channels=1024,
+        bin_sizes=(1, 2, 3, 6),
+        enable_auxiliary_loss=True,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         backbone_channels = [backbone.feat_channels[i] for i in backbone_indices]
-        self.head = PSPNetHead(num_classes, backbone_indices, backbone_channels, pp_out_channels,
-                               bin_sizes, enable_auxiliary_loss, align_corners)
+        self.head = PSPNetHead(
+            num_classes,
+            backbone_indices,
+            backbone_channels,
+            pp_out_channels,
+            bin_sizes,
+            enable_auxiliary_loss,
+            align_corners,
+        )
         self.align_corners = align_corners
 
     def forward(self, x):

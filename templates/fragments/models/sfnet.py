@@ -28,8 +28,9 @@ def sfnet_flow_warp(x, flow, size):
     coordinates; sampling outside `x` reads zeros.
     """
     height, width = size[0], size[1]
-    grid_y, grid_x = paddle.meshgrid(paddle.linspace(-1.0, 1.0, height),
-                                     paddle.linspace(-1.0, 1.0, width))
+    grid_y, grid_x = paddle.meshgrid(
+        paddle.linspace(-1.0, 1.0, height), paddle.linspace(-1.0, 1.0, width)
+    )
     grid = paddle.stack([grid_x, grid_y], axis=-1)  # h x w x 2, (x, y) as grid_sample reads
     scale = paddle.stack([width, height]).astype(flow.dtype)
     grid = grid + flow.transpose([0, 2, 3, 1]) / scale
@@ -49,8 +50,9 @@ class FlowAlignmentModule(nn.Layer):
 
     def forward(self, fine, coarse):
         size = paddle.shape(fine)[2:]
-        coarse_reduced = F.interpolate(self.down_h(coarse), size, mode="bilinear",
-                                       align_corners=True)
+        coarse_reduced = F.interpolate(
+            self.down_h(coarse), size, mode="bilinear", align_corners=True
+        )
         flow = self.flow_make(paddle.concat([coarse_reduced, self.down_l(fine)], axis=1))
         return sfnet_flow_warp(coarse, flow, size)
 
@@ -66,19 +68,23 @@ class SFNetHead(nn.Layer):
     def __init__(self, num_classes, in_channels, fpn_dim, enable_auxiliary_loss=False):
         super().__init__()
         self.enable_auxiliary_loss = enable_auxiliary_loss
-        self.ppm = PyramidPoolingModule(in_channels[-1], fpn_dim, (1, 2, 3, 6),
-                                        dim_reduction=True, align_corners=True)
+        self.ppm = PyramidPoolingModule(
+            in_channels[-1], fpn_dim, (1, 2, 3, 6), dim_reduction=True, align_corners=True
+        )
         finer = in_channels[:-1]
         self.fpn_in = nn.LayerList([fpn_lateral_conv(c, fpn_dim) for c in finer])
         self.fpn_out = nn.LayerList([fpn_output_conv(fpn_dim) for _ in finer])
         self.fpn_out_align = nn.LayerList(
-            [FlowAlignmentModule(fpn_dim, fpn_dim // 2) for _ in finer])
+            [FlowAlignmentModule(fpn_dim, fpn_dim // 2) for _ in finer]
+        )
         if enable_auxiliary_loss:
             self.dsn = nn.LayerList(
-                [nn.Sequential(AuxLayer(fpn_dim, fpn_dim, num_classes)) for _ in finer])
+                [nn.Sequential(AuxLayer(fpn_dim, fpn_dim, num_classes)) for _ in finer]
+            )
         self.conv_last = nn.Sequential(
             ConvBNReLU(len(in_channels) * fpn_dim, fpn_dim, 3, bias_attr=False),
-            nn.Conv2D(fpn_dim, num_classes, 1))
+            nn.Conv2D(fpn_dim, num_classes, 1),
+        )
 
     def forward(self, feats):
         top = self.ppm(feats[-1])
@@ -93,8 +99,10 @@ class SFNetHead(nn.Layer):
         finest = pyramid[-1]
         size = paddle.shape(finest)[2:]
         # finest first, the coarser levels upsampled onto it
-        fused = [finest] + [F.interpolate(level, size, mode="bilinear", align_corners=True)
-                            for level in reversed(pyramid[:-1])]
+        fused = [finest] + [
+            F.interpolate(level, size, mode="bilinear", align_corners=True)
+            for level in reversed(pyramid[:-1])
+        ]
         return [self.conv_last(paddle.concat(fused, axis=1))] + aux_logits
 
 
@@ -111,8 +119,14 @@ class SFNet(nn.Layer):
         align_corners: F.interpolate's align_corners for the final upsampling.
     """
 
-    def __init__(self, num_classes, backbone, backbone_indices=(0, 1, 2, 3),
-                 enable_auxiliary_loss=False, align_corners=False):
+    def __init__(
+        self,
+        num_classes,
+        backbone,
+        backbone_indices=(0, 1, 2, 3),
+        enable_auxiliary_loss=False,
+        align_corners=False,
+    ):
         super().__init__()
         self.backbone = backbone
         self.backbone_indices = backbone_indices

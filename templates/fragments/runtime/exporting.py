@@ -60,26 +60,49 @@ class SegExportWrapper(nn.Layer):
 
 def export_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml.")
-    parser.add_argument("--model-path",
-                        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
-                             " without it the untrained model is exported")
-    parser.add_argument("--save-dir", default="output/export",
-                        help="folder for the model and deploy.yaml (default: %(default)s)")
-    parser.add_argument("--output-op", choices=("argmax", "softmax", "none"),
-                        default=spec["export"]["output_op"],
-                        help="op appended to the model (default: %(default)s)")
-    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("N", "C", "H", "W"),
-                        default=[1, 3, -1, -1],
-                        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)")
-    parser.add_argument("--num-classes", type=int,
-                        help="class count (default: meta.json beside --model-path, else the "
-                             "spec's)")
-    parser.add_argument("--onnx", action="store_true",
-                        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
-                             "onnxruntime against Paddle Inference")
-    parser.add_argument("--onnx-opset", type=int, default=ONNX_OPSET,
-                        help="ONNX opset for --onnx (default: %(default)s)")
+        description=f"Export {spec['name']} to a Paddle Inference model and deploy.yaml."
+    )
+    parser.add_argument(
+        "--model-path",
+        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
+        " without it the untrained model is exported",
+    )
+    parser.add_argument(
+        "--save-dir",
+        default="output/export",
+        help="folder for the model and deploy.yaml (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output-op",
+        choices=("argmax", "softmax", "none"),
+        default=spec["export"]["output_op"],
+        help="op appended to the model (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=int,
+        nargs=4,
+        metavar=("N", "C", "H", "W"),
+        default=[1, 3, -1, -1],
+        help="input shape; -1 for a dynamic size (default: 1 3 -1 -1)",
+    )
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        help="class count (default: meta.json beside --model-path, else the spec's)",
+    )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
+        "onnxruntime against Paddle Inference",
+    )
+    parser.add_argument(
+        "--onnx-opset",
+        type=int,
+        default=ONNX_OPSET,
+        help="ONNX opset for --onnx (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -119,19 +142,29 @@ def load_export_weights(model, path):
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
-    mismatched = [f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
-                  for key, value in expected.items()
-                  if key in weights and list(weights[key].shape) != list(value.shape)]
+    mismatched = [
+        f"{key} {list(weights[key].shape)} vs {list(value.shape)}"
+        for key, value in expected.items()
+        if key in weights and list(weights[key].shape) != list(value.shape)
+    ]
 
     def some(names):
         return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
 
-    problems = [f"{len(names)} {kind}: {some(names)}" for kind, names in
-                (("missing key(s)", missing), ("unexpected key(s)", unexpected),
-                 ("shape mismatch(es), file vs model", mismatched)) if names]
+    problems = [
+        f"{len(names)} {kind}: {some(names)}"
+        for kind, names in (
+            ("missing key(s)", missing),
+            ("unexpected key(s)", unexpected),
+            ("shape mismatch(es), file vs model", mismatched),
+        )
+        if names
+    ]
     if problems:
-        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
-                     "--num-classes and that the weights are this combination's")
+        deploy_error(
+            f"{path}: does not match this model ({'; '.join(problems)}); check "
+            "--num-classes and that the weights are this combination's"
+        )
     model.set_state_dict(weights)
 
 
@@ -166,35 +199,41 @@ def deploy_yaml_lines(value, indent=0):
                 # pyyaml leaves a list at its key's indent, nests a mapping two deeper
                 lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
             else:
-                text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                    item, (dict, list)) else deploy_yaml_value(item)
+                text = (
+                    ("{}" if isinstance(item, dict) else "[]")
+                    if isinstance(item, (dict, list))
+                    else deploy_yaml_value(item)
+                )
                 lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
         return lines
     for item in value:
         if isinstance(item, (dict, list)) and item:
             nested = deploy_yaml_lines(item, indent + 2)
-            lines.append(f"{pad}- {nested[0][indent + 2:]}")
+            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
             lines += nested[1:]
         else:
-            text = ("{}" if isinstance(item, dict) else "[]") if isinstance(
-                item, (dict, list)) else deploy_yaml_value(item)
+            text = (
+                ("{}" if isinstance(item, dict) else "[]")
+                if isinstance(item, (dict, list))
+                else deploy_yaml_value(item)
+            )
             lines.append(f"{pad}- {text}")
     return lines
 
 
 def export_deploy_info(spec, model_file, input_shape, output_op):
     """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
-    transforms = [dict(t) for t in spec["components"].get("val_transforms") or []]
-    if not any(t.get("type") == "Normalize" for t in transforms):
-        transforms.append({"type": "Normalize", **spec["normalize"]})
-    return {"Deploy": {
-        "model": model_file,
-        "params": "model.pdiparams",
-        "transforms": transforms,
-        "input_shape": list(input_shape),
-        "output_op": output_op,
-        "output_dtype": "int32" if output_op == "argmax" else "float32",
-    }}
+    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
+    return {
+        "Deploy": {
+            "model": model_file,
+            "params": "model.pdiparams",
+            "transforms": transforms,
+            "input_shape": list(input_shape),
+            "output_op": output_op,
+            "output_dtype": "int32" if output_op == "argmax" else "float32",
+        }
+    }
 
 
 def check_exported_model(wrapped, folder, input_shape, output_op):
@@ -214,14 +253,17 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
         return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
     if output_op == "argmax":
         agreement = float((static == dynamic).mean())
-        description = (f"argmax agreement {agreement:.6f} on {where} "
-                       f"(need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+        description = (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+        )
         return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
     difference = float(np.abs(static.astype(np.float64) - dynamic).max())
     bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
     agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
-    description = (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                   f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})")
+    description = (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
+    )
     passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
     return difference, passed, description
 
@@ -237,8 +279,9 @@ def export_onnx(folder, input_shape, opset):
     batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
     predictor = create_inference_predictor(config["model_file"], config["params_file"])
     expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(onnx_file, batch, expected,
-                                           EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
+    passed, description = check_onnx_model(
+        onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
+    )
     if not passed:
         deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
@@ -269,7 +312,8 @@ def export_main(spec, build_model, argv=None):
     os.makedirs(work)
     try:
         spec_input = paddle.static.InputSpec(
-            [None if v < 0 else v for v in args.input_shape], "float32", name="x")
+            [None if v < 0 else v for v in args.input_shape], "float32", name="x"
+        )
         static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
         paddle.jit.save(static, os.path.join(work, "model"))
         model_file = os.path.basename(infer_model_files(work, "model.json"))
@@ -277,11 +321,13 @@ def export_main(spec, build_model, argv=None):
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
-        _, passed, description = check_exported_model(wrapped, work, args.input_shape,
-                                                      args.output_op)
+        _, passed, description = check_exported_model(
+            wrapped, work, args.input_shape, args.output_op
+        )
         if not passed:
-            deploy_error(f"the exported model does not match the dynamic model: {description}",
-                         status=1)
+            deploy_error(
+                f"the exported model does not match the dynamic model: {description}", status=1
+            )
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)

@@ -24,8 +24,9 @@ def segmentation_metrics(confusion):
     total = confusion.sum()
     union = label_area + pred_area - true_positive
     class_iou = np.divide(true_positive, union, out=np.zeros_like(union), where=union > 0)
-    class_acc = np.divide(true_positive, pred_area, out=np.zeros_like(pred_area),
-                          where=pred_area > 0)
+    class_acc = np.divide(
+        true_positive, pred_area, out=np.zeros_like(pred_area), where=pred_area > 0
+    )
     accuracy = true_positive.sum() / total if total else 0.0
     expected = (label_area * pred_area).sum() / total**2 if total else 0.0
     kappa = (accuracy - expected) / (1 - expected) if expected < 1 else 0.0

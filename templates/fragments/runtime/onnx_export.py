@@ -63,7 +63,8 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     available = onnxruntime.get_available_providers()
     try:
         return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available])
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
@@ -85,11 +86,14 @@ def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_dif
         return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
     if not np.issubdtype(expected.dtype, np.floating):
         agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (f"argmax agreement {agreement:.6f} on {where} "
-                                            f"(need >= {min_agreement})")
+        return agreement >= min_agreement, (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        )
     difference = float(np.abs(actual.astype(np.float64) - expected).max())
     bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
     agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
     passed = difference <= bound and agreement >= min_agreement
-    return passed, (f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-                    f"argmax agreement {agreement:.6f} (need >= {min_agreement})")
+    return passed, (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )

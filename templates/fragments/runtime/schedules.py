@@ -11,8 +11,9 @@ class PolynomialLR(lr_schedules.LRScheduler):
     at the last training iteration when there is a warm-up.
     """
 
-    def __init__(self, learning_rate, decay_steps, end_lr=0.0, power=0.9, warmup_iters=0,
-                 warmup_start_lr=0.0):
+    def __init__(
+        self, learning_rate, decay_steps, end_lr=0.0, power=0.9, warmup_iters=0, warmup_start_lr=0.0
+    ):
         self.decay_steps = decay_steps
         self.end_lr = end_lr
         self.power = power

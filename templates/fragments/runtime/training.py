@@ -25,38 +25,77 @@ KEEP_CHECKPOINTS = 3
 def train_arguments(spec, argv):
     train = spec["train"]
     parser = argparse.ArgumentParser(
-        description=f"Train {spec['title']} ({spec['backbone']}) as {spec['spec_file']} "
-        "describes it; flags override the spec.")
-    parser.add_argument("--data", default=spec["dataset"]["root"],
-                        help="dataset root folder, or 'demo' for the built-in demo data "
-                        "(default: %(default)s)")
-    parser.add_argument("--train-list", help="PaddleSeg file list for training "
-                        "('image label' per line, relative to --data)")
+        description=f"Train {spec['title']} as {spec['spec_file']} describes it; "
+        "flags override the spec."
+    )
+    parser.add_argument(
+        "--data",
+        default=spec["dataset"]["root"],
+        help="dataset root folder, or 'demo' for the built-in demo data (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--train-list",
+        help="PaddleSeg file list for training ('image label' per line, relative to --data)",
+    )
     parser.add_argument("--val-list", help="PaddleSeg file list for evaluation")
-    parser.add_argument("--iters", type=int, default=train["iters"],
-                        help="training iterations (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=train["batch_size"],
-                        help="images per iteration and process (default: %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help=f"base learning rate (default: {train['learning_rate']})")
-    parser.add_argument("--crop-size", type=int, nargs=2, metavar=("W", "H"),
-                        help=f"training crop (default: {train['crop_size']})")
+    parser.add_argument(
+        "--iters",
+        type=int,
+        default=train["iters"],
+        help="training iterations (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=train["batch_size"],
+        help="images per iteration and process (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"base learning rate (default: {train['learning_rate']})",
+    )
+    parser.add_argument(
+        "--crop-size",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        help=f"training crop (default: {train['crop_size']})",
+    )
     parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
     parser.add_argument("--save-interval", type=int, default=train["save_interval"])
     parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
     parser.add_argument("--log-interval", type=int, default=train["log_interval"])
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
-    parser.add_argument("--resume", metavar="DIR",
-                        help="continue from the latest checkpoint in DIR (a --save-dir) "
-                        "or from one checkpoint folder")
-    parser.add_argument("--pretrained", metavar="PDPARAMS",
-                        help="initial weights: a full-model or a backbone state dict")
-    parser.add_argument("--num-workers", type=int, default=train["num_workers"],
-                        help="data-loading processes (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=train["seed"],
-                        help="seed for initialisation, shuffling and augmentation")
-    parser.add_argument("--device", choices=["cpu", "gpu"],
-                        default="gpu" if paddle.is_compiled_with_cuda() else "cpu")
+    parser.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue from the latest checkpoint in DIR (a --save-dir) "
+        "or from one checkpoint folder",
+    )
+    parser.add_argument(
+        "--pretrained",
+        metavar="PDPARAMS",
+        help="initial weights: a full-model or a backbone state dict",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=train["num_workers"],
+        help="data-loading processes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=train["seed"],
+        help="seed for initialisation, shuffling and augmentation",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "gpu"],
+        default="gpu" if paddle.is_compiled_with_cuda() else "cpu",
+    )
     args = parser.parse_args(argv)
     for flag in ("iters", "batch_size", "save_interval", "eval_interval", "log_interval"):
         if getattr(args, flag) < 1:
@@ -95,7 +134,7 @@ class TrainBatchSampler:
                     permutation = rng.permutation(self.num_samples)
                 keys.append(epoch * self.num_samples + int(permutation[offset % self.num_samples]))
             position += per_iter
-            yield keys[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
+            yield keys[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
 
 
 # The dataset a loader worker reads from, set once per worker process.
@@ -189,8 +228,11 @@ def save_checkpoint(save_dir, name, model, meta, optimizer=None):
 def record_latest_checkpoint(save_dir, name):
     """Point save_dir/latest.json at a finished checkpoint and prune old ones."""
     write_json_atomically(os.path.join(save_dir, "latest.json"), {"checkpoint": name})
-    finished = sorted((int(entry[len("iter_"):]), entry) for entry in os.listdir(save_dir)
-                      if entry.startswith("iter_") and entry[len("iter_"):].isdigit())
+    finished = sorted(
+        (int(entry[len("iter_") :]), entry)
+        for entry in os.listdir(save_dir)
+        if entry.startswith("iter_") and entry[len("iter_") :].isdigit()
+    )
     for _, entry in finished[:-KEEP_CHECKPOINTS]:
         if entry != name:
             shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
@@ -204,8 +246,10 @@ def find_resume_checkpoint(path):
             path = os.path.join(path, json.load(f)["checkpoint"])
     for name in ("model.pdparams", "model.pdopt", "meta.json"):
         if not os.path.isfile(os.path.join(path, name)):
-            fail(f"{path}: no checkpoint to resume from ({name} missing); pass a --save-dir "
-                 "of an earlier run or one of its iter_N folders")
+            fail(
+                f"{path}: no checkpoint to resume from ({name} missing); pass a --save-dir "
+                "of an earlier run or one of its iter_N folders"
+            )
     return path
 
 
@@ -220,13 +264,18 @@ def load_pretrained(model, path):
     model_state = model.state_dict()
     if not any(key in model_state for key in weights):
         weights = {f"backbone.{key}": value for key, value in weights.items()}
-    matched = {key: value for key, value in weights.items()
-               if key in model_state and list(value.shape) == list(model_state[key].shape)}
+    matched = {
+        key: value
+        for key, value in weights.items()
+        if key in model_state and list(value.shape) == list(model_state[key].shape)
+    }
     if not matched:
         fail(f"{path}: no tensor matches this model's parameters by name and shape")
     model.set_state_dict(matched)
-    print(f"loaded {len(matched)}/{len(model_state)} tensors from {path}"
-          f" ({len(weights) - len(matched)} skipped)")
+    print(
+        f"loaded {len(matched)}/{len(model_state)} tensors from {path}"
+        f" ({len(weights) - len(matched)} skipped)"
+    )
 
 
 def evaluate(model, dataset):
@@ -238,8 +287,9 @@ def evaluate(model, dataset):
             image, label = dataset[index]
             logits = model(paddle.to_tensor(image[None]))[0]
             prediction = paddle.argmax(logits, axis=1)[0].numpy()
-            confusion += confusion_matrix(prediction, label, dataset.num_classes,
-                                          dataset.ignore_index)
+            confusion += confusion_matrix(
+                prediction, label, dataset.num_classes, dataset.ignore_index
+            )
     model.train()
     return segmentation_metrics(confusion)
 
@@ -249,8 +299,16 @@ def format_duration(seconds):
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def train_main(spec, *, build_model, build_transforms, build_losses, build_optimizer,
-               target_maps=None, argv=None):
+def train_main(
+    spec,
+    *,
+    build_model,
+    build_transforms,
+    build_losses,
+    build_optimizer,
+    target_maps=None,
+    argv=None,
+):
     """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
     adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
@@ -265,12 +323,27 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     random.seed(seed)
 
     try:
-        train_set = load_dataset(spec["dataset"], args.data, "train",
-                                 build_transforms(True, args.crop_size),
-                                 list_path=args.train_list, seed=seed, target_maps=target_maps)
-        val_set = None if args.no_eval else load_dataset(
-            spec["dataset"], args.data, "val", build_transforms(False),
-            list_path=args.val_list, seed=seed)
+        train_set = load_dataset(
+            spec["dataset"],
+            args.data,
+            "train",
+            build_transforms(True, args.crop_size),
+            list_path=args.train_list,
+            seed=seed,
+            target_maps=target_maps,
+        )
+        val_set = (
+            None
+            if args.no_eval
+            else load_dataset(
+                spec["dataset"],
+                args.data,
+                "val",
+                build_transforms(False),
+                list_path=args.val_list,
+                seed=seed,
+            )
+        )
     except SegDataError as error:
         fail(str(error))
 
@@ -297,20 +370,26 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
     # what each batch holds after the images, in order: the label, then the target maps
     target_names = ["label", *train_set.target_maps]
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
-    sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size,
-                                start_iter)
+    sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size, start_iter)
     batch_keys = itertools.islice(sampler, args.iters - start_iter)
     batches = training_batches(train_set, batch_keys, args.num_workers)
     is_main = rank == 0
     if is_main:
         os.makedirs(args.save_dir, exist_ok=True)
-        print(f"training {spec['name']} on {len(train_set)} images "
-              f"({train_set.num_classes} classes), {args.iters} iterations of "
-              f"{args.batch_size} x {world_size} process(es), seed {seed}")
+        print(
+            f"training {spec['name']} on {len(train_set)} images "
+            f"({train_set.num_classes} classes), {args.iters} iterations of "
+            f"{args.batch_size} x {world_size} process(es), seed {seed}"
+        )
 
     def meta_for(iteration):
-        return {"iter": iteration, "seed": seed, "num_classes": train_set.num_classes,
-                "arch": spec["name"], "best": best}
+        return {
+            "iter": iteration,
+            "seed": seed,
+            "num_classes": train_set.num_classes,
+            "arch": spec["name"],
+            "best": best,
+        }
 
     model.train()
     iteration, window_start, window_loss = start_iter, time.time(), []
@@ -322,8 +401,10 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
             fail(str(error))
         targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
         outputs = parallel_model(paddle.to_tensor(images))
-        loss = sum(coef * loss_fn(output, targets[target])
-                   for (loss_fn, coef, target), output in zip(losses, outputs, strict=True))
+        loss = sum(
+            coef * loss_fn(output, targets[target])
+            for (loss_fn, coef, target), output in zip(losses, outputs, strict=True)
+        )
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
@@ -331,17 +412,23 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
         iteration += 1
         window_loss.append(float(loss))
         if not np.isfinite(window_loss[-1]):
-            fail(f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
-                 "rate or check the labels")
+            fail(
+                f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
+                "rate or check the labels"
+            )
 
         if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
             now = time.time()
-            samples_per_s = (len(window_loss) * args.batch_size * world_size
-                             / max(now - window_start, 1e-9))
+            samples_per_s = (
+                len(window_loss) * args.batch_size * world_size / max(now - window_start, 1e-9)
+            )
             eta = (now - run_start) / (iteration - run_start_iter) * (args.iters - iteration)
-            print(f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
-                  f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
-                  f"eta {format_duration(eta)}", flush=True)
+            print(
+                f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
+                f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
+                f"eta {format_duration(eta)}",
+                flush=True,
+            )
             window_start, window_loss = now, []
 
         last = iteration == args.iters
@@ -350,17 +437,20 @@ def train_main(spec, *, build_model, build_transforms, build_losses, build_optim
                 metrics = evaluate(model, val_set)
             except SegDataError as error:
                 fail(str(error))
-            print(f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
-                  f" kappa {metrics['kappa']:.4f}")
-            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
-                  flush=True)
+            print(
+                f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
+                f" kappa {metrics['kappa']:.4f}"
+            )
+            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]), flush=True)
             if metrics["miou"] > best["miou"]:
                 best = {"miou": metrics["miou"], "iter": iteration}
-                save_checkpoint(args.save_dir, "best_model", model,
-                                {**meta_for(iteration), "metrics": metrics})
+                save_checkpoint(
+                    args.save_dir, "best_model", model, {**meta_for(iteration), "metrics": metrics}
+                )
         if is_main and (iteration % args.save_interval == 0 or last):
-            save_checkpoint(args.save_dir, f"iter_{iteration}", model, meta_for(iteration),
-                            optimizer)
+            save_checkpoint(
+                args.save_dir, f"iter_{iteration}", model, meta_for(iteration), optimizer
+            )
             record_latest_checkpoint(args.save_dir, f"iter_{iteration}")
 
     if is_main:
