@@ -104,7 +104,14 @@ def build() -> dict:
                   "description": "Transforms applied in order; the last must be Normalize."}
     dataset_types = sorted(catalog.DATASETS)
     overridable = {
-        "model": {"$ref": "#/definitions/model"},
+        # merged key by key over the spec's model (validated once merged), so a variant
+        # that changes one argument (SegFormer's widths, U-Net's upsampling) gives only it
+        "model": {
+            "type": "object",
+            "description": "Model arguments merged over the spec's `model`, key by key; "
+            "give `type` only to change the model itself.",
+            "examples": [{"use_deconv": True}],
+        },
         "loss": {"$ref": "#/definitions/losses"},
         "optimizer": {"$ref": "#/definitions/optimizer"},
         "lr_scheduler": {"$ref": "#/definitions/lr_scheduler"},

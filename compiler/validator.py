@@ -20,10 +20,12 @@ from .variants import output_name, variant_sections, where
 
 
 @lru_cache(maxsize=1)
-def _validators() -> tuple[Draft7Validator, Draft7Validator]:
+def _validators() -> tuple[Draft7Validator, Draft7Validator, Draft7Validator]:
+    """The whole spec, what a merged spec must have, and one model section."""
     schema = spec_schema.build()
     complete = dict(schema["definitions"]["completeSpec"])
-    return Draft7Validator(schema), Draft7Validator(complete)
+    return (Draft7Validator(schema), Draft7Validator(complete),
+            Draft7Validator(schema["definitions"]["model"]))
 
 
 def _short(value) -> str:
@@ -85,12 +87,32 @@ def _schema_diagnostics(doc: Document, error) -> list[Diagnostic]:
     return [doc.diagnostic(path, message)]
 
 
+def _variant_model_errors(doc: Document, model_validator: Draft7Validator):
+    """Schema errors of each variant's model once its override is merged over the spec's,
+    each placed where the offending key was written: in the variant or in the spec."""
+    data = doc.data
+    if not isinstance(data.get("model"), dict) or not isinstance(data.get("variants"), list):
+        return
+    for index, variant in enumerate(data["variants"]):
+        override = variant.get("model") if isinstance(variant, dict) else None
+        if not isinstance(override, dict):
+            continue
+        for error in model_validator.iter_errors({**data["model"], **override}):
+            first = error.relative_path[0] if error.relative_path else None
+            in_spec = first is not None and first not in override
+            for item in reversed(("model",) if in_spec else ("variants", index, "model")):
+                error.relative_path.appendleft(item)
+            yield error
+
+
 def schema_check(doc: Document) -> list[Diagnostic]:
-    full, complete = _validators()
+    full, complete, model = _validators()
     diagnostics: list[Diagnostic] = []
     for validator in (full, complete):
         for error in validator.iter_errors(doc.data):
             diagnostics.extend(_schema_diagnostics(doc, error))
+    for error in _variant_model_errors(doc, model):
+        diagnostics.extend(_schema_diagnostics(doc, error))
     unique = {}
     for d in diagnostics:
         unique.setdefault((d.file, d.line, d.col, d.path, d.message), d)
