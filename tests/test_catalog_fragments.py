@@ -46,6 +46,7 @@ import pytest
 
 from segc import catalog
 from segc.assembler import FragmentLibrary
+from segc.catalog import Arg, Component
 
 from .conftest import REPO
 
@@ -64,7 +65,6 @@ ENTRIES = [(kind, component) for kind, components in catalog.KINDS.items()
            for component in components.values()]
 # kinds built by a fragment function from the spec, not by a rendered call -> that function
 NOT_CALLED = {"dataset": "load_dataset"}
-_MISSING = object()
 
 
 @dataclass
@@ -74,7 +74,6 @@ class Constructor:
     where: str  # e.g. "ResNet50_vd (backbones/resnet_vd) -> ResNet_vd.__init__"
     params: dict[str, inspect.Parameter]
     fixed: set[str] = field(default_factory=set)  # set by a factory, not by the caller
-    ours: bool = True  # a fragment's, not paddle's
 
 
 def _signature_params(obj) -> dict[str, inspect.Parameter]:
@@ -100,7 +99,7 @@ def constructor(symbol: str) -> Constructor:
     if "." in symbol:
         module_name, _, attribute = symbol.rpartition(".")
         obj = getattr(importlib.import_module(module_name), attribute)
-        return Constructor(f"{symbol}.__init__", _signature_params(obj), ours=False)
+        return Constructor(f"{symbol}.__init__", _signature_params(obj))
     unit = LIBRARY.units[symbol]
     module = importlib.import_module("segc.templates.fragments." + unit.fragment.replace("/", "."))
     obj = getattr(module, symbol)
@@ -125,7 +124,7 @@ def constructor(symbol: str) -> Constructor:
 
 
 def same_default(a, b) -> bool:
-    """Equal as values; lists and tuples alike; bool and None never equal a number."""
+    """Equal as values (1 == 1.0; lists and tuples alike); bool and None equal only themselves."""
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_default(x, y) for x, y in zip(a, b))
     if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
@@ -208,3 +207,27 @@ def test_the_check_sees_factories_and_recipe_defaults():
     assert hrnet.where.endswith("HRNet.__init__") and hrnet.fixed == {"width"}
     for kind, name, _ in RECIPE_DEFAULTS:
         assert name in catalog.KINDS[kind], f"RECIPE_DEFAULTS names unknown {kind} '{name}'"
+        assert "." in catalog.KINDS[kind][name].symbol, \
+            f"RECIPE_DEFAULTS is for classes not ours; {kind} '{name}' is a fragment's"
+
+
+def test_the_check_reports_each_kind_of_mismatch():
+    def broken(symbol, args=(), runtime_args=()):
+        return problems("model", Component(name="Broken", symbol=symbol, description="",
+                                           args=tuple(Arg(n, {}, d, "") for n, d in args),
+                                           runtime_args=runtime_args))
+
+    assert "is not a top-level unit" in broken("NoSuchModel")[0]
+    assert "is not paddle's" in broken("torch.nn.Linear")[0]
+    resnet = "\n".join(broken("ResNet50_vd", [
+        ("layers", 50), ("output_stride", 16), ("multi_grid", [1, 1, 1]), ("in_channels", 3),
+        ("dilation", 2)]))
+    assert "argument 'layers' is fixed by the factory ResNet50_vd" in resnet
+    assert "argument 'dilation' is not a keyword parameter of ResNet50_vd" in resnet
+    assert "argument 'output_stride': catalog default 16 != code default 8 in ResNet50_vd" \
+        in resnet
+    assert "argument 'multi_grid'" not in resnet  # [1, 1, 1] equals the code's (1, 1, 1)
+    schedule = "\n".join(broken("PolynomialLR", [("learning_rate", 0.01), ("power", 0.9)],
+                                (("power", "power"),)))
+    assert "runtime argument 'power' is given twice" in schedule
+    assert "requires 'decay_steps', which neither" in schedule
