@@ -50,7 +50,7 @@ def compare_tree(generated: Path, expected: Path, whole: bool):
 
 def test_a_model_without_backbone_on_a_resize_only_recipe(run_segc, tmp_path):
     project = project_copy("no_backbone", tmp_path)
-    code, out, err = run_segc("compile", "--all", cwd=project)
+    code, _, err = run_segc("compile", "--all", cwd=project)
     assert code == 0, err
     assert sorted(p.name for p in (project / "generated").iterdir()) == [
         "manifest.json", "portrait_unet"]
@@ -59,7 +59,7 @@ def test_a_model_without_backbone_on_a_resize_only_recipe(run_segc, tmp_path):
 
 def test_named_variants_that_are_not_backbones(run_segc, tmp_path):
     project = project_copy("named_variants", tmp_path)
-    code, out, err = run_segc("compile", "--all", cwd=project)
+    code, _, err = run_segc("compile", "--all", cwd=project)
     assert code == 0, err
     compare_tree(project / "generated", GOLDEN / "named_variants" / "expected", whole=False)
 

@@ -103,17 +103,20 @@ TRANSFORMS = [
 ]
 
 
+# A dataset is not built by a rendered call: `load_dataset` (data/datasets) reads the
+# spec's `dataset` section and, by its type, lists the samples with the function named
+# here, which then feed one SegDataset class.
 DATASETS = [
     Component(
         name="Cityscapes",
-        symbol="CityscapesDataset",
+        symbol="cityscapes_samples",
         requires=(ONE_SIZE,),
         description="Cityscapes folder layout: leftImg8bit/<split>/<city>/*_leftImg8bit.png with "
         "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
     ),
     Component(
         name="FileList",
-        symbol="FileListDataset",
+        symbol="file_list_samples",
         requires=(ONE_SIZE,),
         description="PaddleSeg file lists: one 'image_path label_path' per line, relative to root.",
     ),
