@@ -558,7 +558,7 @@ def environment():
     import paddle
 
     sys.path.insert(0, str(REPO))
-    from segc.bench import cpu_model, memory_gib, module_version
+    from segc.bench.machine import cpu_model, memory_gib, module_version
 
     return {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(),
             "memory_gib": memory_gib(), "python": sys.version.split()[0],
