@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from segc import bench, zoo_page
-from segc.bench_results import (
+from segc.bench import page as zoo_page
+from segc.bench.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,
     ResultsError,
@@ -18,6 +18,7 @@ from segc.bench_results import (
     schema_text,
     validation_errors,
 )
+from segc.bench.timing import distribution, stage_stats
 
 from .conftest import GENERATED, REPO
 
@@ -125,13 +126,16 @@ def test_rerunning_a_subset_replaces_only_its_entries(small_results, tmp_path):
 
 
 def test_stats_median_percentiles_and_spread():
-    figures = bench.stats([5.0, 1.0, 3.0, 2.0, 4.0], [10.0, 2.0, 6.0, 4.0, 8.0])
+    figures = stage_stats([5.0, 1.0, 3.0, 2.0, 4.0], [10.0, 2.0, 6.0, 4.0, 8.0])
     assert figures["median"] == 3.0 and figures["mean"] == 3.0
     assert (figures["min"], figures["max"]) == (1.0, 5.0)
     assert figures["p10"] == pytest.approx(1.4) and figures["p90"] == pytest.approx(4.6)
     assert figures["stdev"] == pytest.approx(1.5811, abs=1e-4)
     assert figures["cpu_median"] == 6.0 and figures["runs"] == 5
-    assert bench.stats([7.0], [7.0])["stdev"] == 0.0
+    assert stage_stats([7.0], [7.0])["stdev"] == 0.0
+    # the same figures as benchmarks/vs_paddleseg.py records them
+    assert distribution([5.0, 1.0, 3.0, 2.0, 4.0]) == {
+        "n": 5, "median": 3.0, "mean": 3.0, "p10": 1.4, "p90": 4.6, "min": 1.0, "max": 5.0}
 
 
 def test_page_has_the_seed_columns_with_measured_beside_reference(small_results):

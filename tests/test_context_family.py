@@ -9,7 +9,7 @@ from paddleseg.models.emanet import EMAU as PaddleSegEMAU
 from paddleseg.models.encnet import Encoding as PaddleSegEncoding
 from paddleseg.models.losses import SECrossEntropyLoss as PaddleSegSELoss
 
-from segc.measure import paddle_flops
+from segc.bench.flops import paddle_flops
 from segc.templates.fragments.layers.encoding import ContextEncoding
 from segc.templates.fragments.losses.semantic_encoding import SECrossEntropyLoss
 from segc.templates.fragments.models.emanet import EMAU

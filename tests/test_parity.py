@@ -6,7 +6,7 @@ import paddle
 import paddleseg  # the oracle; tests/run.sh installs it (--no-deps)
 import pytest
 
-from segc.measure import paddle_flops
+from segc.bench.flops import paddle_flops
 from segc.model_figures import load_figures
 
 from .conftest import ZOO

@@ -1,0 +1,17 @@
+"""`segc bench` and the measuring shared with benchmarks/: apart from compiling.
+
+- runner: the command (arguments, which combinations, one worker process each, merging
+  the results);
+- worker: what runs in a combination's process (export, FLOPs, latency);
+- results: the results file's schema, loading, merging and saving;
+- page: docs/model_zoo.md and its charts, from the results file alone;
+- flops: parameters and FLOPs with paddle.flops' conventions;
+- timing, machine, scripts: statistics of timed runs, the machine's description and
+  loading a generated script, one version of each for every benchmark.
+
+The compiler never imports this package; the CLI only adds the `bench` sub-command.
+"""
+
+from .runner import add_parser
+
+__all__ = ["add_parser"]

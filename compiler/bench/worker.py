@@ -1,0 +1,231 @@
+"""What runs inside `segc bench`'s per-combination process: export, FLOPs, latency.
+
+The runner (segc.bench.runner) starts one such process per combination, as
+`python -m segc.bench --worker FOLDER OUT EXPORT_DIR SETTINGS` (see __main__.py), so
+that one model's memory, oneDNN caches and threads never colour the next one's
+figures, and a crash loses one entry only. It writes the combination's results entry
+(see segc.bench.results for its schema) as JSON to OUT:
+
+1. parameters (total, and eval-mode as paddle.flops counts them) and FLOPs at the
+   input shape with paddle.flops' conventions;
+2. export through the generated export.py, as a user runs it (its own check included);
+3. Paddle Inference at batch 1 through the generated infer.py's functions: a warm-up,
+   then `runs` timed runs of read, preprocess, inference and postprocess (median and
+   spread of each, wall-clock and CPU time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .. import __version__
+from .machine import cpu_model, load_average, memory_gib, module_version, utc_timestamp
+from .results import LATENCY_STAGES
+from .scripts import GENERATED_SCRIPTS, load_script
+from .timing import time_stages
+
+
+def progress(message: str) -> None:
+    print(f"    {message}", file=sys.stderr, flush=True)
+
+
+def environment(device: str) -> dict:
+    import cv2
+    import numpy as np
+    import paddle
+
+    gpu_name = None
+    if device == "gpu":
+        gpu_name = paddle.device.cuda.get_device_name()
+    return {
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count() or 1,
+        "memory_gib": memory_gib(),
+        "python": platform.python_version(),
+        "paddle": paddle.__version__,
+        "paddle_commit": getattr(paddle.version, "commit", None),
+        "paddle_cuda": bool(paddle.is_compiled_with_cuda()),
+        "device": gpu_name or "cpu",
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "onnxruntime": module_version("onnxruntime"),
+        "paddle2onnx": module_version("paddle2onnx"),
+        "load_average": load_average(),
+    }
+
+
+def resolve_device(requested: str) -> str:
+    import paddle
+
+    if requested != "auto":
+        if requested == "gpu" and not paddle.is_compiled_with_cuda():
+            raise RuntimeError("--device gpu: this Paddle is built without CUDA")
+        return requested
+    if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        return "gpu"
+    return "cpu"
+
+
+def bench_image(width: int, height: int):
+    """A deterministic BGR street-like test image: smooth regions, edges and sensor noise,
+    so that PNG decoding costs about what a photo of that size does."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (max(height // 32, 2), max(width // 32, 2), 3), np.uint8)
+    image = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    image += rng.normal(0, 6, image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def run_export(folder: Path, export_dir: Path, onnx: bool) -> dict:
+    """Run the generated export.py as a user does; its seconds and its checks."""
+    command = [sys.executable, str(folder / "export.py"), "--save-dir", str(export_dir)]
+    if onnx:
+        command.append("--onnx")
+    start = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        last = [line for line in output.splitlines() if line.strip()][-3:]
+        raise RuntimeError(f"export.py exit code {completed.returncode}: {' | '.join(last)}")
+    check = re.search(r"^export check \([^)]*\): (.*)$", completed.stdout, re.MULTILINE)
+    onnx_check = re.search(r"^onnx check \([^)]*\): (.*)$", completed.stdout, re.MULTILINE)
+    return {"seconds": round(seconds, 2), "check": check.group(1) if check else "",
+            "onnx_check": onnx_check.group(1) if onnx_check else None}
+
+
+def measure_latency(infer, export_dir: Path, image_path: Path, settings: dict, device: str):
+    config = infer.load_deploy_config(str(export_dir))
+    predictor = infer.create_inference_predictor(
+        config["model_file"], config["params_file"], device, settings["cpu_threads"],
+        settings["onednn"])
+    scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
+    size = {}
+
+    def read(_):
+        image = infer.read_infer_image(str(image_path))
+        size["wh"] = (image.shape[1], image.shape[0])
+        return image
+
+    stages = [
+        read,
+        lambda image: infer.infer_preprocess(image, scale, shift, config["resize"]),
+        lambda batch: infer.run_inference_predictor(predictor, batch),
+        lambda output: infer.infer_postprocess(output, size["wh"]),
+    ]
+    return dict(zip(LATENCY_STAGES, time_stages(stages, settings["warmup"], settings["runs"])))
+
+
+def measure_onnx_latency(infer, export_dir: Path, image, settings: dict, device: str):
+    config = infer.load_deploy_config(str(export_dir))
+    session = infer.create_onnx_session(str(export_dir / "model.onnx"), device,
+                                        settings["cpu_threads"])
+    scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
+    batch = infer.infer_preprocess(image, scale, shift, config["resize"])
+    [result] = time_stages([lambda _: infer.run_onnx_session(session, batch)],
+                           settings["warmup"], settings["runs"])
+    return result
+
+
+def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
+    """The results entry of one combination (errors recorded per step, not raised)."""
+    import cv2
+    import paddle
+
+    from .flops import paddle_flops
+
+    device = resolve_device(settings["device"])
+    paddle.set_device(device)
+    env = environment(device)
+    errors = []
+    train = load_script(folder / "train.py", f"segc_bench_{folder.name}_train")
+    spec = train.SPEC
+    input_shape = list(settings["input_shape"])
+    entry = {
+        "combination": folder.name,
+        "arch": spec.get("title", spec.get("arch", folder.name)),
+        "backbone": spec.get("backbone", ""),
+        "spec_file": spec.get("spec_file", ""),
+        "measured_at": utc_timestamp(),
+        "segc_version": __version__,
+        "scripts_sha256": {s: hashlib.sha256((folder / s).read_bytes()).hexdigest()
+                           for s in GENERATED_SCRIPTS},
+        "environment": env,
+        "settings": {"device": device,
+                     "cpu_threads": settings["cpu_threads"] if device == "cpu" else None,
+                     "onednn": settings["onednn"] if device == "cpu" else False,
+                     "input_shape": input_shape, "warmup": settings["warmup"],
+                     "runs": settings["runs"],
+                     "output_op": spec.get("export", {}).get("output_op", "argmax")},
+        "params": {"total": 0, "eval": None},
+        "flops": None,
+        "export": None,
+        "latency_ms": None,
+        "onnx_latency_ms": None,
+        "reference": dict(spec.get("reference") or {}),
+        "errors": errors,
+    }
+    model = train.build_model()
+    entry["params"]["total"] = int(sum(int(p.numel()) for p in model.parameters()))
+    progress(f"parameters: {entry['params']['total'] / 1e6:.2f} M")
+    if settings["flops"]:
+        start = time.perf_counter()
+        try:
+            flops, eval_params = paddle_flops(model.eval(), tuple(input_shape))
+            entry["flops"] = {"flops": flops, "gflops": round(flops / 1e9, 4)}
+            entry["params"]["eval"] = eval_params
+            progress(f"FLOPs: {flops / 1e9:.2f} G, eval params {eval_params / 1e6:.2f} M "
+                     f"({time.perf_counter() - start:.0f} s)")
+        except Exception as exc:  # noqa: BLE001 - recorded, the other steps still run
+            errors.append(f"flops: {type(exc).__name__}: {exc}")
+    del model
+
+    if settings["latency"]:
+        try:
+            progress("export.py ...")
+            entry["export"] = run_export(folder, export_dir, settings["onnx"])
+            progress(f"exported in {entry['export']['seconds']:.0f} s; "
+                     f"{entry['export']['check']}")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"export: {exc}")
+    if entry["export"] is not None:
+        infer = load_script(folder / "infer.py", f"segc_bench_{folder.name}_infer")
+        height, width = input_shape[2:]
+        image = bench_image(width, height)
+        image_path = export_dir.parent / f"bench_{width}x{height}.png"
+        cv2.imwrite(str(image_path), image)
+        try:
+            progress(f"Paddle Inference on {device}: {settings['warmup']} warm-up + "
+                     f"{settings['runs']} timed runs ...")
+            entry["latency_ms"] = measure_latency(infer, export_dir, image_path, settings,
+                                                  device)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"latency: {type(exc).__name__}: {exc}")
+        if settings["onnx"]:
+            try:
+                progress("onnxruntime ...")
+                entry["onnx_latency_ms"] = measure_onnx_latency(infer, export_dir, image,
+                                                                settings, device)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - deploy_error exits
+                errors.append(f"onnx: {type(exc).__name__}: {exc}")
+    return entry
+
+
+def worker_main(argv: list[str]) -> int:
+    folder, out, export_dir, settings = argv
+    entry = measure(Path(folder), Path(export_dir), json.loads(settings))
+    Path(out).write_text(json.dumps(entry), encoding="utf-8")
+    return 0
+
