@@ -10,7 +10,8 @@ from pathlib import Path
 from . import __version__, bench, spec_schema
 from .diagnostics import Diagnostic, UsageError
 from .emitter import check, write
-from .pipeline import render_outputs, resolve_specs, zoo_dir, zoo_specs
+from .freshness import fresh_outputs
+from .locations import relative_to_root, templates_dir, zoo_dir, zoo_specs
 
 EXIT_USER_ERROR = 2
 
@@ -39,12 +40,21 @@ def _report(diagnostics: list[Diagnostic]) -> int:
 
 def cmd_compile(args) -> int:
     out_dir = Path(args.out)
-    variants, diagnostics = resolve_specs(_spec_paths(args), out_dir.resolve().parent)
-    if diagnostics:
-        return _report(diagnostics)
-    outputs = render_outputs(variants)
+    root = out_dir.resolve().parent
+    paths = _spec_paths(args)
+    unchanged, paths = ({}, paths) if args.full else fresh_outputs(
+        paths, out_dir, lambda p: relative_to_root(p, root), templates_dir())
+    outputs = []
+    if paths:  # the stages run only for specs whose outputs are not fresh
+        from .pipeline import render_outputs, resolve_specs
+
+        variants, diagnostics = resolve_specs(paths, root)
+        if diagnostics:
+            return _report(diagnostics)
+        outputs = render_outputs(variants)
+    count = len(outputs) + len(unchanged)
     if args.check:
-        report = check(outputs, out_dir, complete=args.all)
+        report = check(outputs, out_dir, complete=args.all, unchanged=unchanged)
         for line in report:
             print(line)
         if report:
@@ -52,15 +62,17 @@ def cmd_compile(args) -> int:
                   f"'segc compile{' --all' if args.all else ''}' and commit the result",
                   file=sys.stderr)
             return 1
-        print(f"segc: {len(outputs)} combination(s) up to date in {out_dir}")
+        print(f"segc: {count} combination(s) up to date in {out_dir}")
         return 0
-    written = write(outputs, out_dir, complete=args.all)
-    print(f"segc: compiled {len(outputs)} combination(s) into {out_dir} "
+    written = write(outputs, out_dir, complete=args.all, unchanged=unchanged)
+    print(f"segc: compiled {count} combination(s) into {out_dir} "
           f"({len(written)} file(s) changed)")
     return 0
 
 
 def cmd_validate(args) -> int:
+    from .pipeline import resolve_specs
+
     paths = _spec_paths(args)
     variants, diagnostics = resolve_specs(paths, Path.cwd())
     if diagnostics:
@@ -74,6 +86,8 @@ def _figure(value, fmt="{:.2f}") -> str:
 
 
 def cmd_list(args) -> int:
+    from .pipeline import resolve_specs
+
     args.all = not args.specs
     variants, diagnostics = resolve_specs(_spec_paths(args), Path.cwd())
     if diagnostics:
@@ -90,6 +104,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from .pipeline import resolve_specs
+
     args.all = False
     variants, diagnostics = resolve_specs(_spec_paths(args), Path.cwd())
     if diagnostics:
@@ -139,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="generated", help="output folder (default: generated)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; list missing or stale files and exit 1 if any")
+    p.add_argument("--full", action="store_true",
+                   help="render every combination, also those whose specs, templates, "
+                   "fragments and compiler are unchanged since the manifest recorded them")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("validate", help="check specs without writing anything")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .diagnostics import UsageError
 from .emitter import write
-from .pipeline import render_outputs, resolve_specs, zoo_dir, zoo_specs
+from .locations import zoo_dir, zoo_specs
+from .pipeline import render_outputs, resolve_specs
 
 DEMO_BATCH_SIZE = 4
 DEMO_CROP_SIZE = ("256", "128")

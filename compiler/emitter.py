@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .freshness import toolchain_fingerprint
 
 MANIFEST = "manifest.json"
 
@@ -50,6 +51,7 @@ def _manifest_entry(out: Output) -> dict:
     """What a folder was made from: its specs, and per file only the templates and
     fragments that file contains, so a new or changed fragment restales just its users."""
     return {
+        "spec_file": out.provenance["spec_file"],
         "specs": out.provenance["specs"],
         "segc_version": __version__,
         "files": {name: {"sha256": sha256(text), "made_from": out.provenance["files"][name]}
@@ -65,12 +67,16 @@ def _read_manifest(out_dir: Path) -> dict:
 
 
 def _manifest_text(entries: dict) -> str:
-    return json.dumps({"generator": "segc", "outputs": dict(sorted(entries.items()))},
+    return json.dumps({"generator": "segc", "toolchain": toolchain_fingerprint(),
+                       "outputs": dict(sorted(entries.items()))},
                       indent=2, sort_keys=True) + "\n"
 
 
-def check(outputs: list[Output], out_dir: Path, complete: bool) -> list[str]:
-    """What differs on disk from `outputs`: 'missing', a unified diff, or 'extra' (complete only)."""
+def check(outputs: list[Output], out_dir: Path, complete: bool,
+          unchanged: dict[str, dict] | None = None) -> list[str]:
+    """What differs on disk from `outputs`: 'missing', a unified diff, or 'extra' (complete
+    only). `unchanged`: folders known fresh (their manifest entries), not rendered again."""
+    unchanged = unchanged or {}
     report = []
     expected = {}
     for out in outputs:
@@ -86,7 +92,7 @@ def check(outputs: list[Output], out_dir: Path, complete: bool) -> list[str]:
             diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True),
                                         f"{path} (on disk)", f"{path} (from specs)", n=2)
             report.append(f"stale {path}\n" + "".join(diff).rstrip("\n"))
-    folders = {out.folder for out in outputs}
+    folders = {out.folder for out in outputs} | set(unchanged)
     manifest = _read_manifest(out_dir).get("outputs", {})
     if complete:
         for folder in sorted(p.name for p in out_dir.iterdir() if p.is_dir()) \
@@ -96,6 +102,7 @@ def check(outputs: list[Output], out_dir: Path, complete: bool) -> list[str]:
         entries = {k: v for k, v in manifest.items() if k in folders}
     else:
         entries = dict(manifest)
+    entries.update(unchanged)
     entries.update({out.folder: _manifest_entry(out) for out in outputs})
     wanted = _manifest_text(entries)
     manifest_path = out_dir / MANIFEST
@@ -104,6 +111,13 @@ def check(outputs: list[Output], out_dir: Path, complete: bool) -> list[str]:
     elif manifest_path.read_text(encoding="utf-8") != wanted:
         report.append(f"stale {manifest_path}")
     return report
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -118,11 +132,14 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write(outputs: list[Output], out_dir: Path, complete: bool) -> list[Path]:
-    """Write every output folder; drop files (and, if complete, folders) no spec makes now."""
+def write(outputs: list[Output], out_dir: Path, complete: bool,
+          unchanged: dict[str, dict] | None = None) -> list[Path]:
+    """Write every output folder; drop files (and, if complete, folders) no spec makes now.
+    `unchanged`: folders known fresh, kept as they are with their manifest entries."""
+    unchanged = unchanged or {}
     written = []
     manifest = _read_manifest(out_dir).get("outputs", {})
-    folders = {out.folder for out in outputs}
+    folders = {out.folder for out in outputs} | set(unchanged)
     for out in outputs:
         folder = out_dir / out.folder
         for name, text in sorted(out.files.items()):
@@ -137,8 +154,11 @@ def write(outputs: list[Output], out_dir: Path, complete: bool) -> list[Path]:
         manifest = {k: v for k, v in manifest.items() if k in folders}
         for folder in manifest_folders_to_remove(out_dir, folders):
             shutil.rmtree(folder)
+    manifest.update(unchanged)
     manifest.update({out.folder: _manifest_entry(out) for out in outputs})
-    _atomic_write(out_dir / MANIFEST, _manifest_text(manifest))
+    text = _manifest_text(manifest)
+    if _read_text(out_dir / MANIFEST) != text:
+        _atomic_write(out_dir / MANIFEST, text)
     return written
 
 

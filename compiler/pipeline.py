@@ -13,25 +13,10 @@ from .emitter import Output, sha256
 from .formatter import format_python
 from .ir import Variant
 from .loader import load
+from .locations import zoo_dir, zoo_specs  # noqa: F401 - the pipeline's public names
 from .renderer import Renderer
 from .resolver import MeasuredFigures, read_measured_figures, resolve
 from .validator import validate
-
-
-def zoo_dir(explicit: Path | None = None) -> Path:
-    """`--zoo`, else ./zoo_specs, else the zoo that ships with segc."""
-    if explicit is not None:
-        return explicit
-    local = Path("zoo_specs")
-    if local.is_dir():
-        return local
-    from . import zoo_specs
-
-    return Path(zoo_specs.__file__).resolve().parent
-
-
-def zoo_specs(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.yaml"))
 
 
 def resolve_specs(paths: list[Path], project_root: Path) -> tuple[list[Variant], list[Diagnostic]]:
@@ -77,6 +62,7 @@ def render_outputs(variants: list[Variant], renderer: Renderer | None = None) ->
         files = {name: formatted.get(f"{variant.name}/{name}", text)
                  for name, text in files.items()}
         provenance = {
+            "spec_file": variant.spec_file,
             "specs": dict(variant.sources),
             "files": {name: dict(sorted(recorded(p) for p in made_from[name]))
                       for name in sorted(files)},

@@ -17,17 +17,11 @@ import jinja2
 
 from .assembler import FragmentLibrary
 from .ir import Call, Loss, Variant, thaw
+from .locations import templates_dir
 
 SCRIPTS = ("model.py", "train.py", "export.py", "infer.py")  # model.py first: others use it
 MODEL_USERS = ("train.py", "export.py")
 LINE_WIDTH = 96  # for text the formatter does not touch: docstrings, literals in comments
-
-
-def templates_dir() -> Path:
-    """The templates folder, in a source checkout or an installed wheel."""
-    from . import templates  # segc/templates, both in a checkout and in a wheel
-
-    return Path(templates.__file__).resolve().parent
 
 
 def py_literal(value) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS
 from .diagnostics import Diagnostic, SpecError, display_name
 from .ir import Call, Loss, Variant, freeze
 from .loader import Document
+from .locations import relative_to_root
 from .model_figures import figures_path, load_figures
 from .variants import output_name, variant_sections
 
@@ -54,22 +54,6 @@ def _loss(written: dict) -> Loss:
     call = _call("loss", written)
     target = catalog.LOSSES[call.type].target(call.args)
     return Loss(call, float(written.get("coef", 1.0)), target)
-
-
-def relative_to_root(path: Path, root: Path) -> str:
-    """A spec path as outputs record it, '/'-separated and machine-independent.
-
-    Relative to the project root (the output folder's parent) when the spec is
-    inside it; a spec from elsewhere in a zoo (such as the zoo bundled with segc)
-    is recorded from its zoo folder on, so both give `zoo_specs/x.yaml`.
-    """
-    path, root = path.resolve(), root.resolve()
-    if path.is_relative_to(root):
-        return path.relative_to(root).as_posix()
-    for parent in path.parents:
-        if parent.name == "zoo_specs":
-            return path.relative_to(parent.parent).as_posix()
-    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _ordered(section: dict, first: tuple[str, ...]) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 import paddleseg_compat  # benchmarks/, on sys.path when run through vs_paddleseg.py
 
 from segc.bench.machine import cpu_model, load_average, memory_gib, module_version, utc_timestamp
+from segc.bench.runner import describe_combinations
 from segc.bench.scripts import load_script
 from segc.bench.timing import distribution
 
@@ -347,7 +348,11 @@ def main() -> None:
     train_module = load_script(combination_dir / "train.py", "segc_train")
     spec = train_module.SPEC
     configs = configs_folder(args.paddleseg_configs, args.paddleseg_repo)
-    paddleseg_config = find_config(configs, spec["reference"]["config"])
+    # the PaddleSeg config a combination reproduces is in its spec, not in its scripts
+    reference = describe_combinations(None).get(args.combination, {}).get("reference", {})
+    if not reference.get("config"):
+        parser.error(f"{args.combination}: its spec names no PaddleSeg config (reference.config)")
+    paddleseg_config = find_config(configs, reference["config"])
     batch_size = args.batch_size or spec["train"]["batch_size"]
     crop_size = list(args.crop_size or spec["train"]["crop_size"])
     say(f"segc {args.combination} vs PaddleSeg {paddleseg_config.name}: parts {parts}, "

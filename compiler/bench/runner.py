@@ -51,6 +51,21 @@ def find_combinations(generated: Path, names: list[str]) -> list[Path]:
     return [available[n] for n in dict.fromkeys(names)]
 
 
+def describe_combinations(zoo: str | None) -> dict[str, dict]:
+    """What the zoo's specs say of each combination (title, backbone, spec file, PaddleSeg's
+    reference figures, export op), for the results entries. The generated scripts carry
+    only what they run on, so this comes from the specs; a combination compiled from
+    specs that are not in the zoo gets only its folder name."""
+    from ..locations import zoo_dir, zoo_specs
+    from ..pipeline import resolve_specs
+
+    directory = zoo_dir(Path(zoo) if zoo else None)
+    variants, _ = resolve_specs(zoo_specs(directory), directory.resolve().parent)
+    return {v.name: {"arch": v.title, "backbone": v.backbone.type if v.backbone else None,
+                     "spec_file": v.spec_file, "reference": dict(v.reference),
+                     "output_op": v.export["output_op"]} for v in variants}
+
+
 def format_seconds(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
@@ -77,6 +92,7 @@ def run_bench(args) -> int:
     except ResultsError as exc:
         raise UsageError(f"{exc}; fix or remove it first") from None
     folders = find_combinations(Path(args.generated), args.combinations)
+    about = describe_combinations(args.zoo)
     settings = {
         "device": args.device,
         "cpu_threads": args.cpu_threads or os.cpu_count() or 1,
@@ -98,7 +114,8 @@ def run_bench(args) -> int:
     for index, folder in enumerate(folders, start=1):
         print(f"[{index}/{len(folders)}] {folder.name}", flush=True)
         combo_start = time.perf_counter()
-        entry, problem = run_worker(folder, settings, args.keep_exports)
+        entry, problem = run_worker(folder, dict(settings, about=about.get(folder.name)),
+                                    args.keep_exports)
         if entry is None:
             failed.append(folder.name)
             print(f"[{index}/{len(folders)}] {folder.name}: FAILED ({problem}); its previous "

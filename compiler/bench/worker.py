@@ -150,14 +150,14 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
     paddle.set_device(device)
     env = environment(device)
     errors = []
-    train = load_script(folder / "train.py", f"segc_bench_{folder.name}_train")
-    spec = train.SPEC
+    model_module = load_script(folder / "model.py", f"segc_bench_{folder.name}_model")
+    about = settings.get("about") or {}  # what the runner knows of it from the zoo's specs
     input_shape = list(settings["input_shape"])
     entry = {
         "combination": folder.name,
-        "arch": spec.get("title", spec.get("arch", folder.name)),
-        "backbone": spec.get("backbone", ""),
-        "spec_file": spec.get("spec_file", ""),
+        "arch": about.get("arch", folder.name),
+        "backbone": about.get("backbone") or "",
+        "spec_file": about.get("spec_file", ""),
         "measured_at": utc_timestamp(),
         "segc_version": __version__,
         "scripts_sha256": {s: hashlib.sha256((folder / s).read_bytes()).hexdigest()
@@ -168,16 +168,16 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
                      "onednn": settings["onednn"] if device == "cpu" else False,
                      "input_shape": input_shape, "warmup": settings["warmup"],
                      "runs": settings["runs"],
-                     "output_op": spec.get("export", {}).get("output_op", "argmax")},
+                     "output_op": about.get("output_op", "argmax")},
         "params": {"total": 0, "eval": None},
         "flops": None,
         "export": None,
         "latency_ms": None,
         "onnx_latency_ms": None,
-        "reference": dict(spec.get("reference") or {}),
+        "reference": dict(about.get("reference") or {}),
         "errors": errors,
     }
-    model = train.build_model()
+    model = model_module.build_model()
     entry["params"]["total"] = int(sum(int(p.numel()) for p in model.parameters()))
     progress(f"parameters: {entry['params']['total'] / 1e6:.2f} M")
     if settings["flops"]:
