@@ -330,6 +330,17 @@ class DeepLabV3(nn.Layer):
         return resize_to_input(logits, x, self.align_corners)
 
 
+# ---- runtime/errors --------------------------------------------------------
+
+def fail(message, status=2):
+    """Print `error: message` to stderr (no traceback) and exit with `status`.
+
+    2: a user error (a bad flag, file or config); 1: a check the script ran failed.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
 # ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
@@ -340,18 +351,12 @@ ONNX_MODEL_FILE = "model.onnx"
 ONNX_OPSET = 11
 
 
-def onnx_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
-
-
 def import_optional(module, flag):
     """Import an optional package, or stop with one line saying how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
@@ -367,16 +372,16 @@ def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
         paddle2onnx.export(model_file, params_file, onnx_file, **options)
     except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
+        fail(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
     if not os.path.isfile(onnx_file):
-        onnx_error(f"paddle2onnx wrote no {onnx_file}", status=1)
+        fail(f"paddle2onnx wrote no {onnx_file}", status=1)
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
     onnxruntime = import_optional("onnxruntime", "--onnx")
     if not os.path.isfile(onnx_file):
-        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # not the converter's unused-initializer warnings
     if cpu_threads:
@@ -390,7 +395,7 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
             onnx_file, options, providers=[p for p in providers if p in available])
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
 
 
 def run_onnx_session(session, batch):
@@ -436,12 +441,6 @@ ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp"
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
 # predictor dies with a segmentation fault while it is created (CCNet uses one).
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
-
-
-def deploy_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
 
 
 def deploy_yaml_scalar(text):
@@ -672,30 +671,30 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
-                     "or its folder)")
+        fail(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
+             "or its folder)")
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
     except (ValueError, UnicodeDecodeError) as error:
-        deploy_error(f"{path}: cannot parse deploy config: {error}")
+        fail(f"{path}: cannot parse deploy config: {error}")
     deploy = data.get("Deploy") if isinstance(data, dict) else None
     if not isinstance(deploy, dict) or "model" not in deploy or "params" not in deploy:
-        deploy_error(f"{path}: not a deploy config (no Deploy: model / params)")
+        fail(f"{path}: not a deploy config (no Deploy: model / params)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         config = deploy_config_fields(deploy, folder)
     except (TypeError, ValueError, IndexError, AttributeError) as error:
-        deploy_error(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
+        fail(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
     config["path"] = path
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
-            deploy_error(f"{config[name]}: model file named by {path} not found")
+            fail(f"{config[name]}: model file named by {path} not found")
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
-                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+            fail(f"{path}: transform {kind!r} is not supported by infer.py "
+                 f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
     return config
 
 
@@ -879,7 +878,7 @@ def export_num_classes(spec, model_path, override=None):
                 with open(meta_path, encoding="utf-8") as f:
                     num_classes = json.load(f).get("num_classes")
             except (ValueError, AttributeError):
-                deploy_error(f"{meta_path}: not a JSON object")
+                fail(f"{meta_path}: not a JSON object")
             if num_classes is not None:
                 return int(num_classes)
     return spec["dataset"]["num_classes"]
@@ -888,13 +887,13 @@ def export_num_classes(spec, model_path, override=None):
 def load_export_weights(model, path):
     """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: model weights not found")
+        fail(f"{path}: model weights not found")
     try:
         weights = paddle.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
-        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
     if not isinstance(weights, dict):
-        deploy_error(f"{path}: not a state dict")
+        fail(f"{path}: not a state dict")
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
@@ -909,8 +908,8 @@ def load_export_weights(model, path):
                 (("missing key(s)", missing), ("unexpected key(s)", unexpected),
                  ("shape mismatch(es), file vs model", mismatched)) if names]
     if problems:
-        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
-                     "--num-classes and that the weights are this combination's")
+        fail(f"{path}: does not match this model ({'; '.join(problems)}); check "
+             "--num-classes and that the weights are this combination's")
     model.set_state_dict(weights)
 
 
@@ -1019,7 +1018,7 @@ def export_onnx(folder, input_shape, opset):
     passed, description = check_onnx_model(onnx_file, batch, expected,
                                            EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
     if not passed:
-        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
 
 
@@ -1039,7 +1038,7 @@ def export_main(spec, build_model, argv=None):
 
     save_dir = os.path.abspath(args.save_dir)
     if os.path.exists(save_dir) and not os.path.isdir(save_dir):
-        deploy_error(f"{args.save_dir}: exists and is not a folder")
+        fail(f"{args.save_dir}: exists and is not a folder")
     parent = os.path.dirname(save_dir)
     os.makedirs(parent, exist_ok=True)
     # a sibling of save_dir (same file system, so the final moves are renames)
@@ -1059,8 +1058,8 @@ def export_main(spec, build_model, argv=None):
         _, passed, description = check_exported_model(wrapped, work, args.input_shape,
                                                       args.output_op)
         if not passed:
-            deploy_error(f"the exported model does not match the dynamic model: {description}",
-                         status=1)
+            fail(f"the exported model does not match the dynamic model: {description}",
+                 status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)

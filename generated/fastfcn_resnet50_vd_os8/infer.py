@@ -20,16 +20,21 @@ import cv2
 import numpy as np
 import paddle
 
+# ---- runtime/errors --------------------------------------------------------
+
+def fail(message, status=2):
+    """Print `error: message` to stderr (no traceback) and exit with `status`.
+
+    2: a user error (a bad flag, file or config); 1: a check the script ran failed.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
 # ---- runtime/onnx_export ---------------------------------------------------
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
-
-
-def onnx_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
 
 
 def import_optional(module, flag):
@@ -37,14 +42,14 @@ def import_optional(module, flag):
     try:
         return importlib.import_module(module)
     except ImportError:
-        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
     onnxruntime = import_optional("onnxruntime", "--onnx")
     if not os.path.isfile(onnx_file):
-        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # not the converter's unused-initializer warnings
     if cpu_threads:
@@ -58,7 +63,7 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
             onnx_file, options, providers=[p for p in providers if p in available])
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
 
 
 def run_onnx_session(session, batch):
@@ -87,12 +92,6 @@ ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp"
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
 # predictor dies with a segmentation fault while it is created (CCNet uses one).
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
-
-
-def deploy_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
 
 
 def deploy_yaml_scalar(text):
@@ -323,30 +322,30 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
-                     "or its folder)")
+        fail(f"{path}: deploy config not found (pass the deploy.yaml export.py wrote "
+             "or its folder)")
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
     except (ValueError, UnicodeDecodeError) as error:
-        deploy_error(f"{path}: cannot parse deploy config: {error}")
+        fail(f"{path}: cannot parse deploy config: {error}")
     deploy = data.get("Deploy") if isinstance(data, dict) else None
     if not isinstance(deploy, dict) or "model" not in deploy or "params" not in deploy:
-        deploy_error(f"{path}: not a deploy config (no Deploy: model / params)")
+        fail(f"{path}: not a deploy config (no Deploy: model / params)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         config = deploy_config_fields(deploy, folder)
     except (TypeError, ValueError, IndexError, AttributeError) as error:
-        deploy_error(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
+        fail(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
     config["path"] = path
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
-            deploy_error(f"{config[name]}: model file named by {path} not found")
+            fail(f"{config[name]}: model file named by {path} not found")
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(f"{path}: transform {kind!r} is not supported by infer.py "
-                         f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
+            fail(f"{path}: transform {kind!r} is not supported by infer.py "
+                 f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})")
     return config
 
 
@@ -537,10 +536,10 @@ def list_infer_images(path):
                         if name.lower().endswith(INFER_IMAGE_EXTENSIONS)
                         and os.path.isfile(os.path.join(path, name)))
         if not images:
-            deploy_error(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
+            fail(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
         return images
     if not os.path.isfile(path):
-        deploy_error(f"{path}: image not found")
+        fail(f"{path}: image not found")
     if not path.lower().endswith(".txt"):
         return [path]
     base = os.path.dirname(path)
@@ -555,7 +554,7 @@ def list_infer_images(path):
                 image = os.path.join(base, image)  # relative to the list's folder
             images.append(image)
     if not images:
-        deploy_error(f"{path}: no images listed")
+        fail(f"{path}: no images listed")
     return images
 
 
@@ -574,10 +573,10 @@ def infer_output_names(images):
 def read_infer_image(path):
     """cv2.imread as 3-channel BGR; a one-line error (exit 2) if it cannot be read."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: image not found")
+        fail(f"{path}: image not found")
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        deploy_error(f"{path}: cannot be read as an image")
+        fail(f"{path}: cannot be read as an image")
     return image
 
 
@@ -618,7 +617,7 @@ def infer_main(spec, argv=None):
     config = load_deploy_config(args.config)
     images = list_infer_images(args.image)
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
-        deploy_error("--device gpu: this Paddle is built without CUDA; use --device cpu")
+        fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
     session = None if args.onnx is None else create_onnx_session(
         args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
         args.device, args.cpu_threads)
@@ -628,13 +627,13 @@ def infer_main(spec, argv=None):
             args.use_onednn)
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        deploy_error(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
+        fail(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
     scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
     palette = segmentation_palette()
     try:
         os.makedirs(args.save_dir, exist_ok=True)
     except OSError as error:
-        deploy_error(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
+        fail(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
     if config["resize"] is not None:
         print("note: the model takes {}x{} input; images are resized to it and masks back"
               .format(*config["resize"]))
@@ -652,7 +651,7 @@ def infer_main(spec, argv=None):
         try:
             batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
         except ValueError as error:
-            deploy_error(f"{path}: {error} of {config['path']}")
+            fail(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
         output = (run_inference_predictor(predictor, batch) if session is None else
                   run_onnx_session(session, batch))
@@ -667,7 +666,7 @@ def infer_main(spec, argv=None):
             mask_path = os.path.join(args.save_dir, f"{name}.png")
             overlay_path = os.path.join(args.save_dir, f"{name}_overlay.jpg")
             if not (cv2.imwrite(mask_path, mask) and cv2.imwrite(overlay_path, overlay)):
-                deploy_error(f"{args.save_dir}: cannot write results there")
+                fail(f"{args.save_dir}: cannot write results there")
         clock.append(time.perf_counter())
         return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
 

@@ -13,9 +13,9 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
+from .errors import fail
 from .inference import (
     create_inference_predictor,
-    deploy_error,
     infer_model_files,
     load_deploy_config,
     run_inference_predictor,
@@ -100,7 +100,7 @@ def export_num_classes(spec, model_path, override=None):
                 with open(meta_path, encoding="utf-8") as f:
                     num_classes = json.load(f).get("num_classes")
             except (ValueError, AttributeError):
-                deploy_error(f"{meta_path}: not a JSON object")
+                fail(f"{meta_path}: not a JSON object")
             if num_classes is not None:
                 return int(num_classes)
     return spec["dataset"]["num_classes"]
@@ -109,13 +109,13 @@ def export_num_classes(spec, model_path, override=None):
 def load_export_weights(model, path):
     """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: model weights not found")
+        fail(f"{path}: model weights not found")
     try:
         weights = paddle.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
-        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
     if not isinstance(weights, dict):
-        deploy_error(f"{path}: not a state dict")
+        fail(f"{path}: not a state dict")
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
@@ -130,8 +130,8 @@ def load_export_weights(model, path):
                 (("missing key(s)", missing), ("unexpected key(s)", unexpected),
                  ("shape mismatch(es), file vs model", mismatched)) if names]
     if problems:
-        deploy_error(f"{path}: does not match this model ({'; '.join(problems)}); check "
-                     "--num-classes and that the weights are this combination's")
+        fail(f"{path}: does not match this model ({'; '.join(problems)}); check "
+             "--num-classes and that the weights are this combination's")
     model.set_state_dict(weights)
 
 
@@ -240,7 +240,7 @@ def export_onnx(folder, input_shape, opset):
     passed, description = check_onnx_model(onnx_file, batch, expected,
                                            EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF)
     if not passed:
-        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
 
 
@@ -260,7 +260,7 @@ def export_main(spec, build_model, argv=None):
 
     save_dir = os.path.abspath(args.save_dir)
     if os.path.exists(save_dir) and not os.path.isdir(save_dir):
-        deploy_error(f"{args.save_dir}: exists and is not a folder")
+        fail(f"{args.save_dir}: exists and is not a folder")
     parent = os.path.dirname(save_dir)
     os.makedirs(parent, exist_ok=True)
     # a sibling of save_dir (same file system, so the final moves are renames)
@@ -280,8 +280,8 @@ def export_main(spec, build_model, argv=None):
         _, passed, description = check_exported_model(wrapped, work, args.input_shape,
                                                       args.output_op)
         if not passed:
-            deploy_error(f"the exported model does not match the dynamic model: {description}",
-                         status=1)
+            fail(f"the exported model does not match the dynamic model: {description}",
+                 status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)
