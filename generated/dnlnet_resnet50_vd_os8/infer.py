@@ -71,15 +71,7 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-# ---- runtime/inference -----------------------------------------------------
-
-# File name endings --image picks up in a folder.
-INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-
-
-# Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
-
+# ---- runtime/predictor -----------------------------------------------------
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
@@ -92,6 +84,124 @@ ONEDNN_BROKEN_PIR_OPS = (b"bilinear_interp", b"nearest_interp", b"linear_interp"
 # conv before them: it reads leaky_relu's slope as the wrong attribute type and the
 # predictor dies with a segmentation fault while it is created (CCNet uses one).
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
+
+
+def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
+                               use_onednn=True):
+    """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
+
+    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
+    fusion passes (conv + bn + activation and the like) still run, so convolutions
+    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
+    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
+    """
+    config = paddle.inference.Config(model_file, params_file)
+    config.disable_glog_info()
+    config.switch_ir_optim(True)
+    if device == "gpu":
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
+        if use_onednn:
+            config.enable_onednn()
+            if inference_program_has_broken_onednn_ops(model_file):
+                config.delete_pass("onednn_placement_pass")
+            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
+                config.delete_pass("conv_activation_onednn_fuse_pass")
+        else:
+            config.disable_onednn()
+    return paddle.inference.create_predictor(config)
+
+
+def inference_program_has_broken_onednn_ops(model_file):
+    """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
+    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
+
+
+def inference_program_uses(model_file, op_names):
+    """Whether the saved program mentions one of `op_names` (bytes)."""
+    with open(model_file, "rb") as f:
+        program = f.read()
+    return any(name in program for name in op_names)
+
+
+def run_inference_predictor(predictor, batch):
+    """Run the predictor on a float32 NCHW batch; its first output as a numpy array."""
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape(batch.shape)
+    handle.copy_from_cpu(batch)
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+# ---- data/infer_transforms -------------------------------------------------
+
+def infer_normalize_coefficients(mean, std):
+    """Per-channel (scale, shift) so that pixel * scale + shift == (pixel / 255 - mean) / std."""
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
+
+
+def infer_preprocess(image, scale, shift, resize=None, padding=None):
+    """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
+
+    One multiply-add per channel plane straight into the output (no float64, no
+    HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
+    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    height), "value": v}: the (resized) image is placed top-left and the rest filled
+    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
+    than the padding size is a ValueError.
+    """
+    if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
+        image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
+    height, width = image.shape[:2]
+    out_width, out_height = width, height
+    if padding is not None:
+        out_width, out_height = padding["size"]
+        if width > out_width or height > out_height:
+            raise ValueError(f"image of {width}x{height} is larger than the Padding "
+                             f"target_size {out_width}x{out_height}")
+    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
+    planes = cv2.split(image)  # B, G, R
+    for channel in range(3):
+        out = batch[0, channel]
+        if padding is not None:
+            fill = padding["value"] * scale[channel] + shift[channel]
+            out[height:] = fill
+            out[:height, width:] = fill
+            out = out[:height, :width]
+        np.multiply(planes[2 - channel], scale[channel], out=out)
+        out += shift[channel]
+    return batch
+
+
+def infer_postprocess(output, size=None, valid=None):
+    """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
+
+    `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
+    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
+    region to keep (the image within a padded input); `size`: optional (width, height)
+    to resize the result to.
+    """
+    if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
+        labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
+    else:
+        labels = output[0, 0] if output.ndim == 4 else output[0]
+    if valid is not None:
+        labels = labels[:valid[1], :valid[0]]
+    mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
+        mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
+    return mask
+
+
+# ---- runtime/deploy_config -------------------------------------------------
+
+# Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
 
 def deploy_yaml_scalar(text):
@@ -396,114 +506,10 @@ def deploy_config_fields(deploy, folder):
     return config
 
 
-def create_inference_predictor(model_file, params_file, device="cpu", cpu_threads=None,
-                               use_onednn=True):
-    """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
+# ---- runtime/infer_cli -----------------------------------------------------
 
-    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
-    ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
-    fusion passes (conv + bn + activation and the like) still run, so convolutions
-    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
-    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
-    """
-    config = paddle.inference.Config(model_file, params_file)
-    config.disable_glog_info()
-    config.switch_ir_optim(True)
-    if device == "gpu":
-        config.enable_use_gpu(256, 0)
-    else:
-        config.disable_gpu()
-        config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
-        if use_onednn:
-            config.enable_onednn()
-            if inference_program_has_broken_onednn_ops(model_file):
-                config.delete_pass("onednn_placement_pass")
-            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
-                config.delete_pass("conv_activation_onednn_fuse_pass")
-        else:
-            config.disable_onednn()
-    return paddle.inference.create_predictor(config)
-
-
-def inference_program_has_broken_onednn_ops(model_file):
-    """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
-    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
-
-
-def inference_program_uses(model_file, op_names):
-    """Whether the saved program mentions one of `op_names` (bytes)."""
-    with open(model_file, "rb") as f:
-        program = f.read()
-    return any(name in program for name in op_names)
-
-
-def run_inference_predictor(predictor, batch):
-    """Run the predictor on a float32 NCHW batch; its first output as a numpy array."""
-    handle = predictor.get_input_handle(predictor.get_input_names()[0])
-    handle.reshape(batch.shape)
-    handle.copy_from_cpu(batch)
-    predictor.run()
-    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-
-
-def infer_normalize_coefficients(mean, std):
-    """Per-channel (scale, shift) so that pixel * scale + shift == (pixel / 255 - mean) / std."""
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.asarray(std, dtype=np.float64)
-    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
-
-
-def infer_preprocess(image, scale, shift, resize=None, padding=None):
-    """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
-
-    One multiply-add per channel plane straight into the output (no float64, no
-    HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
-    `resize` an optional (width, height); `padding` an optional {"size": (width,
-    height), "value": v}: the (resized) image is placed top-left and the rest filled
-    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
-    than the padding size is a ValueError.
-    """
-    if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
-        image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
-    height, width = image.shape[:2]
-    out_width, out_height = width, height
-    if padding is not None:
-        out_width, out_height = padding["size"]
-        if width > out_width or height > out_height:
-            raise ValueError(f"image of {width}x{height} is larger than the Padding "
-                             f"target_size {out_width}x{out_height}")
-    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
-    planes = cv2.split(image)  # B, G, R
-    for channel in range(3):
-        out = batch[0, channel]
-        if padding is not None:
-            fill = padding["value"] * scale[channel] + shift[channel]
-            out[height:] = fill
-            out[:height, width:] = fill
-            out = out[:height, :width]
-        np.multiply(planes[2 - channel], scale[channel], out=out)
-        out += shift[channel]
-    return batch
-
-
-def infer_postprocess(output, size=None, valid=None):
-    """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
-
-    `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
-    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
-    region to keep (the image within a padded input); `size`: optional (width, height)
-    to resize the result to.
-    """
-    if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
-        labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
-    else:
-        labels = output[0, 0] if output.ndim == 4 else output[0]
-    if valid is not None:
-        labels = labels[:valid[1], :valid[0]]
-    mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
-    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
-        mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
-    return mask
+# File name endings --image picks up in a folder.
+INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def segmentation_palette(num_colors=256):
