@@ -43,9 +43,10 @@ LEARNING_RATE = 0.001
 
 
 def backbone_size(combination: str) -> int:
-    """The depth or width in the backbone's name (ResNet18_vd: 18, HRNet_W48: 48)."""
+    """The depth or width in the backbone's name (ResNet18_vd: 18, HRNet_W48: 48); 0 for a
+    model without a backbone."""
     backbone = resolved_spec(combination)["backbone"]
-    return int(re.search(r"\d+", backbone).group())
+    return int(re.search(r"\d+", backbone).group()) if backbone else 0
 
 
 def smallest_per_architecture() -> list[str]:

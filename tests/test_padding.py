@@ -12,8 +12,12 @@ from paddleseg.transforms import Padding as PaddleSegPadding
 
 from segc.templates.fragments.data.datasets import SegDataError
 from segc.templates.fragments.data.transforms import Compose, Normalize, Padding
-from segc.templates.fragments.runtime.exporting import deploy_yaml_lines, export_deploy_info
-from segc.templates.fragments.runtime.inference import deploy_config_fields, infer_main
+from segc.templates.fragments.runtime.deploy_config import (
+    deploy_config_fields,
+    deploy_yaml_lines,
+    export_deploy_info,
+)
+from segc.templates.fragments.runtime.infer_cli import infer_main
 from segc.templates.fragments.runtime.metrics import confusion_matrix
 
 TARGET = (48, 40)  # width, height

@@ -1,7 +1,9 @@
-"""The runtime fragments (losses, schedules, metrics, checkpoints) behave as PaddleSeg's
-counterparts do; they are tested directly as the plain Python modules they are."""
+"""The runtime fragments (losses, schedules, metrics, checkpoints, errors) behave as
+PaddleSeg's counterparts do; they are tested directly as the plain Python modules they are."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -10,6 +12,7 @@ from paddle.optimizer import lr as paddle_lr
 
 from segc.templates.fragments.losses.cross_entropy import CrossEntropyLoss, OhemCrossEntropyLoss
 from segc.templates.fragments.runtime import training
+from segc.templates.fragments.runtime.errors import fail
 from segc.templates.fragments.runtime.metrics import confusion_matrix, segmentation_metrics
 from segc.templates.fragments.runtime.schedules import PolynomialLR
 
@@ -195,3 +198,24 @@ def test_sampler_is_seeded_resumable_and_splits_between_processes():
     single = batches(training.TrainBatchSampler(10, 4, seed=7), 4)
     for step in range(4):
         assert ranks[0][step] + ranks[1][step] == single[step]
+
+
+@pytest.mark.parametrize("status", [2, 1])
+def test_fail_prints_one_error_line_and_exits_with_its_status(status, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        fail("data/x.png: image not found", **({} if status == 2 else {"status": status}))
+    assert stopped.value.code == status
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "error: data/x.png: image not found\n"
+
+
+def test_fail_is_the_only_way_fragments_stop_a_script():
+    """One error helper for train.py, export.py and infer.py: no fragment but
+    runtime/errors.py prints `error:` or raises SystemExit itself."""
+    fragments = Path(training.__file__).resolve().parents[1]
+    offenders = [f"{path.relative_to(fragments)}:{number}"
+                 for path in sorted(fragments.rglob("*.py")) if path.name != "errors.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"SystemExit|[\"']error: ", line)]
+    assert offenders == []

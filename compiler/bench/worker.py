@@ -218,7 +218,7 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
                 progress("onnxruntime ...")
                 entry["onnx_latency_ms"] = measure_onnx_latency(infer, export_dir, image,
                                                                 settings, device)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - deploy_error exits
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - fail() exits
                 errors.append(f"onnx: {type(exc).__name__}: {exc}")
     return entry
 

@@ -907,6 +907,20 @@ class PolynomialLR(lr_schedules.LRScheduler):
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
+# ---- runtime/errors.py ----------------------------------------------------
+#
+# The one way a generated script stops on a user error or a failed check.
+
+
+def fail(message, status=2):
+    """Print `error: message` to stderr (no traceback) and exit with `status`.
+
+    2: a user error (a bad flag, file or config); 1: a check the script ran failed.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
 # ---- runtime/metrics.py ---------------------------------------------------
 #
 # Segmentation metrics from a confusion matrix.
@@ -1112,11 +1126,6 @@ def training_batches(dataset, batch_keys, num_workers, prefetch=2):
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
-
-
-def fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def atomic_save_folder(folder, write):

@@ -33,131 +33,28 @@ SPEC = {
 }
 
 
-# ---- runtime/onnx_export.py -----------------------------------------------
+# ---- runtime/errors.py ----------------------------------------------------
 #
-# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
-# inference model, onnxruntime runs it. Both packages are optional extras, imported only
-# when asked for, with a one-line message when missing.
-
-# File name of the ONNX model beside deploy.yaml.
-ONNX_MODEL_FILE = "model.onnx"
-
-# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
-ONNX_OPSET = 11
+# The one way a generated script stops on a user error or a failed check.
 
 
-def onnx_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
+def fail(message, status=2):
+    """Print `error: message` to stderr (no traceback) and exit with `status`.
+
+    2: a user error (a bad flag, file or config); 1: a check the script ran failed.
+    """
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(status)
 
 
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
-
-
-def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
-    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx."""
-    paddle2onnx = import_optional("paddle2onnx", "--onnx")
-    options = {"opset_version": opset}
-    # paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at
-    # run time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
-    if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
-        options["optimize_tool"] = "onnxoptimizer"
-    os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
-    try:
-        paddle2onnx.export(model_file, params_file, onnx_file, **options)
-    except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
-    if not os.path.isfile(onnx_file):
-        onnx_error(f"paddle2onnx wrote no {onnx_file}", status=1)
-
-
-def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
-    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
-    onnxruntime = import_optional("onnxruntime", "--onnx")
-    if not os.path.isfile(onnx_file):
-        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # not the converter's unused-initializer warnings
-    if cpu_threads:
-        options.intra_op_num_threads = int(cpu_threads)
-    providers = ["CPUExecutionProvider"]
-    if device == "gpu":
-        providers.insert(0, "CUDAExecutionProvider")
-    available = onnxruntime.get_available_providers()
-    try:
-        return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available]
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
-
-
-def run_onnx_session(session, batch):
-    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
-
-
-def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_diff):
-    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
-    Paddle Inference output; (passed, description). Class ids: share of equal pixels
-    >= min_agreement; probabilities or logits: also the largest difference <=
-    max_relative_diff x max(1, largest magnitude of `expected`)."""
-    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
-    where = f"input {'x'.join(map(str, batch.shape))}"
-    if actual.shape != expected.shape:
-        return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
-    if not np.issubdtype(expected.dtype, np.floating):
-        agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (
-            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
-        )
-    difference = float(np.abs(actual.astype(np.float64) - expected).max())
-    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
-    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
-    passed = difference <= bound and agreement >= min_agreement
-    return passed, (
-        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
-    )
-
-
-# ---- runtime/inference.py -------------------------------------------------
+# ---- runtime/deploy_config.py ---------------------------------------------
 #
-# Paddle Inference deployment behind every generated infer.py: deploy.yaml parsing,
-# predictor creation, pre/postprocessing and the command line.
+# deploy.yaml, both ways: export.py writes it as PaddleSeg's export does, infer.py
+# (and export.py's own check) reads it back, ours or PaddleSeg's, with a parser for the
+# block-style YAML subset these files use (no YAML package needed).
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
-
-# Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
-# `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
-# (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
-ONEDNN_BROKEN_PIR_OPS = (
-    b"bilinear_interp",
-    b"nearest_interp",
-    b"linear_interp",
-    b"bicubic_interp",
-    b"trilinear_interp",
-)
-
-# Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
-# conv before them: it reads leaky_relu's slope as the wrong attribute type and the
-# predictor dies with a segmentation fault while it is created (CCNet uses one).
-ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
-
-
-def deploy_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
 
 
 def deploy_yaml_scalar(text):
@@ -397,30 +294,30 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(
+        fail(
             f"{path}: deploy config not found (pass the deploy.yaml export.py wrote or its folder)"
         )
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
     except (ValueError, UnicodeDecodeError) as error:
-        deploy_error(f"{path}: cannot parse deploy config: {error}")
+        fail(f"{path}: cannot parse deploy config: {error}")
     deploy = data.get("Deploy") if isinstance(data, dict) else None
     if not isinstance(deploy, dict) or "model" not in deploy or "params" not in deploy:
-        deploy_error(f"{path}: not a deploy config (no Deploy: model / params)")
+        fail(f"{path}: not a deploy config (no Deploy: model / params)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         config = deploy_config_fields(deploy, folder)
     except (TypeError, ValueError, IndexError, AttributeError) as error:
-        deploy_error(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
+        fail(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
     config["path"] = path
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
-            deploy_error(f"{config[name]}: model file named by {path} not found")
+            fail(f"{config[name]}: model file named by {path} not found")
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(
+            fail(
                 f"{path}: transform {kind!r} is not supported by infer.py "
                 f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})"
             )
@@ -480,6 +377,187 @@ def deploy_config_fields(deploy, folder):
     return config
 
 
+def deploy_yaml_value(value):
+    """One scalar in YAML, quoted where a plain scalar would read back differently."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[repr(value)]
+        text = repr(value)  # YAML 1.1 (pyyaml) wants a dot in 1.0e-05
+        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
+    text = str(value)
+    plain = re.fullmatch(r"[A-Za-z_/][A-Za-z0-9_./ -]*", text) and not text.endswith(" ")
+    if plain and text.lower() not in ("null", "true", "false", "yes", "no", "on", "off"):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def deploy_yaml_lines(value, indent=0):
+    """Block-style YAML lines of nested dicts and lists, laid out as pyyaml dumps them."""
+    pad = " " * indent
+    lines = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{deploy_yaml_value(key)}:")
+                # pyyaml leaves a list at its key's indent, nests a mapping two deeper
+                lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
+            else:
+                text = (
+                    ("{}" if isinstance(item, dict) else "[]")
+                    if isinstance(item, (dict, list))
+                    else deploy_yaml_value(item)
+                )
+                lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
+        return lines
+    for item in value:
+        if isinstance(item, (dict, list)) and item:
+            nested = deploy_yaml_lines(item, indent + 2)
+            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
+            lines += nested[1:]
+        else:
+            text = (
+                ("{}" if isinstance(item, dict) else "[]")
+                if isinstance(item, (dict, list))
+                else deploy_yaml_value(item)
+            )
+            lines.append(f"{pad}- {text}")
+    return lines
+
+
+def export_deploy_info(spec, model_file, input_shape, output_op):
+    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
+    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
+    return {
+        "Deploy": {
+            "model": model_file,
+            "params": "model.pdiparams",
+            "transforms": transforms,
+            "input_shape": list(input_shape),
+            "output_op": output_op,
+            "output_dtype": "int32" if output_op == "argmax" else "float32",
+        }
+    }
+
+
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
+# inference model, onnxruntime runs it. Both packages are optional extras, imported only
+# when asked for, with a one-line message when missing.
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
+ONNX_OPSET = 11
+
+
+def import_optional(module, flag):
+    """Import an optional package, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
+def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
+    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx."""
+    paddle2onnx = import_optional("paddle2onnx", "--onnx")
+    options = {"opset_version": opset}
+    # paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at
+    # run time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
+    if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
+        options["optimize_tool"] = "onnxoptimizer"
+    os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+    try:
+        paddle2onnx.export(model_file, params_file, onnx_file, **options)
+    except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
+    if not os.path.isfile(onnx_file):
+        fail(f"paddle2onnx wrote no {onnx_file}", status=1)
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
+    onnxruntime = import_optional("onnxruntime", "--onnx")
+    if not os.path.isfile(onnx_file):
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_diff):
+    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
+    Paddle Inference output; (passed, description). Class ids: share of equal pixels
+    >= min_agreement; probabilities or logits: also the largest difference <=
+    max_relative_diff x max(1, largest magnitude of `expected`)."""
+    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    if actual.shape != expected.shape:
+        return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+    if not np.issubdtype(expected.dtype, np.floating):
+        agreement = float((actual == expected).mean())
+        return agreement >= min_agreement, (
+            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        )
+    difference = float(np.abs(actual.astype(np.float64) - expected).max())
+    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    passed = difference <= bound and agreement >= min_agreement
+    return passed, (
+        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )
+
+
+# ---- runtime/predictor.py -------------------------------------------------
+#
+# The Paddle Inference predictor behind infer.py and export.py's check: its
+# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU,
+# and one run of it.
+
+# Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
+# `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
+# (PaddlePaddle/Paddle#79749). Every model here upsamples its logits with one.
+ONEDNN_BROKEN_PIR_OPS = (
+    b"bilinear_interp",
+    b"nearest_interp",
+    b"linear_interp",
+    b"bicubic_interp",
+    b"trilinear_interp",
+)
+
+# Activations that Paddle 3.3's conv_activation_onednn_fuse_pass cannot fuse into the
+# conv before them: it reads leaky_relu's slope as the wrong attribute type and the
+# predictor dies with a segmentation fault while it is created (CCNet uses one).
+ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
+
+
 def create_inference_predictor(
     model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
 ):
@@ -534,7 +612,8 @@ def run_inference_predictor(predictor, batch):
 # ---- runtime/exporting.py -------------------------------------------------
 #
 # Export behind every generated export.py: a static inference model, a PaddleSeg
-# deploy.yaml and a check of the saved model against the dynamic one.
+# deploy.yaml (written by deploy_config) and a check of the saved model against the
+# dynamic one.
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
@@ -638,7 +717,7 @@ def export_num_classes(spec, model_path, override=None):
                 with open(meta_path, encoding="utf-8") as f:
                     num_classes = json.load(f).get("num_classes")
             except (ValueError, AttributeError):
-                deploy_error(f"{meta_path}: not a JSON object")
+                fail(f"{meta_path}: not a JSON object")
             if num_classes is not None:
                 return int(num_classes)
     return spec["dataset"]["num_classes"]
@@ -647,13 +726,13 @@ def export_num_classes(spec, model_path, override=None):
 def load_export_weights(model, path):
     """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: model weights not found")
+        fail(f"{path}: model weights not found")
     try:
         weights = paddle.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
-        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
     if not isinstance(weights, dict):
-        deploy_error(f"{path}: not a state dict")
+        fail(f"{path}: not a state dict")
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
@@ -676,79 +755,11 @@ def load_export_weights(model, path):
         if names
     ]
     if problems:
-        deploy_error(
+        fail(
             f"{path}: does not match this model ({'; '.join(problems)}); check "
             "--num-classes and that the weights are this combination's"
         )
     model.set_state_dict(weights)
-
-
-def deploy_yaml_value(value):
-    """One scalar in YAML, quoted where a plain scalar would read back differently."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return repr(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[repr(value)]
-        text = repr(value)  # YAML 1.1 (pyyaml) wants a dot in 1.0e-05
-        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
-    text = str(value)
-    plain = re.fullmatch(r"[A-Za-z_/][A-Za-z0-9_./ -]*", text) and not text.endswith(" ")
-    if plain and text.lower() not in ("null", "true", "false", "yes", "no", "on", "off"):
-        return text
-    return "'" + text.replace("'", "''") + "'"
-
-
-def deploy_yaml_lines(value, indent=0):
-    """Block-style YAML lines of nested dicts and lists, laid out as pyyaml dumps them."""
-    pad = " " * indent
-    lines = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, (dict, list)) and item:
-                lines.append(f"{pad}{deploy_yaml_value(key)}:")
-                # pyyaml leaves a list at its key's indent, nests a mapping two deeper
-                lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
-            else:
-                text = (
-                    ("{}" if isinstance(item, dict) else "[]")
-                    if isinstance(item, (dict, list))
-                    else deploy_yaml_value(item)
-                )
-                lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
-        return lines
-    for item in value:
-        if isinstance(item, (dict, list)) and item:
-            nested = deploy_yaml_lines(item, indent + 2)
-            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
-            lines += nested[1:]
-        else:
-            text = (
-                ("{}" if isinstance(item, dict) else "[]")
-                if isinstance(item, (dict, list))
-                else deploy_yaml_value(item)
-            )
-            lines.append(f"{pad}- {text}")
-    return lines
-
-
-def export_deploy_info(spec, model_file, input_shape, output_op):
-    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
-    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
-    return {
-        "Deploy": {
-            "model": model_file,
-            "params": "model.pdiparams",
-            "transforms": transforms,
-            "input_shape": list(input_shape),
-            "output_op": output_op,
-            "output_dtype": "int32" if output_op == "argmax" else "float32",
-        }
-    }
 
 
 def check_exported_model(wrapped, folder, input_shape, output_op):
@@ -798,7 +809,7 @@ def export_onnx(folder, input_shape, opset):
         onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
     )
     if not passed:
-        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
 
 
@@ -818,7 +829,7 @@ def export_main(spec, build_model, argv=None):
 
     save_dir = os.path.abspath(args.save_dir)
     if os.path.exists(save_dir) and not os.path.isdir(save_dir):
-        deploy_error(f"{args.save_dir}: exists and is not a folder")
+        fail(f"{args.save_dir}: exists and is not a folder")
     parent = os.path.dirname(save_dir)
     os.makedirs(parent, exist_ok=True)
     # a sibling of save_dir (same file system, so the final moves are renames)
@@ -840,9 +851,7 @@ def export_main(spec, build_model, argv=None):
             wrapped, work, args.input_shape, args.output_op
         )
         if not passed:
-            deploy_error(
-                f"the exported model does not match the dynamic model: {description}", status=1
-            )
+            fail(f"the exported model does not match the dynamic model: {description}", status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)

@@ -24,6 +24,20 @@ import paddle
 SPEC = {"name": "isanet_resnet50_vd_os8"}
 
 
+# ---- runtime/errors.py ----------------------------------------------------
+#
+# The one way a generated script stops on a user error or a failed check.
+
+
+def fail(message, status=2):
+    """Print `error: message` to stderr (no traceback) and exit with `status`.
+
+    2: a user error (a bad flag, file or config); 1: a check the script ran failed.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
 # ---- runtime/onnx_export.py -----------------------------------------------
 #
 # ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
@@ -34,25 +48,19 @@ SPEC = {"name": "isanet_resnet50_vd_os8"}
 ONNX_MODEL_FILE = "model.onnx"
 
 
-def onnx_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
-
-
 def import_optional(module, flag):
     """Import an optional package, or stop with one line saying how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
     onnxruntime = import_optional("onnxruntime", "--onnx")
     if not os.path.isfile(onnx_file):
-        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # not the converter's unused-initializer warnings
     if cpu_threads:
@@ -67,7 +75,7 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
         )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
 
 
 def run_onnx_session(session, batch):
@@ -75,16 +83,11 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-# ---- runtime/inference.py -------------------------------------------------
+# ---- runtime/predictor.py -------------------------------------------------
 #
-# Paddle Inference deployment behind every generated infer.py: deploy.yaml parsing,
-# predictor creation, pre/postprocessing and the command line.
-
-# File name endings --image picks up in a folder.
-INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-
-# Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
+# The Paddle Inference predictor behind infer.py and export.py's check: its
+# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU,
+# and one run of it.
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
@@ -103,10 +106,133 @@ ONEDNN_BROKEN_PIR_OPS = (
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
 
-def deploy_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
+def create_inference_predictor(
+    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+):
+    """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
+
+    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
+    fusion passes (conv + bn + activation and the like) still run, so convolutions
+    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
+    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
+    """
+    config = paddle.inference.Config(model_file, params_file)
+    config.disable_glog_info()
+    config.switch_ir_optim(True)
+    if device == "gpu":
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
+        if use_onednn:
+            config.enable_onednn()
+            if inference_program_has_broken_onednn_ops(model_file):
+                config.delete_pass("onednn_placement_pass")
+            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
+                config.delete_pass("conv_activation_onednn_fuse_pass")
+        else:
+            config.disable_onednn()
+    return paddle.inference.create_predictor(config)
+
+
+def inference_program_has_broken_onednn_ops(model_file):
+    """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
+    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
+
+
+def inference_program_uses(model_file, op_names):
+    """Whether the saved program mentions one of `op_names` (bytes)."""
+    with open(model_file, "rb") as f:
+        program = f.read()
+    return any(name in program for name in op_names)
+
+
+def run_inference_predictor(predictor, batch):
+    """Run the predictor on a float32 NCHW batch; its first output as a numpy array."""
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape(batch.shape)
+    handle.copy_from_cpu(batch)
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+# ---- data/infer_transforms.py ---------------------------------------------
+#
+# infer.py's image side: deploy.yaml's Resize, Padding and Normalize as one step into
+# the model's input, and the model's output back to a class-id mask of the image.
+
+
+def infer_normalize_coefficients(mean, std):
+    """Per-channel (scale, shift) so that pixel * scale + shift == (pixel / 255 - mean) / std."""
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
+
+
+def infer_preprocess(image, scale, shift, resize=None, padding=None):
+    """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
+
+    One multiply-add per channel plane straight into the output (no float64, no
+    HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
+    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    height), "value": v}: the (resized) image is placed top-left and the rest filled
+    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
+    than the padding size is a ValueError.
+    """
+    if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
+        image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
+    height, width = image.shape[:2]
+    out_width, out_height = width, height
+    if padding is not None:
+        out_width, out_height = padding["size"]
+        if width > out_width or height > out_height:
+            raise ValueError(
+                f"image of {width}x{height} is larger than the Padding "
+                f"target_size {out_width}x{out_height}"
+            )
+    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
+    planes = cv2.split(image)  # B, G, R
+    for channel in range(3):
+        out = batch[0, channel]
+        if padding is not None:
+            fill = padding["value"] * scale[channel] + shift[channel]
+            out[height:] = fill
+            out[:height, width:] = fill
+            out = out[:height, :width]
+        np.multiply(planes[2 - channel], scale[channel], out=out)
+        out += shift[channel]
+    return batch
+
+
+def infer_postprocess(output, size=None, valid=None):
+    """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
+
+    `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
+    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
+    region to keep (the image within a padded input); `size`: optional (width, height)
+    to resize the result to.
+    """
+    if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
+        labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
+    else:
+        labels = output[0, 0] if output.ndim == 4 else output[0]
+    if valid is not None:
+        labels = labels[: valid[1], : valid[0]]
+    mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
+        mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
+    return mask
+
+
+# ---- runtime/deploy_config.py ---------------------------------------------
+#
+# deploy.yaml, both ways: export.py writes it as PaddleSeg's export does, infer.py
+# (and export.py's own check) reads it back, ours or PaddleSeg's, with a parser for the
+# block-style YAML subset these files use (no YAML package needed).
+
+# Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
 
 def deploy_yaml_scalar(text):
@@ -346,30 +472,30 @@ def load_deploy_config(path):
     if os.path.isdir(path):
         path = os.path.join(path, "deploy.yaml")
     if not os.path.isfile(path):
-        deploy_error(
+        fail(
             f"{path}: deploy config not found (pass the deploy.yaml export.py wrote or its folder)"
         )
     try:
         with open(path, encoding="utf-8") as f:
             data = deploy_yaml_parse(f.read())
     except (ValueError, UnicodeDecodeError) as error:
-        deploy_error(f"{path}: cannot parse deploy config: {error}")
+        fail(f"{path}: cannot parse deploy config: {error}")
     deploy = data.get("Deploy") if isinstance(data, dict) else None
     if not isinstance(deploy, dict) or "model" not in deploy or "params" not in deploy:
-        deploy_error(f"{path}: not a deploy config (no Deploy: model / params)")
+        fail(f"{path}: not a deploy config (no Deploy: model / params)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         config = deploy_config_fields(deploy, folder)
     except (TypeError, ValueError, IndexError, AttributeError) as error:
-        deploy_error(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
+        fail(f"{path}: invalid deploy config ({type(error).__name__}: {error})")
     config["path"] = path
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
-            deploy_error(f"{config[name]}: model file named by {path} not found")
+            fail(f"{config[name]}: model file named by {path} not found")
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
-            deploy_error(
+            fail(
                 f"{path}: transform {kind!r} is not supported by infer.py "
                 f"(only {', '.join(INFER_SUPPORTED_TRANSFORMS)})"
             )
@@ -429,117 +555,13 @@ def deploy_config_fields(deploy, folder):
     return config
 
 
-def create_inference_predictor(
-    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
-):
-    """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
+# ---- runtime/infer_cli.py -------------------------------------------------
+#
+# The command line of every generated infer.py: images, folders or lists in, label
+# masks and colour overlays out, and --benchmark's per-stage timing.
 
-    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
-    ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
-    fusion passes (conv + bn + activation and the like) still run, so convolutions
-    stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
-    ONEDNN_BROKEN_CONV_FUSION_OPS the conv + activation fusion is dropped too.
-    """
-    config = paddle.inference.Config(model_file, params_file)
-    config.disable_glog_info()
-    config.switch_ir_optim(True)
-    if device == "gpu":
-        config.enable_use_gpu(256, 0)
-    else:
-        config.disable_gpu()
-        config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
-        if use_onednn:
-            config.enable_onednn()
-            if inference_program_has_broken_onednn_ops(model_file):
-                config.delete_pass("onednn_placement_pass")
-            if inference_program_uses(model_file, ONEDNN_BROKEN_CONV_FUSION_OPS):
-                config.delete_pass("conv_activation_onednn_fuse_pass")
-        else:
-            config.disable_onednn()
-    return paddle.inference.create_predictor(config)
-
-
-def inference_program_has_broken_onednn_ops(model_file):
-    """Whether the saved program uses one of ONEDNN_BROKEN_PIR_OPS."""
-    return inference_program_uses(model_file, ONEDNN_BROKEN_PIR_OPS)
-
-
-def inference_program_uses(model_file, op_names):
-    """Whether the saved program mentions one of `op_names` (bytes)."""
-    with open(model_file, "rb") as f:
-        program = f.read()
-    return any(name in program for name in op_names)
-
-
-def run_inference_predictor(predictor, batch):
-    """Run the predictor on a float32 NCHW batch; its first output as a numpy array."""
-    handle = predictor.get_input_handle(predictor.get_input_names()[0])
-    handle.reshape(batch.shape)
-    handle.copy_from_cpu(batch)
-    predictor.run()
-    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-
-
-def infer_normalize_coefficients(mean, std):
-    """Per-channel (scale, shift) so that pixel * scale + shift == (pixel / 255 - mean) / std."""
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.asarray(std, dtype=np.float64)
-    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
-
-
-def infer_preprocess(image, scale, shift, resize=None, padding=None):
-    """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
-
-    One multiply-add per channel plane straight into the output (no float64, no
-    HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
-    `resize` an optional (width, height); `padding` an optional {"size": (width,
-    height), "value": v}: the (resized) image is placed top-left and the rest filled
-    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
-    than the padding size is a ValueError.
-    """
-    if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
-        image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
-    height, width = image.shape[:2]
-    out_width, out_height = width, height
-    if padding is not None:
-        out_width, out_height = padding["size"]
-        if width > out_width or height > out_height:
-            raise ValueError(
-                f"image of {width}x{height} is larger than the Padding "
-                f"target_size {out_width}x{out_height}"
-            )
-    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
-    planes = cv2.split(image)  # B, G, R
-    for channel in range(3):
-        out = batch[0, channel]
-        if padding is not None:
-            fill = padding["value"] * scale[channel] + shift[channel]
-            out[height:] = fill
-            out[:height, width:] = fill
-            out = out[:height, :width]
-        np.multiply(planes[2 - channel], scale[channel], out=out)
-        out += shift[channel]
-    return batch
-
-
-def infer_postprocess(output, size=None, valid=None):
-    """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
-
-    `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
-    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
-    region to keep (the image within a padded input); `size`: optional (width, height)
-    to resize the result to.
-    """
-    if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
-        labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
-    else:
-        labels = output[0, 0] if output.ndim == 4 else output[0]
-    if valid is not None:
-        labels = labels[: valid[1], : valid[0]]
-    mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
-    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
-        mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
-    return mask
+# File name endings --image picks up in a folder.
+INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def segmentation_palette(num_colors=256):
@@ -575,10 +597,10 @@ def list_infer_images(path):
             and os.path.isfile(os.path.join(path, name))
         )
         if not images:
-            deploy_error(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
+            fail(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
         return images
     if not os.path.isfile(path):
-        deploy_error(f"{path}: image not found")
+        fail(f"{path}: image not found")
     if not path.lower().endswith(".txt"):
         return [path]
     base = os.path.dirname(path)
@@ -593,7 +615,7 @@ def list_infer_images(path):
                 image = os.path.join(base, image)  # relative to the list's folder
             images.append(image)
     if not images:
-        deploy_error(f"{path}: no images listed")
+        fail(f"{path}: no images listed")
     return images
 
 
@@ -612,10 +634,10 @@ def infer_output_names(images):
 def read_infer_image(path):
     """cv2.imread as 3-channel BGR; a one-line error (exit 2) if it cannot be read."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: image not found")
+        fail(f"{path}: image not found")
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        deploy_error(f"{path}: cannot be read as an image")
+        fail(f"{path}: cannot be read as an image")
     return image
 
 
@@ -685,7 +707,7 @@ def infer_main(spec, argv=None):
     config = load_deploy_config(args.config)
     images = list_infer_images(args.image)
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
-        deploy_error("--device gpu: this Paddle is built without CUDA; use --device cpu")
+        fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
     session = (
         None
         if args.onnx is None
@@ -709,13 +731,13 @@ def infer_main(spec, argv=None):
         )
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        deploy_error(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
+        fail(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
     scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
     palette = segmentation_palette()
     try:
         os.makedirs(args.save_dir, exist_ok=True)
     except OSError as error:
-        deploy_error(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
+        fail(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
     if config["resize"] is not None:
         print(
             "note: the model takes {}x{} input; images are resized to it and masks back".format(
@@ -739,7 +761,7 @@ def infer_main(spec, argv=None):
         try:
             batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
         except ValueError as error:
-            deploy_error(f"{path}: {error} of {config['path']}")
+            fail(f"{path}: {error} of {config['path']}")
         clock.append(time.perf_counter())
         output = (
             run_inference_predictor(predictor, batch)
@@ -757,7 +779,7 @@ def infer_main(spec, argv=None):
             mask_path = os.path.join(args.save_dir, f"{name}.png")
             overlay_path = os.path.join(args.save_dir, f"{name}_overlay.jpg")
             if not (cv2.imwrite(mask_path, mask) and cv2.imwrite(overlay_path, overlay)):
-                deploy_error(f"{args.save_dir}: cannot write results there")
+                fail(f"{args.save_dir}: cannot write results there")
         clock.append(time.perf_counter())
         return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
 

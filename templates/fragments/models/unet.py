@@ -87,10 +87,7 @@ class UNetDecoder(nn.Layer):
     def __init__(self, align_corners, use_deconv=False):
         super().__init__()
         self.up_sample_list = nn.LayerList(
-            [
-                UNetUpSampling(cin, cout, align_corners, use_deconv)
-                for cin, cout in UNET_UP_CHANNELS
-            ]
+            [UNetUpSampling(cin, cout, align_corners, use_deconv) for cin, cout in UNET_UP_CHANNELS]
         )
 
     def forward(self, x, skips):

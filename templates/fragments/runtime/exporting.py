@@ -1,11 +1,10 @@
 """Export behind every generated export.py: a static inference model, a PaddleSeg
-deploy.yaml and a check of the saved model against the dynamic one."""
+deploy.yaml (written by deploy_config) and a check of the saved model against the
+dynamic one."""
 
 import argparse
 import json
-import math
 import os
-import re
 import shutil
 
 import numpy as np
@@ -13,14 +12,15 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from .inference import (
-    create_inference_predictor,
-    deploy_error,
+from .deploy_config import (
+    deploy_yaml_lines,
+    export_deploy_info,
     infer_model_files,
     load_deploy_config,
-    run_inference_predictor,
 )
+from .errors import fail
 from .onnx_export import ONNX_MODEL_FILE, ONNX_OPSET, check_onnx_model, export_onnx_model
+from .predictor import create_inference_predictor, run_inference_predictor
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
@@ -123,7 +123,7 @@ def export_num_classes(spec, model_path, override=None):
                 with open(meta_path, encoding="utf-8") as f:
                     num_classes = json.load(f).get("num_classes")
             except (ValueError, AttributeError):
-                deploy_error(f"{meta_path}: not a JSON object")
+                fail(f"{meta_path}: not a JSON object")
             if num_classes is not None:
                 return int(num_classes)
     return spec["dataset"]["num_classes"]
@@ -132,13 +132,13 @@ def export_num_classes(spec, model_path, override=None):
 def load_export_weights(model, path):
     """Load a full-model state dict strictly: every key present, none extra, shapes equal."""
     if not os.path.isfile(path):
-        deploy_error(f"{path}: model weights not found")
+        fail(f"{path}: model weights not found")
     try:
         weights = paddle.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is a user error
-        deploy_error(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
+        fail(f"{path}: cannot be read as a .pdparams state dict ({type(error).__name__})")
     if not isinstance(weights, dict):
-        deploy_error(f"{path}: not a state dict")
+        fail(f"{path}: not a state dict")
     expected = model.state_dict()
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
@@ -161,79 +161,11 @@ def load_export_weights(model, path):
         if names
     ]
     if problems:
-        deploy_error(
+        fail(
             f"{path}: does not match this model ({'; '.join(problems)}); check "
             "--num-classes and that the weights are this combination's"
         )
     model.set_state_dict(weights)
-
-
-def deploy_yaml_value(value):
-    """One scalar in YAML, quoted where a plain scalar would read back differently."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return repr(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[repr(value)]
-        text = repr(value)  # YAML 1.1 (pyyaml) wants a dot in 1.0e-05
-        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
-    text = str(value)
-    plain = re.fullmatch(r"[A-Za-z_/][A-Za-z0-9_./ -]*", text) and not text.endswith(" ")
-    if plain and text.lower() not in ("null", "true", "false", "yes", "no", "on", "off"):
-        return text
-    return "'" + text.replace("'", "''") + "'"
-
-
-def deploy_yaml_lines(value, indent=0):
-    """Block-style YAML lines of nested dicts and lists, laid out as pyyaml dumps them."""
-    pad = " " * indent
-    lines = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, (dict, list)) and item:
-                lines.append(f"{pad}{deploy_yaml_value(key)}:")
-                # pyyaml leaves a list at its key's indent, nests a mapping two deeper
-                lines += deploy_yaml_lines(item, indent + 2 if isinstance(item, dict) else indent)
-            else:
-                text = (
-                    ("{}" if isinstance(item, dict) else "[]")
-                    if isinstance(item, (dict, list))
-                    else deploy_yaml_value(item)
-                )
-                lines.append(f"{pad}{deploy_yaml_value(key)}: {text}")
-        return lines
-    for item in value:
-        if isinstance(item, (dict, list)) and item:
-            nested = deploy_yaml_lines(item, indent + 2)
-            lines.append(f"{pad}- {nested[0][indent + 2 :]}")
-            lines += nested[1:]
-        else:
-            text = (
-                ("{}" if isinstance(item, dict) else "[]")
-                if isinstance(item, (dict, list))
-                else deploy_yaml_value(item)
-            )
-            lines.append(f"{pad}- {text}")
-    return lines
-
-
-def export_deploy_info(spec, model_file, input_shape, output_op):
-    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
-    transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
-    return {
-        "Deploy": {
-            "model": model_file,
-            "params": "model.pdiparams",
-            "transforms": transforms,
-            "input_shape": list(input_shape),
-            "output_op": output_op,
-            "output_dtype": "int32" if output_op == "argmax" else "float32",
-        }
-    }
 
 
 def check_exported_model(wrapped, folder, input_shape, output_op):
@@ -283,7 +215,7 @@ def export_onnx(folder, input_shape, opset):
         onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
     )
     if not passed:
-        deploy_error(f"the ONNX model does not match Paddle Inference: {description}", status=1)
+        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
 
 
@@ -303,7 +235,7 @@ def export_main(spec, build_model, argv=None):
 
     save_dir = os.path.abspath(args.save_dir)
     if os.path.exists(save_dir) and not os.path.isdir(save_dir):
-        deploy_error(f"{args.save_dir}: exists and is not a folder")
+        fail(f"{args.save_dir}: exists and is not a folder")
     parent = os.path.dirname(save_dir)
     os.makedirs(parent, exist_ok=True)
     # a sibling of save_dir (same file system, so the final moves are renames)
@@ -325,9 +257,7 @@ def export_main(spec, build_model, argv=None):
             wrapped, work, args.input_shape, args.output_op
         )
         if not passed:
-            deploy_error(
-                f"the exported model does not match the dynamic model: {description}", status=1
-            )
+            fail(f"the exported model does not match the dynamic model: {description}", status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset)

@@ -5,9 +5,10 @@ when asked for, with a one-line message when missing."""
 import importlib
 import inspect
 import os
-import sys
 
 import numpy as np
+
+from .errors import fail
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
@@ -16,18 +17,12 @@ ONNX_MODEL_FILE = "model.onnx"
 ONNX_OPSET = 11
 
 
-def onnx_error(message, status=2):
-    """Print a one-line error (no traceback) and exit with `status` (2: user error)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(status)
-
-
 def import_optional(module, flag):
     """Import an optional package, or stop with one line saying how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        onnx_error(f"{flag} needs the '{module}' package: pip install {module}")
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
@@ -43,16 +38,16 @@ def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
         paddle2onnx.export(model_file, params_file, onnx_file, **options)
     except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
+        fail(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
     if not os.path.isfile(onnx_file):
-        onnx_error(f"paddle2onnx wrote no {onnx_file}", status=1)
+        fail(f"paddle2onnx wrote no {onnx_file}", status=1)
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
     """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
     onnxruntime = import_optional("onnxruntime", "--onnx")
     if not os.path.isfile(onnx_file):
-        onnx_error(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # not the converter's unused-initializer warnings
     if cpu_threads:
@@ -67,7 +62,7 @@ def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
         )
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        onnx_error(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
 
 
 def run_onnx_session(session, batch):

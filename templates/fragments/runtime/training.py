@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import sys
 import time
 
 import cv2
@@ -16,6 +15,7 @@ import numpy as np
 import paddle
 
 from ..data.datasets import SegDataError, load_dataset
+from .errors import fail
 from .metrics import confusion_matrix, segmentation_metrics
 
 # Finished checkpoints the save directory keeps (best_model apart).
@@ -178,11 +178,6 @@ def training_batches(dataset, batch_keys, num_workers, prefetch=2):
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
-
-
-def fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def atomic_save_folder(folder, write):

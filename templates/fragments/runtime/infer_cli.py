@@ -1,0 +1,286 @@
+"""The command line of every generated infer.py: images, folders or lists in, label
+masks and colour overlays out, and --benchmark's per-stage timing."""
+
+import argparse
+import os
+import time
+
+import cv2
+import numpy as np
+import paddle
+
+from ..data.infer_transforms import (
+    infer_normalize_coefficients,
+    infer_postprocess,
+    infer_preprocess,
+)
+from .deploy_config import load_deploy_config
+from .errors import fail
+from .onnx_export import ONNX_MODEL_FILE, create_onnx_session, run_onnx_session
+from .predictor import create_inference_predictor, run_inference_predictor
+
+# File name endings --image picks up in a folder.
+INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def segmentation_palette(num_colors=256):
+    """The PASCAL VOC pseudo-colour palette (class id bits spread over R, G, B) as BGR.
+
+    A 1x256x3 uint8 table for cv2.LUT.
+    """
+    palette = np.zeros((num_colors, 3), dtype=np.uint8)
+    for class_id in range(num_colors):
+        label, shift = class_id, 7
+        while label:
+            for channel in range(3):
+                palette[class_id, channel] |= ((label >> channel) & 1) << shift
+            label >>= 3
+            shift -= 1
+    return np.ascontiguousarray(palette[:, ::-1]).reshape(1, num_colors, 3)
+
+
+def overlay_segmentation(image, mask, palette, alpha=0.5):
+    """The BGR image blended (1 - alpha : alpha) with the mask's pseudo colours."""
+    ids = mask if mask.dtype == np.uint8 else (mask % 256).astype(np.uint8)
+    colours = cv2.LUT(cv2.merge([ids, ids, ids]), palette)
+    return cv2.addWeighted(image, 1.0 - alpha, colours, alpha, 0.0)
+
+
+def list_infer_images(path):
+    """Image paths --image names: a file, a folder (sorted) or a .txt list (first column)."""
+    if os.path.isdir(path):
+        images = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if name.lower().endswith(INFER_IMAGE_EXTENSIONS)
+            and os.path.isfile(os.path.join(path, name))
+        )
+        if not images:
+            fail(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
+        return images
+    if not os.path.isfile(path):
+        fail(f"{path}: image not found")
+    if not path.lower().endswith(".txt"):
+        return [path]
+    base = os.path.dirname(path)
+    images = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            image = fields[0]
+            if not os.path.isabs(image) and not os.path.exists(image):
+                image = os.path.join(base, image)  # relative to the list's folder
+            images.append(image)
+    if not images:
+        fail(f"{path}: no images listed")
+    return images
+
+
+def infer_output_names(images):
+    """A distinct output stem per image: its file stem, numbered where stems repeat."""
+    stems = [os.path.splitext(os.path.basename(image))[0] for image in images]
+    seen = {}
+    names = []
+    for stem in stems:
+        count = seen.get(stem, 0)
+        seen[stem] = count + 1
+        names.append(stem if count == 0 else f"{stem}_{count}")
+    return names
+
+
+def read_infer_image(path):
+    """cv2.imread as 3-channel BGR; a one-line error (exit 2) if it cannot be read."""
+    if not os.path.isfile(path):
+        fail(f"{path}: image not found")
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        fail(f"{path}: cannot be read as an image")
+    return image
+
+
+def infer_arguments(spec, argv):
+    parser = argparse.ArgumentParser(
+        description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
+    )
+    parser.add_argument(
+        "--config", required=True, help="deploy.yaml written by export.py, or the folder holding it"
+    )
+    parser.add_argument(
+        "--image", required=True, help="an image, a folder of images or a .txt list (first column)"
+    )
+    parser.add_argument(
+        "--save-dir",
+        default="output/result",
+        help="where <stem>.png masks and <stem>_overlay.jpg go (default: %(default)s)",
+    )
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument(
+        "--cpu-threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU math threads (default: all cores, %(default)s)",
+    )
+    parser.add_argument(
+        "--no-mkldnn",
+        dest="use_onednn",
+        action="store_false",
+        help="do not use oneDNN (MKL-DNN) kernels on CPU",
+    )
+    parser.add_argument(
+        "--onnx",
+        nargs="?",
+        const="",
+        metavar="MODEL_ONNX",
+        help="run an ONNX model with onnxruntime instead (default file: "
+        f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
+        "writes it)",
+    )
+    parser.add_argument(
+        "--benchmark",
+        action="store_true",
+        help="time --repeats passes over the images after --warmup runs",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="untimed runs before a benchmark (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="timed passes over the images (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if args.cpu_threads < 1 or args.warmup < 0 or args.repeats < 1:
+        parser.error("--cpu-threads and --repeats must be >= 1, --warmup >= 0")
+    return args
+
+
+def infer_main(spec, argv=None):
+    """infer.py: segment images with an exported model and write masks and overlays."""
+    args = infer_arguments(spec, argv)
+    config = load_deploy_config(args.config)
+    images = list_infer_images(args.image)
+    if args.device == "gpu" and not paddle.is_compiled_with_cuda():
+        fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
+    session = (
+        None
+        if args.onnx is None
+        else create_onnx_session(
+            args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
+            args.device,
+            args.cpu_threads,
+        )
+    )
+    try:
+        predictor = (
+            None
+            if session is not None
+            else create_inference_predictor(
+                config["model_file"],
+                config["params_file"],
+                args.device,
+                args.cpu_threads,
+                args.use_onednn,
+            )
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
+    scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
+    palette = segmentation_palette()
+    try:
+        os.makedirs(args.save_dir, exist_ok=True)
+    except OSError as error:
+        fail(f"{args.save_dir}: cannot create the results folder ({error.strerror})")
+    if config["resize"] is not None:
+        print(
+            "note: the model takes {}x{} input; images are resized to it and masks back".format(
+                *config["resize"]
+            )
+        )
+    if config["padding"] is not None:
+        print(
+            "note: images are padded bottom/right to {}x{} and masks cropped back".format(
+                *config["padding"]["size"]
+            )
+        )
+    stage_names = ("read", "preprocess", "inference", "postprocess", "write")
+    totals = dict.fromkeys(stage_names, 0.0)
+
+    def process(path, name=None):
+        """One image through the pipeline; its stage times in seconds."""
+        clock = [time.perf_counter()]
+        image = read_infer_image(path)
+        clock.append(time.perf_counter())
+        try:
+            batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
+        except ValueError as error:
+            fail(f"{path}: {error} of {config['path']}")
+        clock.append(time.perf_counter())
+        output = (
+            run_inference_predictor(predictor, batch)
+            if session is None
+            else run_onnx_session(session, batch)
+        )
+        clock.append(time.perf_counter())
+        size = (image.shape[1], image.shape[0])
+        # the image's own region of a padded input: its size after any Resize
+        valid = None if config["padding"] is None else config["resize"] or size
+        mask = infer_postprocess(output, size, valid)
+        overlay = overlay_segmentation(image, mask, palette)
+        clock.append(time.perf_counter())
+        if name is not None:
+            mask_path = os.path.join(args.save_dir, f"{name}.png")
+            overlay_path = os.path.join(args.save_dir, f"{name}_overlay.jpg")
+            if not (cv2.imwrite(mask_path, mask) and cv2.imwrite(overlay_path, overlay)):
+                fail(f"{args.save_dir}: cannot write results there")
+        clock.append(time.perf_counter())
+        return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
+
+    names = infer_output_names(images)
+    started = time.perf_counter()
+    if args.benchmark:
+        for _ in range(args.warmup):
+            process(images[0])
+        runs = 0
+        started = time.perf_counter()
+        for repeat in range(args.repeats):
+            for path, name in zip(images, names):
+                times = process(path, name if repeat == 0 else None)
+                for stage, seconds in zip(stage_names, times):
+                    totals[stage] += seconds
+                runs += 1
+    else:
+        runs = len(images)
+        for path, name in zip(images, names):
+            for stage, seconds in zip(stage_names, process(path, name)):
+                totals[stage] += seconds
+    elapsed = time.perf_counter() - started
+    print(f"wrote {len(images)} masks and overlays to {args.save_dir}")
+    counts = dict.fromkeys(stage_names, runs)
+    counts["write"] = len(images)  # a benchmark writes on its first pass only
+    means = ", ".join(
+        f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
+    )
+    if args.benchmark:
+        where = (
+            f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
+            if args.device == "cpu"
+            else "gpu"
+        )
+        if session is not None:
+            where = "onnxruntime, " + (
+                f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
+            )
+        print(
+            f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
+            f"{args.warmup} warm-up) on {where}"
+        )
+    else:
+        print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")
+    print(f"mean ms per image: {means}")
