@@ -21,8 +21,10 @@ from pathlib import Path
 from . import __version__
 from .model_figures import FIGURES_FILE, load_figures
 
-# The compiler's code that decides what an output holds (the bench subpackage does not).
-_NOT_COMPILING = ("bench",)
+# Subpackages of segc that are not the compiler's code: benchmarking decides nothing an
+# output holds, and templates, schema and zoo (installed inside segc/ from a wheel, beside
+# it in a checkout) are hashed as inputs of their own.
+_NOT_COMPILING = ("bench", "templates", "schema", "zoo_specs")
 
 
 def toolchain_fingerprint() -> str:
