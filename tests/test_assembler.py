@@ -96,3 +96,51 @@ def test_the_model_is_written_once_per_folder():
             assert "from model import build_model" in text, folder / script
             assert not model & _top_level_names(folder / script), folder / script
         assert "import model" not in (folder / "infer.py").read_text()
+
+
+def test_fragments_are_formatted_as_the_generated_code_is():
+    """What a reader sees in a fragment is what the generated file holds."""
+    fmt = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", str(FRAGMENTS)],
+                         check=False, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout[-3000:]
+
+
+@pytest.mark.parametrize("source,message", [
+    ("import numpy as np\n\n\ndef np():\n    return 1\n", "'np' shadows the import of numpy"),
+    ("def len(x):\n    return 0\n", "'len' shadows a Python builtin"),
+])
+def test_a_unit_may_not_shadow_an_import_or_a_builtin(tmp_path, source, message):
+    (tmp_path / "a.py").write_text(source)
+    with pytest.raises(FragmentError, match=message):
+        FragmentLibrary(tmp_path)
+
+
+def test_a_skeleton_may_not_redefine_a_unit(tmp_path):
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "basic.py").write_text("def helper():\n    return 1\n")
+    library = FragmentLibrary(tmp_path)
+    with pytest.raises(FragmentError, match="'helper', which shadows the unit of layers/basic"):
+        library.assemble("def helper():\n    return 2\n\n\nhelper()\n", "# banner")
+
+
+def test_fragments_in_folders_import_each_other_relatively(tmp_path):
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "layers" / "basic.py").write_text('"""Basic."""\n\n\ndef block():\n    return 1\n')
+    (tmp_path / "models" / "net.py").write_text(
+        '"""Net: a paper."""\n\nfrom ..layers.basic import block\n\n\ndef net():\n'
+        "    return block()\n")
+    text, fragments, names = FragmentLibrary(tmp_path).assemble_with_sources(
+        "net()\n", "# banner")
+    assert fragments == ["layers/basic", "models/net"] and names == {"block", "net"}
+    assert text.index("def block") < text.index("def net")
+    assert "# ---- models/net.py" in text and "# Net: a paper." in text  # docstring kept
+
+
+def test_units_a_sibling_defines_are_imported_not_repeated(tmp_path):
+    (tmp_path / "a.py").write_text("def shared():\n    return 1\n\n\ndef user():\n"
+                                   "    return shared()\n")
+    text, _, names = FragmentLibrary(tmp_path).assemble_with_sources(
+        "user()\n", "# banner", ("model", {"shared"}))
+    assert "from model import shared" in text and "def shared" not in text
+    assert names == {"user"}

@@ -170,3 +170,25 @@ def test_model_cards_show_the_measured_figures_and_go_stale_with_them(run_segc, 
     assert code == 2
     assert err.splitlines()[0].startswith("zoo_specs/measured.json: error: cannot read the "
                                           "measured figures")
+
+
+def test_a_new_compiler_renders_everything_again(run_segc, project, monkeypatch):
+    """Fresh outputs are skipped only while the compiler that made them is the same."""
+    run_segc("compile", "--all", cwd=project)
+    code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 0
+    import segc.emitter
+    import segc.freshness
+
+    monkeypatch.setattr(segc.freshness, "toolchain_fingerprint", lambda: "another compiler")
+    monkeypatch.setattr(segc.emitter, "toolchain_fingerprint", lambda: "another compiler")
+    code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 1 and out.strip() == "stale generated/manifest.json"
+
+
+def test_fresh_and_full_compiles_agree(run_segc, project):
+    run_segc("compile", "--all", cwd=project)
+    before = tree_bytes(project / "generated")
+    code, out, _ = run_segc("compile", "--all", "--full", cwd=project)
+    assert code == 0 and "(0 file(s) changed)" in out
+    assert tree_bytes(project / "generated") == before
