@@ -27,7 +27,7 @@ import paddle
 import pytest
 
 from .conftest import GENERATED
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, load_script, resolved_spec
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +44,14 @@ LEARNING_RATE = 0.001
 
 def backbone_size(combination: str) -> int:
     """The depth or width in the backbone's name (ResNet18_vd: 18, HRNet_W48: 48)."""
-    backbone = load_script(combination).SPEC["backbone"]
+    backbone = resolved_spec(combination)["backbone"]
     return int(re.search(r"\d+", backbone).group())
 
 
 def smallest_per_architecture() -> list[str]:
     by_arch = defaultdict(list)
     for combination in combinations():
-        by_arch[load_script(combination).SPEC["arch"]].append(combination)
+        by_arch[resolved_spec(combination)["arch"]].append(combination)
     return sorted(min(names, key=lambda c: (backbone_size(c), c)) for names in by_arch.values())
 
 
@@ -109,7 +109,7 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     module = load_script(combination)
     weights = tmp_path / "train" / f"iter_{ITERS}" / "model.pdparams"
     num_classes = json.loads((weights.parent / "meta.json").read_text())["num_classes"]
-    images, labels = fixed_batch(tmp_path / "demo_data", module.SPEC["normalize"])
+    images, labels = fixed_batch(tmp_path / "demo_data", resolved_spec(combination)["normalize"])
     paddle.seed(SEED)  # train.py's initial weights: it seeds, then builds the model
     before = main_loss(module, module.build_model(num_classes), images, labels)
     trained = module.build_model(num_classes)

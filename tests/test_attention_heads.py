@@ -12,9 +12,8 @@ import numpy as np
 import paddle
 import pytest
 
-from .generated_scripts import load_script
-from .oracle_fixes import oracle_fix
-from .test_parity import paddleseg_model, randomise_batch_norm_statistics
+from .generated_scripts import load_script, resolved_spec
+from .oracle import oracle_fix, paddleseg_model, randomise_batch_norm_statistics
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +46,12 @@ def disable_dropout(model):
 def transferred_pair(combination):
     """(PaddleSeg's model, ours) with the same random weights, gammas and BN statistics."""
     module = load_script(combination)
+    spec = resolved_spec(combination)
     paddle.seed(0)
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(spec)
     randomise_batch_norm_statistics(reference)
     gammas = randomise_scalar_parameters(reference)
-    if module.SPEC["arch"] in ("DANet", "CCNet"):
+    if spec["arch"] in ("DANet", "CCNet"):
         assert gammas >= 1
     ours = module.build_model()
     ours.set_state_dict(reference.state_dict())
@@ -65,7 +65,8 @@ def random_input(shape=ODD_INPUT_SHAPE, seed=1):
 @pytest.mark.parametrize("combination", COMBINATIONS)
 def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combination):
     module, reference, ours = transferred_pair(combination)
-    arch = module.SPEC["arch"]
+    spec = resolved_spec(combination)
+    arch = spec["arch"]
     x = random_input()
 
     reference.eval()
@@ -76,7 +77,7 @@ def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combina
         got = [t.numpy() for t in ours(x)]
     assert len(got) == len(expected)
     for e, g in zip(expected, got):
-        assert g.shape == e.shape == (1, module.SPEC["dataset"]["num_classes"],
+        assert g.shape == e.shape == (1, spec["dataset"]["num_classes"],
                                       *ODD_INPUT_SHAPE[2:])
         assert np.abs(g - e).max() <= 1e-4
 

@@ -14,9 +14,8 @@ from segc.templates.fragments.layers.encoding import ContextEncoding
 from segc.templates.fragments.losses.semantic_encoding import SECrossEntropyLoss
 from segc.templates.fragments.models.emanet import EMAU
 
-from .generated_scripts import combinations, load_script
-from .oracle_fixes import oracle_fix
-from .test_parity import paddleseg_model
+from .generated_scripts import combinations, load_script, resolved_spec
+from .oracle import oracle_fix, paddleseg_model
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +92,9 @@ def test_encoding_models_training_outputs_match_paddleseg(combination):
     """Training mode: [main, auxiliary, class presence]; the main and class-presence
     outputs (no dropout on their path) equal PaddleSeg's, with batch statistics."""
     module = load_script(combination)
+    spec = resolved_spec(combination)
     paddle.seed(0)
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(spec)
     ours = module.build_model()
     ours.set_state_dict(reference.state_dict())
     reference.train()
@@ -102,7 +102,7 @@ def test_encoding_models_training_outputs_match_paddleseg(combination):
     x = paddle.to_tensor(np.random.default_rng(1).normal(size=(2, 3, 64, 96)).astype("float32"))
     expected = reference(x)
     got = ours(x)
-    num_classes = module.SPEC["dataset"]["num_classes"]
+    num_classes = spec["dataset"]["num_classes"]
     assert [list(o.shape) for o in got] == [[2, num_classes, 64, 96]] * 2 + [[2, num_classes]]
     for index in (0, 2):
         want, have = expected[index].numpy(), got[index].numpy()
@@ -116,15 +116,16 @@ CONTEXT_ARCHITECTURES = ("ENCNet", "FastFCN", "GloRe", "GINet", "EMANet")
 
 
 @pytest.mark.parametrize("combination", [c for c in combinations()
-                                         if load_script(c).SPEC["arch"] in CONTEXT_ARCHITECTURES])
+                                         if resolved_spec(c)["arch"] in CONTEXT_ARCHITECTURES])
 def test_eval_flops_equal_paddleseg(combination):
     """paddle.flops counts layers only, so equal FLOPs mean the same layers run in eval
     (the auxiliary heads included or not, as in PaddleSeg) on the same shapes."""
     module = load_script(combination)
+    spec = resolved_spec(combination)
     ours = module.build_model()
-    reference = paddleseg_model(module.SPEC)
+    reference = paddleseg_model(spec)
     shape = (1, 3, 64, 128)
     our_flops, _ = paddle_flops(ours, shape)
-    with oracle_fix(module.SPEC["arch"]):
+    with oracle_fix(spec["arch"]):
         ref_flops, _ = paddle_flops(reference, shape)
     assert our_flops == ref_flops > 0

@@ -21,7 +21,7 @@ from segc.templates.fragments.data.transforms import (
 from segc.templates.fragments.runtime import training
 
 from .conftest import REPO, ZOO, write_spec
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, load_script, resolved_spec
 
 
 def random_label(rng, height, width, num_classes, ignore_index=255):
@@ -113,7 +113,7 @@ def test_targets_follow_the_catalog_and_only_edge_combinations_get_edge_code(pro
         module = load_script(combination)
         text = (REPO / "generated" / combination / "train.py").read_text()
         wants_edges = any(loss.get("edge_label") for loss in
-                          module.SPEC["components"]["losses"])
+                          resolved_spec(combination)["components"]["losses"])
         targets = [target for _, _, target in module.build_losses(255)]
         assert ("edge" in targets) == wants_edges
         for name in ("binary_edge_map", "EDGE_MAP_RADIUS", "target_maps={"):
@@ -121,7 +121,7 @@ def test_targets_follow_the_catalog_and_only_edge_combinations_get_edge_code(pro
         for script in ("export.py", "infer.py"):
             assert "edge_map" not in (REPO / "generated" / combination / script).read_text()
         if wants_edges:
-            edge_combinations.add(module.SPEC["arch"])
+            edge_combinations.add(resolved_spec(combination)["arch"])
     assert edge_combinations >= {"GSCNN", "DecoupledSegNet"}
 
 

@@ -12,7 +12,7 @@ import paddle
 import pytest
 
 from .conftest import GENERATED
-from .generated_scripts import load_script
+from .generated_scripts import load_script, resolved_spec
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def test_export_then_infer_equals_the_dynamic_model(trained):
     model = module.build_model(num_classes)
     model.set_state_dict(paddle.load(str(weights)))
     model.eval()
-    normalize = module.SPEC["normalize"]
+    normalize = resolved_spec(COMBINATION)["normalize"]
     rgb = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB).astype("float32") / 255
     x = ((rgb - normalize["mean"]) / normalize["std"]).transpose(2, 0, 1)[None].astype("float32")
     with paddle.no_grad():

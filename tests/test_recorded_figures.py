@@ -12,7 +12,7 @@ import pytest
 from segc.model_figures import load_figures
 
 from .conftest import ZOO
-from .generated_scripts import combinations, load_script
+from .generated_scripts import combinations, resolved_spec
 
 RECORDED = load_figures(ZOO)
 
@@ -21,7 +21,7 @@ RECORDED = load_figures(ZOO)
 def test_recorded_figures_exist_and_equal_the_seed(combination):
     assert combination in RECORDED, f"run `segc bench {combination}`, then `segc compile --all`"
     recorded = RECORDED[combination]
-    reference = load_script(combination).SPEC["reference"]
+    reference = resolved_spec(combination)["reference"]
     if reference.get("gflops") is not None:
         assert recorded["gflops"] == reference["gflops"]
     if reference.get("params_m") is not None:
