@@ -12,8 +12,8 @@ import numpy as np
 import paddle
 import pytest
 
-from .generated_scripts import load_script, resolved_spec
-from .oracle import oracle_fix, paddleseg_model, randomise_batch_norm_statistics
+from .generated_scripts import load_script
+from .oracle import oracle_fix, randomise_batch_norm_statistics
 
 pytestmark = pytest.mark.slow
 
@@ -43,30 +43,20 @@ def disable_dropout(model):
             layer.p = 0.0
 
 
-def transferred_pair(combination):
-    """(PaddleSeg's model, ours) with the same random weights, gammas and BN statistics."""
-    module = load_script(combination)
-    spec = resolved_spec(combination)
-    paddle.seed(0)
-    reference = paddleseg_model(spec)
-    randomise_batch_norm_statistics(reference)
-    gammas = randomise_scalar_parameters(reference)
-    if spec["arch"] in ("DANet", "CCNet"):
-        assert gammas >= 1
-    ours = module.build_model()
-    ours.set_state_dict(reference.state_dict())
-    return module, reference, ours
-
-
 def random_input(shape=ODD_INPUT_SHAPE, seed=1):
     return paddle.to_tensor(np.random.default_rng(seed).normal(size=shape).astype("float32"))
 
 
-@pytest.mark.parametrize("combination", COMBINATIONS)
-def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combination):
-    module, reference, ours = transferred_pair(combination)
-    spec = resolved_spec(combination)
+@pytest.mark.parametrize("combination", COMBINATIONS, scope="session")
+def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combination,
+                                                                        oracle_pair):
+    # The same random weights, BN statistics and non-zero gammas in both models.
+    spec, reference, ours = oracle_pair.spec, oracle_pair.reference, oracle_pair.ours
     arch = spec["arch"]
+    gammas = randomise_scalar_parameters(reference)
+    if arch in ("DANet", "CCNet"):
+        assert gammas >= 1
+    oracle_pair.transfer()
     x = random_input()
 
     reference.eval()
@@ -96,7 +86,7 @@ def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combina
         expected = [t.numpy() for t in reference(x)]
     with paddle.no_grad():
         got = [t.numpy() for t in ours(x)]
-    assert len(got) == len(expected) == len(module.build_losses(255))
+    assert len(got) == len(expected) == len(load_script(combination).build_losses(255))
     for e, g in zip(expected, got):
         assert np.abs(g - e).max() <= 1e-4 * max(1.0, float(np.abs(e).max()))
 

@@ -3,7 +3,7 @@
 Tests and benchmarks compare segc with PaddleSeg through this package only:
 
 - `paddleseg_model(spec)`: PaddleSeg's model for a combination, from segc's resolved
-  spec; `paddleseg_model_from_config(path)` / `paddleseg_config(path)`: from a PaddleSeg
+  spec; `ModelPair`: it and segc's model, built once for every test that compares them; `paddleseg_model_from_config(path)` / `paddleseg_config(path)`: from a PaddleSeg
   config file, without downloads (models.py, runtime.py);
 - `oracle_fix(model_type)`: the context to run that model's forward pass in; the fixes
   are the explicit registry `MODEL_FIXES` (fixes/), keyed by PaddleSeg model type and
@@ -24,7 +24,12 @@ from .model_types import (
     check_registry,
     paddleseg_model_types,
 )
-from .models import paddleseg_model, paddleseg_model_from_config, randomise_batch_norm_statistics
+from .models import (
+    ModelPair,
+    paddleseg_model,
+    paddleseg_model_from_config,
+    randomise_batch_norm_statistics,
+)
 from .runtime import (
     RUNTIME_FIXES,
     fix_cross_entropy_loss,
@@ -36,9 +41,21 @@ from .runtime import (
 )
 
 __all__ = [
-    "MODEL_FIXES", "RUNTIME_FIXES", "UnknownModelType", "check_model_type", "check_registry",
-    "fix_cross_entropy_loss", "import_deploy_infer", "losses_of_shape_one", "oracle_fix",
-    "paddleseg_config", "paddleseg_model", "paddleseg_model_from_config",
-    "paddleseg_model_types", "predict_config_class", "randomise_batch_norm_statistics",
+    "MODEL_FIXES",
+    "RUNTIME_FIXES",
+    "ModelPair",
+    "UnknownModelType",
+    "check_model_type",
+    "check_registry",
+    "fix_cross_entropy_loss",
+    "import_deploy_infer",
+    "losses_of_shape_one",
+    "oracle_fix",
+    "paddleseg_config",
+    "paddleseg_model",
+    "paddleseg_model_from_config",
+    "paddleseg_model_types",
+    "predict_config_class",
+    "randomise_batch_norm_statistics",
     "without_pretrained",
 ]

@@ -46,3 +46,44 @@ def randomise_batch_norm_statistics(model, seed=0):
             n = layer._mean.shape[0]
             layer._mean.set_value(rng.normal(0, 0.1, n).astype("float32"))
             layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
+
+
+class ModelPair:
+    """PaddleSeg's model and segc's for one combination, built once and shared by every
+    test that compares them (tests/conftest.py's `oracle_pair` fixture).
+
+    PaddleSeg's model is built under paddle.seed(0), with its random initial weights and
+    randomised BN statistics (`randomise_batch_norm_statistics`); segc's is built without
+    initialising its weights (paddle.LazyGuard), since every comparison loads PaddleSeg's
+    state dict into it first (`transfer`), which is strict about names and shapes in the
+    tests. A test may change either model (weights, train mode, dropout): `reset()`
+    restores PaddleSeg's built weights, the dropout rates and eval mode, so that tests
+    do not depend on each other's order.
+    """
+
+    def __init__(self, spec: dict, build_ours):
+        self.spec = spec
+        paddle.seed(0)
+        self.reference = paddleseg_model(spec)
+        randomise_batch_norm_statistics(self.reference)
+        with paddle.LazyGuard():
+            self.ours = build_ours()
+        self._built_state = {k: v.numpy().copy() for k, v in self.reference.state_dict().items()}
+        self._dropout_rates = [(layer, layer.p) for model in (self.reference, self.ours)
+                               for layer in model.sublayers()
+                               if isinstance(layer, (paddle.nn.Dropout, paddle.nn.Dropout2D))]
+
+    def reset(self):
+        """PaddleSeg's model as built, dropout rates as built, both models in eval mode;
+        segc's weights are whatever they were until the next `transfer()`."""
+        self.reference.set_state_dict(self._built_state)
+        for layer, rate in self._dropout_rates:
+            layer.p = rate
+        self.reference.eval()
+        self.ours.eval()
+        return self
+
+    def transfer(self):
+        """PaddleSeg's current weights and statistics into segc's model."""
+        self.ours.set_state_dict(self.reference.state_dict())
+        return self
