@@ -5,7 +5,7 @@ attention gammas are still PaddleSeg's initial 0 (so the attention itself adds n
 and 64x128 inputs give feature maps that ISANet's 8x8 blocks divide evenly. Here the
 gammas are non-zero, the input size is odd, training-mode outputs are compared too, and
 the models run as static graphs (as export.py saves them) at sizes they were not traced
-at.
+at. The full-size models are the ones test_parity.py builds (conftest's `oracle_pair`).
 """
 
 import numpy as np
