@@ -9,7 +9,14 @@ it measures and how). This script is its entry point, and each measurement's chi
 process runs through it too, with --child.
 """
 
-from side_by_side.orchestration import main  # benchmarks/ is sys.path[0] when run as a script
+import sys
+from pathlib import Path
+
+# benchmarks/ is sys.path[0] when run as a script; the repository root holds tests.oracle,
+# the PaddleSeg oracle the tests use too
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+from side_by_side.orchestration import main
 
 if __name__ == "__main__":
     main()

@@ -35,6 +35,24 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def built_oracle_pair(combination):
+    """PaddleSeg's model and segc's for `combination` (a tests.oracle.ModelPair), built
+    once for every test that compares them: such tests parametrize `combination` with
+    scope="session", so that pytest runs them together, combination by combination,
+    and keeps one pair alive at a time."""
+    from .generated_scripts import load_script, resolved_spec
+    from .oracle import ModelPair
+
+    return ModelPair(resolved_spec(combination), load_script(combination).build_model)
+
+
+@pytest.fixture
+def oracle_pair(built_oracle_pair):
+    """The shared pair as built (ModelPair.reset), whatever an earlier test did to it."""
+    return built_oracle_pair.reset()
+
+
 def write_spec(project: Path, name: str, text: str) -> Path:
     path = project / "zoo_specs" / name
     path.write_text(text, encoding="utf-8")

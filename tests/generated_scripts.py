@@ -1,8 +1,10 @@
-"""Import generated scripts by path (they are standalone files, not a package), and the
-resolved spec of each combination (the scripts' SPEC holds only what they read)."""
+"""Import generated scripts by path (they are standalone files, not a package), and
+segc's resolved spec of each combination (what the tests read instead of a script's
+SPEC, which holds only what that script reads)."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import sys
@@ -41,18 +43,24 @@ def load_script(combination: str, script: str = "train.py", root: Path = GENERAT
             sys.modules["model"] = saved
 
 
+def combinations() -> list[str]:
+    return sorted(p.parent.name for p in GENERATED.glob("*/model.py"))
+
+
 @functools.cache
-def _resolved() -> dict[str, dict]:
+def _resolved_specs() -> dict[str, dict]:
     from segc.pipeline import resolve_specs, zoo_specs
 
     variants, diagnostics = resolve_specs(zoo_specs(ZOO), REPO)
-    assert not diagnostics, diagnostics
-    return {v.name: v.plain() for v in variants}
+    assert not diagnostics, [d.format() for d in diagnostics]
+    return {variant.name: variant.plain() for variant in variants}
 
 
 def resolved_spec(combination: str) -> dict:
-    """The whole resolved spec of a combination (what `segc show` prints)."""
-    return _resolved()[combination]
+    """segc's resolved spec of `combination` as plain data (`Variant.plain()`, what
+    `segc show` prints: name, arch, backbone, dataset, components, reference...),
+    resolved once per session from zoo_specs/; a copy, so a test may change it."""
+    return copy.deepcopy(_resolved_specs()[combination])
 
 
 def normalize_args(combination: str) -> dict:
@@ -60,7 +68,3 @@ def normalize_args(combination: str) -> dict:
     transforms = resolved_spec(combination)["components"]["val_transforms"]
     normalize = next(t for t in transforms if t["type"] == "Normalize")
     return {"mean": normalize["mean"], "std": normalize["std"]}
-
-
-def combinations() -> list[str]:
-    return sorted(p.parent.name for p in GENERATED.glob("*/model.py"))

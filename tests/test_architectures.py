@@ -84,6 +84,17 @@ def main_loss(module, model, images, labels):
         return float(loss_fn(model(images)[0], labels))
 
 
+def trained_model(module, num_classes, weights):
+    """The model with the checkpoint's weights; built without initialising its own
+    (paddle.LazyGuard), which the checkpoint replaces: every name in it must load."""
+    with paddle.LazyGuard():
+        model = module.build_model(num_classes)
+    state = paddle.load(str(weights))
+    assert sorted(state) == sorted(model.state_dict())
+    model.set_state_dict(state)
+    return model
+
+
 def run(combination, script, args, cwd):
     completed = subprocess.run([sys.executable, str(GENERATED / combination / script), *args],
                                cwd=cwd, capture_output=True, text=True, timeout=600,
@@ -113,8 +124,7 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     images, labels = fixed_batch(tmp_path / "demo_data", normalize_args(combination))
     paddle.seed(SEED)  # train.py's initial weights: it seeds, then builds the model
     before = main_loss(module, module.build_model(num_classes), images, labels)
-    trained = module.build_model(num_classes)
-    trained.set_state_dict(paddle.load(str(weights)))
+    trained = trained_model(module, num_classes, weights)
     after = main_loss(module, trained, images, labels)
     assert math.isfinite(after) and after < before, (before, after, losses)
 
@@ -127,8 +137,7 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     batch = np.random.default_rng(1).uniform(-1, 1, (1, 3, 64, 128)).astype("float32")
     exported = infer.run_inference_predictor(predictor, batch)
 
-    model = module.build_model(num_classes)  # `trained` ran in training mode: new BN stats
-    model.set_state_dict(paddle.load(str(weights)))
+    model = trained_model(module, num_classes, weights)  # `trained` has new BN statistics
     model.eval()
     with paddle.no_grad():
         dynamic = model(paddle.to_tensor(batch))[0].numpy()

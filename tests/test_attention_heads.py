@@ -5,16 +5,15 @@ attention gammas are still PaddleSeg's initial 0 (so the attention itself adds n
 and 64x128 inputs give feature maps that ISANet's 8x8 blocks divide evenly. Here the
 gammas are non-zero, the input size is odd, training-mode outputs are compared too, and
 the models run as static graphs (as export.py saves them) at sizes they were not traced
-at.
+at. The full-size models are the ones test_parity.py builds (conftest's `oracle_pair`).
 """
 
 import numpy as np
 import paddle
 import pytest
 
-from .generated_scripts import load_script, resolved_spec
-from .oracle_fixes import oracle_fix
-from .test_parity import paddleseg_model, randomise_batch_norm_statistics
+from .generated_scripts import load_script
+from .oracle import oracle_fix, randomise_batch_norm_statistics
 
 pytestmark = pytest.mark.slow
 
@@ -44,28 +43,20 @@ def disable_dropout(model):
             layer.p = 0.0
 
 
-def transferred_pair(combination):
-    """(PaddleSeg's model, ours) with the same random weights, gammas and BN statistics."""
-    module = load_script(combination)
-    paddle.seed(0)
-    reference = paddleseg_model(resolved_spec(combination))
-    randomise_batch_norm_statistics(reference)
-    gammas = randomise_scalar_parameters(reference)
-    if resolved_spec(combination)["arch"] in ("DANet", "CCNet"):
-        assert gammas >= 1
-    ours = module.build_model()
-    ours.set_state_dict(reference.state_dict())
-    return module, reference, ours
-
-
 def random_input(shape=ODD_INPUT_SHAPE, seed=1):
     return paddle.to_tensor(np.random.default_rng(seed).normal(size=shape).astype("float32"))
 
 
-@pytest.mark.parametrize("combination", COMBINATIONS)
-def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combination):
-    module, reference, ours = transferred_pair(combination)
-    arch = resolved_spec(combination)["arch"]
+@pytest.mark.parametrize("combination", COMBINATIONS, scope="session")
+def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combination,
+                                                                        oracle_pair):
+    # The same random weights, BN statistics and non-zero gammas in both models.
+    spec, reference, ours = oracle_pair.spec, oracle_pair.reference, oracle_pair.ours
+    arch = spec["arch"]
+    gammas = randomise_scalar_parameters(reference)
+    if arch in ("DANet", "CCNet"):
+        assert gammas >= 1
+    oracle_pair.transfer()
     x = random_input()
 
     reference.eval()
@@ -76,7 +67,7 @@ def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combina
         got = [t.numpy() for t in ours(x)]
     assert len(got) == len(expected)
     for e, g in zip(expected, got):
-        assert g.shape == e.shape == (1, module.SPEC["dataset"]["num_classes"],
+        assert g.shape == e.shape == (1, spec["dataset"]["num_classes"],
                                       *ODD_INPUT_SHAPE[2:])
         assert np.abs(g - e).max() <= 1e-4
 
@@ -95,7 +86,7 @@ def test_eval_and_training_outputs_match_paddleseg_with_attention_active(combina
         expected = [t.numpy() for t in reference(x)]
     with paddle.no_grad():
         got = [t.numpy() for t in ours(x)]
-    assert len(got) == len(expected) == len(module.build_losses(255))
+    assert len(got) == len(expected) == len(load_script(combination).build_losses(255))
     for e, g in zip(expected, got):
         assert np.abs(g - e).max() <= 1e-4 * max(1.0, float(np.abs(e).max()))
 
@@ -136,7 +127,7 @@ def tiny_models():
 
 @pytest.mark.parametrize("arch", sorted(tiny_models()))
 def test_exported_model_follows_the_dynamic_one_at_untraced_sizes(arch, tmp_path):
-    from segc.templates.fragments.runtime.predictor import (
+    from segc.templates.fragments.runtime.inference import (
         create_inference_predictor,
         run_inference_predictor,
     )

@@ -1,6 +1,7 @@
 """The context family's own parts behave as PaddleSeg 2.8's do: the semantic-encoding
 loss, the encoding layer, EMANet's moving-average bases, and the training-mode outputs
-of ENCNet and FastFCN (test_parity.py compares eval-mode outputs only)."""
+of ENCNet and FastFCN (test_parity.py compares eval-mode outputs and FLOPs only, on
+the models it shares with this file)."""
 
 import numpy as np
 import paddle
@@ -9,14 +10,9 @@ from paddleseg.models.emanet import EMAU as PaddleSegEMAU
 from paddleseg.models.encnet import Encoding as PaddleSegEncoding
 from paddleseg.models.losses import SECrossEntropyLoss as PaddleSegSELoss
 
-from segc.bench.flops import paddle_flops
 from segc.templates.fragments.layers.encoding import ContextEncoding
 from segc.templates.fragments.losses.semantic_encoding import SECrossEntropyLoss
 from segc.templates.fragments.models.emanet import EMAU
-
-from .generated_scripts import combinations, load_script, resolved_spec
-from .oracle_fixes import oracle_fix
-from .test_parity import paddleseg_model
 
 pytestmark = pytest.mark.slow
 
@@ -88,21 +84,18 @@ def test_emau_updates_its_bases_as_paddleseg_does():
     np.testing.assert_array_equal(ours.mu.numpy(), moved)
 
 
-@pytest.mark.parametrize("combination", ["encnet_resnet101_vd_os8", "fastfcn_resnet50_vd_os8"])
-def test_encoding_models_training_outputs_match_paddleseg(combination):
+@pytest.mark.parametrize("combination", ["encnet_resnet101_vd_os8", "fastfcn_resnet50_vd_os8"],
+                         scope="session")
+def test_encoding_models_training_outputs_match_paddleseg(combination, oracle_pair):
     """Training mode: [main, auxiliary, class presence]; the main and class-presence
     outputs (no dropout on their path) equal PaddleSeg's, with batch statistics."""
-    module = load_script(combination)
-    paddle.seed(0)
-    reference = paddleseg_model(resolved_spec(combination))
-    ours = module.build_model()
-    ours.set_state_dict(reference.state_dict())
+    reference, ours = oracle_pair.reference, oracle_pair.transfer().ours
     reference.train()
     ours.train()
     x = paddle.to_tensor(np.random.default_rng(1).normal(size=(2, 3, 64, 96)).astype("float32"))
     expected = reference(x)
     got = ours(x)
-    num_classes = module.SPEC["dataset"]["num_classes"]
+    num_classes = oracle_pair.spec["dataset"]["num_classes"]
     assert [list(o.shape) for o in got] == [[2, num_classes, 64, 96]] * 2 + [[2, num_classes]]
     for index in (0, 2):
         want, have = expected[index].numpy(), got[index].numpy()
@@ -112,19 +105,6 @@ def test_encoding_models_training_outputs_match_paddleseg(combination):
         assert len(ours(x)) == 1  # the training-only heads do not run in eval
 
 
-CONTEXT_ARCHITECTURES = ("ENCNet", "FastFCN", "GloRe", "GINet", "EMANet")
-
-
-@pytest.mark.parametrize("combination", [c for c in combinations()
-                                         if resolved_spec(c)["arch"] in CONTEXT_ARCHITECTURES])
-def test_eval_flops_equal_paddleseg(combination):
-    """paddle.flops counts layers only, so equal FLOPs mean the same layers run in eval
-    (the auxiliary heads included or not, as in PaddleSeg) on the same shapes."""
-    module = load_script(combination)
-    ours = module.build_model()
-    reference = paddleseg_model(resolved_spec(combination))
-    shape = (1, 3, 64, 128)
-    our_flops, _ = paddle_flops(ours, shape)
-    with oracle_fix(resolved_spec(combination)["arch"]):
-        ref_flops, _ = paddle_flops(reference, shape)
-    assert our_flops == ref_flops > 0
+# That every context model (ENCNet, FastFCN, GloRe, GINet, EMANet) runs the same layers in
+# eval as PaddleSeg's (equal paddle.flops FLOPs, auxiliary heads included or not) is
+# test_parity.py's check, for every combination of the zoo, on the models it builds.

@@ -16,8 +16,7 @@ from segc.templates.fragments.models.pfpnnet import PFPNNet
 from segc.templates.fragments.models.pointrend import PointRend
 from segc.templates.fragments.models.sfnet import SFNet, sfnet_flow_warp
 
-from .oracle_fixes import oracle_fix
-from .test_parity import randomise_batch_norm_statistics
+from .oracle import oracle_fix, randomise_batch_norm_statistics
 
 R18_CHANNELS = [64, 128, 256, 512]
 

@@ -25,7 +25,7 @@ whether the target is met:
 
 PaddleSeg is the PyPI package (2.8.0, installed with --no-deps) plus a checkout of its
 repository for deploy/python/infer.py (--paddleseg-repo; nothing from it is copied into
-segc). benchmarks/paddleseg_compat.py lists what its code needs to run under Paddle 3.3.
+segc). tests/oracle/runtime.py lists what its code needs to run under Paddle 3.3.
 Not a test: it measures and records, it never fails on time.
 
 Its parts: orchestration (arguments, data, rounds, merging: the parent process),

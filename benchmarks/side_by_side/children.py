@@ -13,10 +13,9 @@ import statistics
 import time
 from pathlib import Path
 
-import paddleseg_compat  # benchmarks/, on sys.path when run through vs_paddleseg.py
-
 from segc.bench.scripts import load_script
 from segc.bench.timing import distribution
+from tests import oracle  # the repository root is on sys.path (vs_paddleseg.py)
 
 
 def peak_rss_mib() -> float:
@@ -84,7 +83,7 @@ def child_infer(impl, s):
     else:
 
         drop = infer.inference_program_has_broken_onednn_ops(config["model_file"])
-        deploy_infer = paddleseg_compat.import_deploy_infer(Path(s["paddleseg_repo"]), drop)
+        deploy_infer = oracle.import_deploy_infer(Path(s["paddleseg_repo"]), drop)
         args = argparse.Namespace(
             cfg=os.path.join(s["export_dir"], "deploy.yaml"), device=s["device"],
             enable_mkldnn=s["onednn"] and impl != "paddleseg_default",
@@ -187,9 +186,9 @@ def paddleseg_builder(s):
     downloads, with the run's batch size, iterations and crop."""
     from paddleseg.cvlibs import Config, SegBuilder
 
-    paddleseg_compat.fix_cross_entropy_loss()
+    oracle.fix_cross_entropy_loss()
     config = Config(s["paddleseg_config"], batch_size=s["batch_size"], iters=s["iters"])
-    config.dic = paddleseg_compat.without_pretrained(config.dic)
+    config.dic = oracle.without_pretrained(config.dic)
     train = dict(config.dic["train_dataset"])
     transforms = []
     for transform in train["transforms"]:
@@ -214,12 +213,12 @@ def child_paddleseg_train(impl, s):
     paddle.seed(0)
     builder = paddleseg_builder(s)
     model = builder.model
-    with paddleseg_compat.oracle_fix(builder.config.model_cfg["type"]):
+    with oracle.oracle_fix(builder.config.model_cfg["type"]):
         train(model, builder.train_dataset, optimizer=builder.optimizer,
               save_dir=os.path.join(s["work"], "paddleseg_train"), iters=s["iters"],
               batch_size=s["batch_size"], save_interval=s["iters"] + 1, log_iters=1,
               num_workers=s["num_workers"],
-              losses=paddleseg_compat.losses_of_shape_one(builder.loss), keep_checkpoint_max=1)
+              losses=oracle.losses_of_shape_one(builder.loss), keep_checkpoint_max=1)
     return {"peak_rss_mib": peak_rss_mib()}
 
 
@@ -278,7 +277,7 @@ def child_breakdown(impl, s):
             optimizer.step()
             optimizer._learning_rate.step()
             model.clear_gradients()
-        fix = paddleseg_compat.oracle_fix(builder.config.model_cfg["type"])
+        fix = oracle.oracle_fix(builder.config.model_cfg["type"])
 
     phases = ("data", "to_tensor", "forward", "loss", "backward", "optimizer")
     times = {phase: [] for phase in phases}

@@ -15,12 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import paddleseg_compat  # benchmarks/, on sys.path when run through vs_paddleseg.py
-
 from segc.bench.machine import cpu_model, load_average, memory_gib, module_version, utc_timestamp
 from segc.bench.runner import describe_combinations
 from segc.bench.scripts import load_script
 from segc.bench.timing import distribution
+from tests import oracle  # the repository root is on sys.path (vs_paddleseg.py)
 
 from . import DESCRIPTION
 from .locations import (
@@ -392,7 +391,7 @@ def main() -> None:
                                        "preprocess_runs", "data_samples")}
         | {"rounds": args.rounds, "quick": args.quick, "train_image_size": [2048, 1024],
            "infer_image_size": [1024, 512]},
-        "paddleseg_fixes": list(paddleseg_compat.FIXES),
+        "paddleseg_fixes": list(oracle.RUNTIME_FIXES),
         "parts": {},
     }
     ratios = {}

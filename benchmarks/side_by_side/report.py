@@ -154,7 +154,7 @@ def render_markdown(results: dict, source: str) -> str:
             lines += ["", (f"segc / PaddleSeg per instrumented iteration: {breakdown['wall_ratio']}"
                       f" in wall time, {breakdown['cpu_ratio']} in CPU time.")]
     lines += ["", ("What PaddleSeg's code needed to run under Paddle 3.3 (benchmark only, "
-              "see benchmarks/paddleseg_compat.py):"), ""]
+              "see tests/oracle/runtime.py):"), ""]
     lines += [f"- {fix}" for fix in results["paddleseg_fixes"]]
     return "\n".join(lines) + "\n"
 

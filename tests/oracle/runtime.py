@@ -1,5 +1,6 @@
-"""What it takes to run PaddleSeg 2.8's own code under Paddle 3.3, for the side-by-side
-benchmark only (benchmarks/vs_paddleseg.py). Nothing here is used by segc or by the
+"""What else it takes to run PaddleSeg 2.8's own code under Paddle 3.3: its inference
+predictor, its losses and trainer, its configs without downloads (the side-by-side
+benchmark, benchmarks/vs_paddleseg.py, runs them). Nothing here is used by segc or by the
 generated scripts, and none of it is PaddleSeg's code: it adapts the environment
 PaddleSeg runs in, each fix for a stated incompatibility.
 
@@ -12,8 +13,8 @@ PaddleSeg runs in, each fix for a stated incompatibility.
      `--enable_mkldnn False` means plain CPU kernels, so the config starts with oneDNN
      off; `enable_mkldnn()` drops the placement pass for such programs, exactly as the
      generated infer.py does, so both sides run the same predictor configuration.
-2. Model forward passes: the dtype fixes of tests/oracle_fixes (per model type), the same
-   ones the parity tests use.
+2. Model forward passes: the dtype fixes of tests/oracle/fixes (per model type,
+   `oracle_fix`), the same ones the parity tests use.
 3. Losses: PaddleSeg's CrossEntropyLoss multiplies its float32 mask by
    `paddle.ones_like(label)`, an int64 tensor, which Paddle 3.3 refuses to promote; inside
    that module `paddle.ones_like` gives float32, the dtype Paddle 2.x promoted the product
@@ -21,7 +22,7 @@ PaddleSeg runs in, each fix for a stated incompatibility.
 4. Loss shapes: Paddle 3 reductions give 0-d tensors where Paddle 2 gave shape [1], and
    PaddleSeg 2.8's trainer indexes each loss (`l[0]`) when it logs: each loss layer's
    output is reshaped to [1], Paddle 2's shape; values unchanged. float() of such a
-   one-element tensor fails under numpy 2 inside Paddle 3.3 (segc.measure lifts the same
+   one-element tensor fails under numpy 2 inside Paddle 3.3 (segc.bench.flops lifts the same
    limit for paddle.flops, which PaddleSeg's trainer also calls at its end), so float()
    and int() of one-element tensors read the element.
 5. Downloads: PaddleSeg's configs name pretrained backbone URLs; this machine has no
@@ -31,14 +32,11 @@ PaddleSeg runs in, each fix for a stated incompatibility.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
-# One line per fix, recorded in the results file.
-FIXES = (
+# One line per fix, recorded in the benchmark's results file.
+RUNTIME_FIXES = (
     ("Paddle Inference: enable_memory_optim() is a no-op (fails under Paddle 3.3 with PIR "
     "programs)"),
     ("Paddle Inference: oneDNN off unless enable_mkldnn(); with it, the oneDNN placement pass "
@@ -48,7 +46,7 @@ FIXES = (
     "(Paddle 3.3 refuses float32 * int64; Paddle 2.x promoted it to float32)"),
     ("trainer: each loss output reshaped from 0-d to [1] (PaddleSeg 2.8 indexes it; Paddle 2 "
     "gave [1])"),
-    "model forward: tests/oracle_fixes for the model type (Paddle 3.3 dtype promotion)",
+    "model forward: tests/oracle/fixes for the model type (Paddle 3.3 dtype promotion)",
     "configs: pretrained URLs removed (no network; both sides start from random weights)",
 )
 
@@ -89,17 +87,6 @@ def import_deploy_infer(paddleseg_repo: Path, drop_placement_pass: bool):
     return paddleseg_deploy_infer
 
 
-def oracle_fix(model_type: str):
-    """tests/oracle_fixes' context manager for `model_type` (a no-op where none exists)."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    try:
-        from tests.oracle_fixes import oracle_fix as fix
-    except ImportError:
-        return contextlib.nullcontext()
-    return fix(model_type)
-
-
 def without_pretrained(config: dict) -> dict:
     """A PaddleSeg config dict with every `pretrained` key (model, backbone) set to None."""
     if isinstance(config, dict):
@@ -107,6 +94,16 @@ def without_pretrained(config: dict) -> dict:
                 for k, v in config.items()}
     if isinstance(config, list):
         return [without_pretrained(v) for v in config]
+    return config
+
+
+def paddleseg_config(path, **overrides):
+    """PaddleSeg's `Config` of config file `path` (keyword overrides such as batch_size
+    and iters as Config takes them) with every pretrained URL removed (fix 5)."""
+    from paddleseg.cvlibs import Config
+
+    config = Config(str(path), **overrides)
+    config.dic = without_pretrained(config.dic)
     return config
 
 
