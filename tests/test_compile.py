@@ -192,3 +192,16 @@ def test_fresh_and_full_compiles_agree(run_segc, project):
     code, out, _ = run_segc("compile", "--all", "--full", cwd=project)
     assert code == 0 and "(0 file(s) changed)" in out
     assert tree_bytes(project / "generated") == before
+
+
+def test_a_recipe_without_a_crop_compiles(run_segc, project):
+    """Only one size for batching is required, not a crop: Padding gives one too, and the
+    model card then names no training input size."""
+    text = (project / "zoo_specs" / "unet.yaml").read_text().replace(
+        "train:\n", "train:\n  transforms:\n    - type: Padding\n      target_size: [2048, 1024]\n"
+        "    - type: Normalize\n")
+    write_spec(project, "padded_unet.yaml", text.replace("name: unet", "name: padded_unet"))
+    code, _, err = run_segc("compile", "zoo_specs/padded_unet.yaml", cwd=project)
+    assert code == 0, err
+    card = (project / "generated" / "padded_unet" / "README.md").read_text()
+    assert "Padding → Normalize" in card and "training input" not in card
