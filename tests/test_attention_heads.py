@@ -127,7 +127,7 @@ def tiny_models():
 
 @pytest.mark.parametrize("arch", sorted(tiny_models()))
 def test_exported_model_follows_the_dynamic_one_at_untraced_sizes(arch, tmp_path):
-    from segc.templates.fragments.runtime.inference import (
+    from segc.templates.fragments.runtime.predictor import (
         create_inference_predictor,
         run_inference_predictor,
     )
