@@ -38,21 +38,46 @@ def _scratch_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def format_python(sources: dict[str, str]) -> dict[str, str]:
-    """{relative path: source} -> the same paths, formatted. One ruff process for all."""
-    if not sources:
-        return {}
-    with tempfile.TemporaryDirectory(prefix="segc-format-", dir=_scratch_dir()) as tmp:
-        root = Path(tmp)
+class Formatter:
+    """Formats batches of files, each in a ruff process of its own that runs while the
+    caller renders the next batch: rendering keeps one core busy, ruff the other."""
+
+    def __init__(self):
+        self.jobs: list[tuple[tempfile.TemporaryDirectory, subprocess.Popen, list[str]]] = []
+
+    def submit(self, sources: dict[str, str]) -> None:
+        """Start formatting {relative path: source}; `results()` collects it."""
+        if not sources:
+            return
+        scratch = tempfile.TemporaryDirectory(prefix="segc-format-", dir=_scratch_dir())
+        root = Path(scratch.name)
         for rel, text in sources.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="\n")
-        result = subprocess.run(
+        process = subprocess.Popen(
             [ruff_binary(), "format", "--isolated", "--no-cache", "--quiet",
              "--line-length", str(LINE_LENGTH), "--target-version", "py310", "."],
-            cwd=root, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise FormatError("templates produced invalid Python (a segc bug):\n"
-                              + (result.stderr or result.stdout).strip())
-        return {rel: (root / rel).read_text(encoding="utf-8") for rel in sources}
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.jobs.append((scratch, process, list(sources)))
+
+    def results(self) -> dict[str, str]:
+        """{relative path: formatted source} of every batch submitted."""
+        formatted: dict[str, str] = {}
+        try:
+            for scratch, process, paths in self.jobs:
+                out, err = process.communicate()
+                if process.returncode != 0:
+                    raise FormatError("templates produced invalid Python (a segc bug):\n"
+                                      + (err or out).strip())
+                root = Path(scratch.name)
+                formatted.update({rel: (root / rel).read_text(encoding="utf-8")
+                                  for rel in paths})
+        finally:
+            for scratch, process, _ in self.jobs:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                scratch.cleanup()
+            self.jobs = []
+        return formatted

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, SpecError
 from .emitter import Output, sha256
-from .formatter import format_python
+from .formatter import Formatter
 from .ir import Variant
 from .loader import load
 from .locations import zoo_dir, zoo_specs  # noqa: F401 - the pipeline's public names
@@ -51,12 +51,19 @@ def render_outputs(variants: list[Variant], renderer: Renderer | None = None) ->
             hashes[path] = sha256(path.read_bytes())
         return f"templates/{path.relative_to(renderer.directory).as_posix()}", hashes[path]
 
-    rendered = []
-    for variant in variants:
+    # rendered in batches, each formatted while the next one renders
+    batch_size = max(1, len(variants) // 3)
+    formatter = Formatter()
+    rendered, batch = [], {}
+    for index, variant in enumerate(variants, start=1):
         files, made_from = renderer.render(variant)
         rendered.append((variant, files, made_from))
-    formatted = format_python({f"{v.name}/{name}": text for v, files, _ in rendered
-                               for name, text in files.items() if name.endswith(".py")})
+        batch.update({f"{variant.name}/{name}": text for name, text in files.items()
+                      if name.endswith(".py")})
+        if index % batch_size == 0 or index == len(variants):
+            formatter.submit(batch)
+            batch = {}
+    formatted = formatter.results()
     outputs = []
     for variant, files, made_from in rendered:
         files = {name: formatted.get(f"{variant.name}/{name}", text)
