@@ -81,7 +81,7 @@ def summary_table(entries: list[dict]) -> list[str]:
                   f"{inference['median']:.1f} ({inference['p10']:.1f}–{inference['p90']:.1f})")
         eval_params = None if e["params"]["eval"] is None else e["params"]["eval"] / 1e6
         lines.append(" | ".join([
-            f"| {markdown_escape(e['arch'])}", markdown_escape(e["backbone"]),
+            f"| {markdown_escape(e['arch'])}", markdown_escape(e["backbone"] or "–"),
             cell(ref.get("miou"), 2, "%"),
             pair((e["flops"] or {}).get("gflops"), ref.get("gflops")),
             pair(eval_params, ref.get("params_m")),
@@ -198,7 +198,7 @@ def render_page(results: dict, source: str) -> str:
 
 
 def chart_label(entry: dict) -> str:
-    return f"{entry['arch']} {entry['backbone']}"
+    return f"{entry['arch']} {entry['backbone']}".strip()  # no backbone: the title alone
 
 
 # Where a point's label may go, in points from the point: right, above or below it,
