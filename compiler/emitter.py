@@ -1,4 +1,5 @@
-"""Emit rendered files: syntax-check, compare (--check) or write atomically, keep a manifest.
+"""Emit rendered files: compare (--check) or write atomically, keep a manifest. (The
+formatter has parsed every generated Python file by now: a syntax error stops there.)
 
 The manifest (`<out>/manifest.json`) records what each output folder was made
 from: its spec files, and for every output file its hash and the templates and
@@ -32,19 +33,6 @@ class Output:
 def sha256(text: str | bytes) -> str:
     data = text.encode("utf-8") if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()
-
-
-def syntax_check(outputs: list[Output]) -> list[str]:
-    """Problems with generated Python (a template bug, never a user error)."""
-    problems = []
-    for out in outputs:
-        for name, text in out.files.items():
-            if name.endswith(".py"):
-                try:
-                    compile(text, f"{out.folder}/{name}", "exec")
-                except SyntaxError as exc:
-                    problems.append(f"{out.folder}/{name}:{exc.lineno}: {exc.msg}")
-    return problems
 
 
 def _manifest_entry(out: Output) -> dict:

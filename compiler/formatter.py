@@ -56,7 +56,7 @@ class Formatter:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="\n")
         process = subprocess.Popen(
-            [ruff_binary(), "format", "--isolated", "--no-cache", "--quiet",
+            [ruff_binary(), "format", "--isolated", "--no-cache",
              "--line-length", str(LINE_LENGTH), "--target-version", "py310", "."],
             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.jobs.append((scratch, process, list(sources)))

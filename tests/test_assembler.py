@@ -144,3 +144,13 @@ def test_units_a_sibling_defines_are_imported_not_repeated(tmp_path):
         "user()\n", "# banner", ("model", {"shared"}))
     assert "from model import shared" in text and "def shared" not in text
     assert names == {"user"}
+
+
+def test_generated_python_that_does_not_parse_stops_the_compile():
+    """The formatter parses every generated file: a template bug stops there, naming it."""
+    from segc.formatter import Formatter, FormatError
+
+    formatter = Formatter()
+    formatter.submit({"combo/train.py": "x = 1\n", "combo/model.py": "def broken(:\n"})
+    with pytest.raises(FormatError, match="combo/model.py"):
+        formatter.results()
