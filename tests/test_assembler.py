@@ -148,7 +148,7 @@ def test_units_a_sibling_defines_are_imported_not_repeated(tmp_path):
 
 def test_generated_python_that_does_not_parse_stops_the_compile():
     """The formatter parses every generated file: a template bug stops there, naming it."""
-    from segc.formatter import Formatter, FormatError
+    from segc.formatter import FormatError, Formatter
 
     formatter = Formatter()
     formatter.submit({"combo/train.py": "x = 1\n", "combo/model.py": "def broken(:\n"})
