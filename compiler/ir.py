@@ -62,6 +62,7 @@ class Variant:
     losses: tuple[Loss, ...]
     train_transforms: tuple[Call, ...]
     val_transforms: tuple[Call, ...]
+    eval_scales: tuple[float, ...]  # evaluation at these input scales, scores summed
     optimizer: Call
     lr_scheduler: Call
     dataset: MappingProxyType
@@ -102,6 +103,7 @@ class Variant:
             "spec_file": self.spec_file,
             "dataset": thaw(self.dataset),
             "train": train,
+            "val": {"scales": list(self.eval_scales)},
         }
 
     def export_spec(self) -> dict:
@@ -130,6 +132,7 @@ class Variant:
             "spec_file": self.spec_file,
             "dataset": thaw(self.dataset),
             "train": train,
+            "val": {"scales": list(self.eval_scales)},
             "export": thaw(self.export),
             "components": {
                 "model": _plain_call(self.model),

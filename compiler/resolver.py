@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalog
-from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS
+from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS, VAL_DEFAULTS
 from .diagnostics import Diagnostic, SpecError, display_name
 from .ir import Call, Loss, Variant, freeze
 from .loader import Document
@@ -90,6 +90,7 @@ def resolve(doc: Document, project_root: Path, figures: MeasuredFigures) -> list
             losses=tuple(_loss(item) for item in spec["loss"]),
             train_transforms=tuple(_call("transform", t) for t in spec["train"]["transforms"]),
             val_transforms=tuple(_call("transform", t) for t in data["val"]["transforms"]),
+            eval_scales=tuple(float(s) for s in data["val"].get("scales", VAL_DEFAULTS["scales"])),
             optimizer=_call("optimizer", spec["optimizer"]),
             lr_scheduler=_call("lr_scheduler", spec["lr_scheduler"]),
             dataset=freeze(_ordered(dict(DATASET_DEFAULTS, **spec["dataset"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from . import catalog
-from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS
+from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS, VAL_DEFAULTS
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 ONE_LINE = "^[^\\r\\n]*$"
@@ -144,7 +144,19 @@ def build() -> dict:
             "val": {
                 "type": "object", "additionalProperties": False,
                 "description": "Evaluation settings.",
-                "properties": {"transforms": transforms},
+                "properties": {
+                    "transforms": transforms,
+                    "scales": {
+                        "type": "array", "minItems": 1, "default": VAL_DEFAULTS["scales"],
+                        "items": {"type": "number", "exclusiveMinimum": 0, "maximum": 4},
+                        "description": "Evaluation scales (PaddleSeg's test_config "
+                        "aug_eval scales): the image is resized by each factor, the model's "
+                        "logits resized back to the image size and summed; [1.0] "
+                        "evaluates each image as it is. train.py's --eval-scales "
+                        "overrides it.",
+                        "examples": [[0.5], [0.75, 1.0, 1.25]],
+                    },
+                },
             },
             "optimizer": {"$ref": "#/definitions/optimizer"},
             "lr_scheduler": {"$ref": "#/definitions/lr_scheduler"},

@@ -205,3 +205,24 @@ def test_a_recipe_without_a_crop_compiles(run_segc, project):
     assert code == 0, err
     card = (project / "generated" / "padded_unet" / "README.md").read_text()
     assert "Padding → Normalize" in card and "training input" not in card
+
+
+def test_evaluation_scales_reach_train_py_and_the_model_card(run_segc, project):
+    """`val.scales` (PaddleSeg's aug_eval scales, e.g. PP-LiteSeg's 0.5) is train.py's
+    --eval-scales default and a model-card row; a scale of 0 is a spec error."""
+    text = (project / "zoo_specs" / "unet.yaml").read_text().replace("name: unet",
+                                                                     "name: half_unet")
+    text += "\nval:\n  scales: [0.5]\n  transforms:\n    - type: Normalize\n"
+    write_spec(project, "half_unet.yaml", text)
+    code, _, err = run_segc("compile", "zoo_specs/half_unet.yaml", cwd=project)
+    assert code == 0, err
+    folder = project / "generated" / "half_unet"
+    assert '"val": {"scales": [0.5]}' in (folder / "train.py").read_text()
+    assert "| evaluation scales | 0.5 " in (folder / "README.md").read_text()
+    plain = (project / "generated" / "unet" / "README.md")
+    code, _, err = run_segc("compile", "zoo_specs/unet.yaml", cwd=project)
+    assert code == 0 and "evaluation scales" not in plain.read_text()
+
+    write_spec(project, "half_unet.yaml", text.replace("scales: [0.5]", "scales: [0]"))
+    code, _, err = run_segc("compile", "zoo_specs/half_unet.yaml", cwd=project)
+    assert code == 2 and "half_unet.yaml:" in err and "scales" in err, err

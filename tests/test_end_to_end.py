@@ -59,7 +59,8 @@ def trained(tmp_path_factory):
     """8 iterations straight; the same run killed after iteration 5 and resumed."""
     work = tmp_path_factory.mktemp("e2e")
     straight = run_script("train.py", [*SMALL_RUN, "--iters", "8", "--save-interval", "4",
-                                       "--eval-interval", "8", "--save-dir", "straight"], work)
+                                       "--eval-interval", "8", "--eval-scales", "0.5", "1.0",
+                                       "--save-dir", "straight"], work)
     interrupted = run_until_killed([*SMALL_RUN, "--iters", "8", "--save-interval", "4",
                                     "--no-eval", "--save-dir", "resumed"], work,
                                    kill_after_iter=5)

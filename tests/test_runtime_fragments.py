@@ -219,3 +219,38 @@ def test_fail_is_the_only_way_fragments_stop_a_script():
                  for number, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"SystemExit|[\"']error: ", line)]
     assert offenders == []
+
+
+class _StridedClassifier(paddle.nn.Layer):
+    """A tiny model whose output depends on the input size (stride 2, then upsampled), so
+    that evaluating at another scale changes the class map."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        logits = self.conv(x)
+        return [paddle.nn.functional.interpolate(logits, x.shape[2:], mode="bilinear")]
+
+
+@pytest.mark.parametrize("scales", [[1.0], [0.5], [0.75, 1.0, 1.25]])
+def test_predict_classes_at_scales_matches_paddleseg_aug_inference(scales):
+    from paddleseg.core.infer import aug_inference, inference
+
+    paddle.seed(0)
+    model = _StridedClassifier()
+    model.eval()
+    image = np.random.default_rng(0).normal(size=(3, 37, 50)).astype("float32")
+    with paddle.no_grad():
+        ours = training.predict_classes(model, image, scales)
+        batch = paddle.to_tensor(image[None])
+        if scales == [1.0]:  # PaddleSeg's evaluate without aug_eval
+            expected = inference(model, batch, trans_info=[])
+        else:
+            expected = aug_inference(model, batch, trans_info=[], scales=scales)
+    expected = expected[0].numpy().squeeze()  # (1, 1, h, w) class ids
+    assert ours.shape == (37, 50)
+    assert (ours == expected).all()
+    if scales != [1.0]:  # the scales change the prediction: the test can fail
+        assert (ours != training.predict_classes(model, image)).any()
