@@ -108,10 +108,19 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
+def _file_mode() -> int:
+    """rw for everyone the umask lets read and write, as `open()` would create the file
+    (mkstemp's own 0600 would make copied or shipped scripts unreadable to others)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)

@@ -28,6 +28,7 @@ def resolve_specs(paths: list[Path], project_root: Path) -> tuple[list[Variant],
     variants: list[Variant] = []
     diagnostics: list[Diagnostic] = []
     figures: dict[Path, MeasuredFigures] = {}
+    made_by: dict[str, str] = {}  # output folder -> the spec that first produced it
     for path in paths:
         try:
             zoo = path.parent.resolve()
@@ -35,9 +36,19 @@ def resolve_specs(paths: list[Path], project_root: Path) -> tuple[list[Variant],
                 figures[zoo] = read_measured_figures(zoo, project_root)
             doc = load(path)
             validate(doc)
-            variants.extend(resolve(doc, project_root, figures[zoo]))
+            resolved = resolve(doc, project_root, figures[zoo])
         except SpecError as exc:
             diagnostics.extend(exc.diagnostics)
+            continue
+        for index, variant in enumerate(resolved):
+            # Two specs writing one folder would overwrite each other, whichever ran last.
+            if variant.name in made_by:
+                diagnostics.append(doc.diagnostic(
+                    ("variants", index), f"output folder '{variant.name}' is also produced by "
+                    f"{made_by[variant.name]}; give one of them a distinct 'name'"))
+            else:
+                made_by[variant.name] = variant.spec_file
+                variants.append(variant)
     return variants, diagnostics
 
 

@@ -226,3 +226,27 @@ def test_evaluation_scales_reach_train_py_and_the_model_card(run_segc, project):
     write_spec(project, "half_unet.yaml", text.replace("scales: [0.5]", "scales: [0]"))
     code, _, err = run_segc("compile", "zoo_specs/half_unet.yaml", cwd=project)
     assert code == 2 and "half_unet.yaml:" in err and "scales" in err, err
+
+
+def test_two_specs_making_one_folder_is_an_error_naming_both(run_segc, project):
+    write_spec(project, "unet_again.yaml",
+               (project / "zoo_specs" / "unet.yaml").read_text())  # same name: unet
+    code, out, err = run_segc("compile", "--all", cwd=project)
+    assert code == 2, out + err
+    assert "unet_again.yaml:" in err and "zoo_specs/unet.yaml" in err, err
+    assert "output folder 'unet'" in err
+    assert not (project / "generated").exists()  # nothing written
+
+
+def test_generated_files_honour_the_umask(run_segc, project):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        code, _, err = run_segc("compile", "zoo_specs/unet.yaml", cwd=project)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    files = [p for p in (project / "generated").rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
