@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from .freshness import fresh_outputs
 from .locations import relative_to_root, templates_dir, zoo_dir, zoo_specs
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 141
 
 
 def _spec_paths(args) -> list[Path]:
@@ -197,6 +199,11 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"segc: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # The reader went away (`segc list | head`): stop quietly, as a tool killed by
+        # SIGPIPE does (status 128 + 13), and let no flush at exit complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
         print(f"segc: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USER_ERROR

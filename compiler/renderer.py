@@ -82,11 +82,20 @@ def docstring_text(text: str) -> str:
     return text.replace('"""', '\\"\\"\\"')
 
 
+# What would make a line of free text a heading, list item, rule, quote or code fence:
+# the marker (after any indentation) gets a backslash so that it shows as written.
+_BLOCK_MARKER = re.compile(r"^(\s*)([#=+*`~-]|\d+(?=[.)]))", re.MULTILINE)
+
+
 def markdown_text(text: str) -> str:
-    """Free spec text for the model card: no HTML, no table breaks, no control characters."""
+    """Free spec text for the model card: no HTML, no table breaks, no control characters,
+    and no line that Markdown would read as a heading, list, rule, quote or code block."""
     text = _CONTROL.sub(" ", str(text)) if "\n" not in str(text) else str(text)
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("|", "\\|"))
+    text = "\n".join(line.lstrip() for line in text.split("\n"))  # indentation: code block
+    return _BLOCK_MARKER.sub(lambda m: m[1] + (m[2] + "\\" if m[2].isdigit() else "\\" + m[2]),
+                             text)
 
 
 def _figure(value) -> str:

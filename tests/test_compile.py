@@ -1,6 +1,7 @@
 """Compiling: deterministic bytes, --check, atomic output, the repo's generated/ is current."""
 
 import json
+import re
 import shutil
 
 from .conftest import GENERATED, REPO, tree_bytes, write_spec
@@ -250,3 +251,32 @@ def test_generated_files_honour_the_umask(run_segc, project):
     assert code == 0, err
     files = [p for p in (project / "generated").rglob("*") if p.is_file()]
     assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
+
+
+def test_a_closed_pipe_ends_segc_quietly():
+    """`segc show ... | head`: the reader goes away after one line; segc stops with
+    SIGPIPE's status and says nothing (it printed "Broken pipe" as an error before)."""
+    import subprocess
+    import sys
+
+    specs = sorted(str(p) for p in (REPO / "zoo_specs").glob("*.yaml"))
+    process = subprocess.Popen([sys.executable, "-m", "segc.cli", "show", *specs],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()  # the output is larger than the pipe buffer: segc blocks
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, err
+    assert err == ""
+
+
+def test_spec_text_cannot_restructure_the_model_card(run_segc, project):
+    text = (project / "zoo_specs" / "unet.yaml").read_text().replace("name: unet", "name: md")
+    text = re.sub(r"(?ms)^description: >-\n.*?\n\n", "description: |-\n  # not a heading\n"
+                  "  - not a list\n  1. not a list either\n  ```\n  not code\n  ---\n\n", text)
+    write_spec(project, "md.yaml", text)
+    code, _, err = run_segc("compile", "zoo_specs/md.yaml", cwd=project)
+    assert code == 0, err
+    card = (project / "generated" / "md" / "README.md").read_text()
+    for line in ("\\# not a heading", "\\- not a list", "1\\. not a list either", "\\```",
+                 "\\---"):
+        assert f"\n{line}\n" in card, card

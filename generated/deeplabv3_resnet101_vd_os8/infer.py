@@ -234,6 +234,10 @@ def infer_postprocess(output, size=None, valid=None):
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
 
+# What the exported model appends to the logits (export.py --output-op); infer.py reads
+# class ids, probabilities or logits accordingly.
+DEPLOY_OUTPUT_OPS = ("argmax", "softmax", "none")
+
 
 def deploy_yaml_scalar(text):
     """The value of one plain, quoted or flow-style ([..], {..}) YAML scalar."""
@@ -492,6 +496,11 @@ def load_deploy_config(path):
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
             fail(f"{config[name]}: model file named by {path} not found")
+    if config["output_op"] not in DEPLOY_OUTPUT_OPS:
+        fail(
+            f"{path}: output_op {config['output_op']!r} is not one of "
+            f"{', '.join(DEPLOY_OUTPUT_OPS)}; re-export with export.py --output-op"
+        )
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:

@@ -2,7 +2,7 @@
 # Change the spec or the templates and run `segc compile` again.
 """Export ISANet (ResNet101_vd) to a Paddle Inference model.
 
-    python export.py --model-path output/best_model/model.pdparams --save-dir output/export
+    python export.py --model-path output --save-dir output/export
 
 Writes the inference model and a PaddleSeg-format deploy.yaml, then reloads it
 with Paddle Inference and checks its output against the dynamic model (model.py).
@@ -63,6 +63,10 @@ def fail(message, status=2):
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
 INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
+
+# What the exported model appends to the logits (export.py --output-op); infer.py reads
+# class ids, probabilities or logits accordingly.
+DEPLOY_OUTPUT_OPS = ("argmax", "softmax", "none")
 
 
 def deploy_yaml_scalar(text):
@@ -322,6 +326,11 @@ def load_deploy_config(path):
     for name in ("model_file", "params_file"):
         if not os.path.isfile(config[name]):
             fail(f"{config[name]}: model file named by {path} not found")
+    if config["output_op"] not in DEPLOY_OUTPUT_OPS:
+        fail(
+            f"{path}: output_op {config['output_op']!r} is not one of "
+            f"{', '.join(DEPLOY_OUTPUT_OPS)}; re-export with export.py --output-op"
+        )
     for transform in config["transforms"]:
         kind = transform.get("type") if isinstance(transform, dict) else None
         if kind not in INFER_SUPPORTED_TRANSFORMS:
@@ -666,8 +675,9 @@ def export_arguments(spec, argv):
     )
     parser.add_argument(
         "--model-path",
-        help="trained weights (.pdparams, e.g. output/best_model/model.pdparams);"
-        " without it the untrained model is exported",
+        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
+        " --save-dir (its best_model, else its latest checkpoint); without it the"
+        " untrained model is exported",
     )
     parser.add_argument(
         "--save-dir",
@@ -729,6 +739,35 @@ def export_num_classes(spec, model_path, override=None):
             if num_classes is not None:
                 return int(num_classes)
     return spec["dataset"]["num_classes"]
+
+
+def find_model_weights(path):
+    """The .pdparams file --model-path means: the file itself; a checkpoint folder's
+    model.pdparams; or, for a training save dir, its best_model (the best evaluation) or,
+    when it has none (trained with --no-eval), the checkpoint latest.json names."""
+    if not os.path.isdir(path):
+        if not os.path.isfile(path):
+            fail(f"{path}: model weights not found")
+        return path
+    candidates = [
+        os.path.join(path, "model.pdparams"),
+        os.path.join(path, "best_model", "model.pdparams"),
+    ]
+    latest = os.path.join(path, "latest.json")
+    if os.path.isfile(latest):
+        try:
+            with open(latest, encoding="utf-8") as f:
+                name = json.load(f)["checkpoint"]
+            candidates.append(os.path.join(path, str(name), "model.pdparams"))
+        except (ValueError, KeyError, TypeError):
+            fail(f"{latest}: not a checkpoint record; pass the .pdparams file instead")
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    fail(
+        f"{path}: a folder with no model.pdparams, best_model/ or latest.json checkpoint;"
+        " pass the .pdparams file"
+    )
 
 
 def load_export_weights(model, path):
@@ -824,6 +863,8 @@ def export_onnx(folder, input_shape, opset):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
+    if args.model_path:
+        args.model_path = find_model_weights(args.model_path)
     num_classes = export_num_classes(spec, args.model_path, args.num_classes)
     model = build_model(num_classes)
     if args.model_path:

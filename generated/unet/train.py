@@ -966,11 +966,18 @@ def segmentation_metrics(confusion):
 KEEP_CHECKPOINTS = 3
 
 
+def argparse_literal(text):
+    """`text` shown as written in --help: argparse %-formats a description that contains
+    "%(prog)", which a spec's title may (then every % must be doubled)."""
+    return text.replace("%", "%%") if "%(prog)" in text else text
+
+
 def train_arguments(spec, argv):
     train = spec["train"]
     parser = argparse.ArgumentParser(
-        description=f"Train {spec['title']} as {spec['spec_file']} describes it; "
-        "flags override the spec."
+        description=argparse_literal(
+            f"Train {spec['title']} as {spec['spec_file']} describes it; flags override the spec."
+        )
     )
     parser.add_argument(
         "--data",
@@ -1052,6 +1059,8 @@ def train_arguments(spec, argv):
     for flag in ("iters", "batch_size", "save_interval", "eval_interval", "log_interval"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.crop_size is not None and min(args.crop_size) < 1:
+        parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
         parser.error("--eval-scales must be numbers in (0, 4]")
     return args
