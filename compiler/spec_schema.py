@@ -14,6 +14,12 @@ from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS,
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 ONE_LINE = "^[^\\r\\n]*$"
+# Bounds on sizes of time and memory: a typo (1e9 for a crop, 1e21 iterations) is a spec
+# error rather than a run that never ends or never fits. Ten times PaddleSeg's longest
+# schedule and its largest batches, with room to spare.
+MAX_ITERS = 100_000_000
+MAX_BATCH = 4096
+MAX_WORKERS = 256
 
 
 def _text(description: str, *, one_line: bool = True, examples=None) -> dict:
@@ -226,23 +232,29 @@ def build() -> dict:
                 "type": "object", "additionalProperties": False,
                 "description": "Training schedule and data pipeline.",
                 "properties": {
-                    "iters": {"type": "integer", "minimum": 1, "description": "Iterations."},
-                    "batch_size": {"type": "integer", "minimum": 1,
-                                   "description": "Images per device per iteration."},
+                    "iters": {"type": "integer", "minimum": 1, "maximum": MAX_ITERS,
+                              "description": f"Iterations (at most {MAX_ITERS:,})."},
+                    "batch_size": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH,
+                                   "description": "Images per device per iteration "
+                                   f"(at most {MAX_BATCH})."},
                     "transforms": transforms,
                     "save_interval": {
-                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["save_interval"],
+                        "type": "integer", "minimum": 1, "maximum": MAX_ITERS,
+                        "default": TRAIN_DEFAULTS["save_interval"],
                         "description": "Checkpoint every N iterations."},
                     "eval_interval": {
-                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["eval_interval"],
+                        "type": "integer", "minimum": 1, "maximum": MAX_ITERS,
+                        "default": TRAIN_DEFAULTS["eval_interval"],
                         "description": "Evaluate every N iterations."},
                     "log_interval": {
-                        "type": "integer", "minimum": 1, "default": TRAIN_DEFAULTS["log_interval"],
+                        "type": "integer", "minimum": 1, "maximum": MAX_ITERS,
+                        "default": TRAIN_DEFAULTS["log_interval"],
                         "description": "Log every N iterations."},
                     "num_workers": {
-                        "type": "integer", "minimum": 0, "default": TRAIN_DEFAULTS["num_workers"],
+                        "type": "integer", "minimum": 0, "maximum": MAX_WORKERS,
+                        "default": TRAIN_DEFAULTS["num_workers"],
                         "description": "DataLoader worker processes."},
-                    "seed": {"type": ["integer", "null"], "minimum": 0,
+                    "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2**32 - 1,
                              "default": TRAIN_DEFAULTS["seed"],
                              "description": "Random seed; null for a non-reproducible run."},
                 },

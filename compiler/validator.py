@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import math
 from functools import lru_cache
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, ValidationError, validators
 
 from . import catalog, spec_schema
 from .diagnostics import Diagnostic, SpecError
@@ -19,13 +20,54 @@ from .loader import Document
 from .variants import output_name, variant_sections, where
 
 
+def _is_integer(_checker, value) -> bool:
+    # JSON Schema counts 5.0 as an integer; a model built with num_classes=5.0 fails, so
+    # segc's rule is: integers are written as integers, everywhere a spec expects one.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(_checker, value) -> bool:
+    # YAML's .nan and .inf are floats; no setting of a recipe means anything with them.
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _same_value(choice, value) -> bool:
+    """Enum membership by the integer rule too: 8.0 is not the 8 of output_stride."""
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return choice is value
+    if isinstance(value, float) and isinstance(choice, int):
+        return False
+    return choice == value
+
+
+def _enum(_validator, choices, instance, _schema):
+    if not any(_same_value(choice, instance) for choice in choices):
+        yield ValidationError(f"{instance!r} is not one of {choices!r}")
+
+
+SpecValidator = validators.extend(
+    Draft7Validator,
+    validators={"enum": _enum},
+    type_checker=Draft7Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}),
+)
+
+
 @lru_cache(maxsize=1)
 def _validators() -> tuple[Draft7Validator, Draft7Validator, Draft7Validator]:
     """The whole spec, what a merged spec must have, and one model section."""
     schema = spec_schema.build()
     complete = dict(schema["definitions"]["completeSpec"])
-    return (Draft7Validator(schema), Draft7Validator(complete),
-            Draft7Validator(schema["definitions"]["model"]))
+    return (SpecValidator(schema), SpecValidator(complete),
+            SpecValidator(schema["definitions"]["model"]))
+
+
+def _integer_hint(value) -> str:
+    """What to write instead of an integral float, e.g. 5 for 5.0."""
+    if isinstance(value, float) and abs(value) < 1e12 and value.is_integer():
+        return f": write {int(value)}, without a decimal point"
+    return ""
 
 
 def _short(value) -> str:
@@ -58,15 +100,22 @@ def _schema_diagnostics(doc: Document, error) -> list[Diagnostic]:
     if kind == "enum":
         choices = error.validator_value
         listed = ", ".join("null" if c is None else str(c) for c in choices)
+        hint = _integer_hint(error.instance)
+        if hint and not any(_same_value(c, int(error.instance)) for c in choices):
+            hint = ""
         return [doc.diagnostic(path, f"{_short(error.instance)} is not one of: {listed}"
-                                     f"{_suggest(error.instance, choices)}")]
+                                     f"{_suggest(error.instance, choices)}{hint}")]
     if kind == "oneOf" and all("const" in s for s in error.validator_value):
         return []  # the sibling `enum` says the same, with the list of choices
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        got = type(error.instance).__name__.replace("NoneType", "null").replace("dict", "mapping")
-        return [doc.diagnostic(path, f"expected {expected}, got {got} {_short(error.instance)}")]
+        value = error.instance
+        if isinstance(value, float) and not math.isfinite(value):
+            return [doc.diagnostic(path, f"must be a finite number, got {_short(value)}")]
+        hint = _integer_hint(value) if "integer" in expected else ""
+        got = type(value).__name__.replace("NoneType", "null").replace("dict", "mapping")
+        return [doc.diagnostic(path, f"expected {expected}, got {got} {_short(value)}{hint}")]
     if kind == "pattern":
         if error.validator_value == spec_schema.IDENTIFIER:
             return [doc.diagnostic(path, f"{_short(error.instance)} is not a valid identifier: "

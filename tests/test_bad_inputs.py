@@ -39,6 +39,8 @@ def _save_dir_with_bad_latest(work):
 BAD_INPUTS = [
     ("train.py", "zero crop", ["--crop-size", "0", "0"], "--crop-size must be two positive"),
     ("train.py", "negative crop", ["--crop-size", "64", "-2"], "--crop-size must be two"),
+    ("train.py", "learning rate nan", ["--learning-rate", "nan"], "--learning-rate must be"),
+    ("train.py", "learning rate inf", ["--learning-rate", "inf"], "--learning-rate must be"),
     ("train.py", "zero evaluation scale", ["--eval-scales", "0"], "--eval-scales must be"),
     ("export.py", "folder without weights", _save_dir_without_weights,
      "a folder with no model.pdparams"),

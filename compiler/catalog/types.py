@@ -80,5 +80,8 @@ NUM = {"type": "number"}
 BOOL = {"type": "boolean"}
 PROB = {"type": "number", "minimum": 0, "maximum": 1}
 INT_LIST = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
-SIZE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
+# [width, height] in pixels; 16384 bounds a typo (a crop of 1e9) far above any real image.
+MAX_SIDE = 16384
+SIZE = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIDE},
+        "minItems": 2, "maxItems": 2}
 RGB = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}

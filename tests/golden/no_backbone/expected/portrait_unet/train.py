@@ -17,6 +17,7 @@ import collections
 import glob
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -1008,6 +1009,10 @@ def train_arguments(spec, argv):
     for flag in ("iters", "batch_size", "save_interval", "eval_interval", "log_interval"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.learning_rate is not None and not (
+        math.isfinite(args.learning_rate) and args.learning_rate > 0
+    ):
+        parser.error("--learning-rate must be a positive finite number")
     if args.crop_size is not None and min(args.crop_size) < 1:
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
