@@ -1,0 +1,36 @@
+"""What the generated scripts print is theirs: Paddle's import-time noise stays out."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import GENERATED
+
+
+def environment_without_ccache():
+    """This environment with no ccache on PATH: Paddle's import then warns "No ccache
+    found", whatever this machine has installed."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [f for f in folders if not os.path.exists(os.path.join(f, "ccache"))]
+    return dict(os.environ, PATH=os.pathsep.join(kept))
+
+
+@pytest.mark.parametrize("script", ["train.py", "export.py", "infer.py"])
+def test_no_paddle_import_warning_in_script_output(script):
+    env = environment_without_ccache()
+    completed = subprocess.run([sys.executable, str(GENERATED / "fcn_hrnet_w18" / script),
+                                "--help"], capture_output=True, text=True, env=env,
+                               timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == "", completed.stderr
+    assert "usage:" in completed.stdout
+
+
+def test_paddle_itself_warns_without_ccache():
+    """The premise of the test above: under this PATH, importing Paddle does warn."""
+    env = environment_without_ccache()
+    completed = subprocess.run([sys.executable, "-c", "import paddle"], capture_output=True,
+                               text=True, env=env, timeout=120, check=False)
+    assert "No ccache found" in completed.stderr
