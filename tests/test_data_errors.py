@@ -1,5 +1,6 @@
 """Bad training data stops train.py with one line that names the file, exit code 2."""
 
+import json
 import subprocess
 import sys
 
@@ -22,12 +23,12 @@ def write_pair(root, name, image_size=(64, 32), label_size=(64, 32), label_value
     return f"img/{name}.png lbl/{name}.png"
 
 
-def run_train(root, lines, workers=0):
+def run_train(root, lines, workers=0, extra=()):
     (root / "train.txt").write_text("\n".join(lines) + "\n")
     return subprocess.run(
         [sys.executable, str(TRAIN), "--data", str(root), "--train-list", "train.txt",
          "--no-eval", "--iters", "1", "--batch-size", "1", "--crop-size", "64", "32",
-         "--num-workers", str(workers), "--save-dir", str(root / "out")],
+         "--num-workers", str(workers), "--save-dir", str(root / "out"), *extra],
         capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -66,3 +67,33 @@ def test_label_value_is_not_a_class(tmp_path):
 def test_malformed_file_list_line(tmp_path):
     write_pair(tmp_path, "a")
     assert_one_line_error(run_train(tmp_path, ["img/a.png"]), "train.txt:1")
+
+
+def test_your_own_class_count_and_ignore_value(tmp_path):
+    """--num-classes and --ignore-index set the data's classes: a label value the data
+    should not have is named with the values the label holds; the count trained with is
+    recorded in the checkpoint, export.py reads it and writes it into deploy.yaml, and
+    resuming with another count is one line."""
+    lines = [write_pair(tmp_path, "a", label_value=4), write_pair(tmp_path, "b", label_value=7)]
+    five = ["--num-classes", "5", "--ignore-index", "7"]
+    completed = run_train(tmp_path, lines[:1] + [write_pair(tmp_path, "c", label_value=9)],
+                          extra=five)
+    assert_one_line_error(completed, "lbl/c.png", "value 9", "num_classes 5",
+                          "ignore value 7", "holds 9")
+
+    completed = run_train(tmp_path, lines, extra=five)
+    assert completed.returncode == 0, completed.stderr
+    assert "(5 classes)" in completed.stdout
+    meta = json.loads((tmp_path / "out" / "iter_1" / "meta.json").read_text())
+    assert (meta["num_classes"], meta["ignore_index"]) == (5, 7)
+
+    export = subprocess.run(
+        [sys.executable, str(TRAIN.parent / "export.py"), "--model-path", str(tmp_path / "out"),
+         "--save-dir", str(tmp_path / "export"), "--input-shape", "1", "3", "32", "64"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert export.returncode == 0, export.stdout + export.stderr
+    assert "num_classes: 5" in (tmp_path / "export" / "deploy.yaml").read_text()
+
+    resumed = run_train(tmp_path, lines, extra=["--iters", "2", "--resume",
+                                                str(tmp_path / "out"), "--num-classes", "6"])
+    assert_one_line_error(resumed, "a checkpoint of 5 classes", "--num-classes 5")

@@ -125,7 +125,7 @@ def deployed(tmp_path_factory):
     spec = paddle.static.InputSpec([None, 3, None, None], "float32", name="x")
     paddle.jit.save(paddle.jit.to_static(model, input_spec=[spec], full_graph=True),
                     str(folder / "model"))
-    info = export_deploy_info(SPEC, "model.json", [-1, 3, -1, -1], "none")
+    info = export_deploy_info(SPEC, "model.json", [-1, 3, -1, -1], "none", 19)
     (folder / "deploy.yaml").write_text("\n".join(deploy_yaml_lines(info)) + "\n")
     return folder, model
 

@@ -445,8 +445,9 @@ def deploy_yaml_lines(value, indent=0):
     return lines
 
 
-def export_deploy_info(spec, model_file, input_shape, output_op):
-    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
+def export_deploy_info(spec, model_file, input_shape, output_op, num_classes):
+    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it, plus the
+    model's class count (PaddleSeg's reader ignores keys it does not use)."""
     transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
     return {
         "Deploy": {
@@ -456,6 +457,7 @@ def export_deploy_info(spec, model_file, input_shape, output_op):
             "input_shape": list(input_shape),
             "output_op": output_op,
             "output_dtype": "int32" if output_op == "argmax" else "float32",
+            "num_classes": num_classes,
         }
     }
 
@@ -890,7 +892,7 @@ def export_main(spec, build_model, argv=None):
         static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
         paddle.jit.save(static, os.path.join(work, "model"))
         model_file = os.path.basename(infer_model_files(work, "model.json"))
-        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op)
+        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op, num_classes)
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 

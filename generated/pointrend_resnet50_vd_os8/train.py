@@ -298,9 +298,11 @@ class SegDataset:
         invalid = cv2.LUT(label, self.invalid_values)
         if cv2.countNonZero(invalid):
             bad = np.unique(label[invalid.astype(bool)])
+            present = " ".join(str(v) for v in np.unique(label)[:20])
             raise SegDataError(
                 f"{label_path}: label value {int(bad[0])} is not a class (num_classes "
-                f"{self.num_classes}) nor the ignore value {self.ignore_index}"
+                f"{self.num_classes}) nor the ignore value {self.ignore_index}; the label "
+                f"holds {present}: pass --num-classes and --ignore-index for your data"
             )
 
 
@@ -1052,6 +1054,18 @@ def train_arguments(spec, argv):
     )
     parser.add_argument("--val-list", help="PaddleSeg file list for evaluation")
     parser.add_argument(
+        "--num-classes",
+        type=int,
+        help=f"classes of your data (default: the spec's {spec['dataset']['num_classes']});"
+        " recorded in checkpoints, which export.py reads",
+    )
+    parser.add_argument(
+        "--ignore-index",
+        type=int,
+        help="label value left out of loss and metrics "
+        f"(default: the spec's {spec['dataset']['ignore_index']})",
+    )
+    parser.add_argument(
         "--iters",
         type=int,
         default=train["iters"],
@@ -1125,6 +1139,15 @@ def train_arguments(spec, argv):
         math.isfinite(args.learning_rate) and args.learning_rate > 0
     ):
         parser.error("--learning-rate must be a positive finite number")
+    if args.num_classes is not None and not 2 <= args.num_classes <= 256:
+        parser.error("--num-classes must be between 2 and 256 (labels are 8-bit images)")
+    if args.ignore_index is not None and not 0 <= args.ignore_index <= 255:
+        parser.error("--ignore-index must be a label value, 0 to 255")
+    if args.data == "demo" and (args.num_classes, args.ignore_index) != (None, None):
+        parser.error(
+            "--num-classes and --ignore-index are for your own data; "
+            "the demo data has its own classes"
+        )
     if args.crop_size is not None and min(args.crop_size) < 1:
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
@@ -1366,9 +1389,14 @@ def train_main(
     np.random.seed(seed)
     random.seed(seed)
 
+    dataset_spec = dict(spec["dataset"])  # --num-classes and --ignore-index: your data's
+    if args.num_classes is not None:
+        dataset_spec["num_classes"] = args.num_classes
+    if args.ignore_index is not None:
+        dataset_spec["ignore_index"] = args.ignore_index
     try:
         train_set = load_dataset(
-            spec["dataset"],
+            dataset_spec,
             args.data,
             "train",
             build_transforms(True, args.crop_size),
@@ -1380,7 +1408,7 @@ def train_main(
             None
             if args.no_eval
             else load_dataset(
-                spec["dataset"],
+                dataset_spec,
                 args.data,
                 "val",
                 build_transforms(False),
@@ -1402,6 +1430,11 @@ def train_main(
         optimizer.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdopt")))
         with open(os.path.join(checkpoint, "meta.json")) as f:
             meta = json.load(f)
+        if meta.get("num_classes", train_set.num_classes) != train_set.num_classes:
+            fail(
+                f"{checkpoint}: a checkpoint of {meta['num_classes']} classes; this run has "
+                f"{train_set.num_classes} (pass --num-classes {meta['num_classes']} to go on)"
+            )
         start_iter, seed = meta["iter"], meta["seed"]
         train_set.seed = seed  # the interrupted run's augmentation stream
         best = meta.get("best", best)
@@ -1431,6 +1464,7 @@ def train_main(
             "iter": iteration,
             "seed": seed,
             "num_classes": train_set.num_classes,
+            "ignore_index": train_set.ignore_index,
             "arch": spec["name"],
             "best": best,
         }

@@ -167,9 +167,11 @@ class SegDataset:
         invalid = cv2.LUT(label, self.invalid_values)
         if cv2.countNonZero(invalid):
             bad = np.unique(label[invalid.astype(bool)])
+            present = " ".join(str(v) for v in np.unique(label)[:20])
             raise SegDataError(
                 f"{label_path}: label value {int(bad[0])} is not a class (num_classes "
-                f"{self.num_classes}) nor the ignore value {self.ignore_index}"
+                f"{self.num_classes}) nor the ignore value {self.ignore_index}; the label "
+                f"holds {present}: pass --num-classes and --ignore-index for your data"
             )
 
 

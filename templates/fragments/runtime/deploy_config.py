@@ -394,8 +394,9 @@ def deploy_yaml_lines(value, indent=0):
     return lines
 
 
-def export_deploy_info(spec, model_file, input_shape, output_op):
-    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it."""
+def export_deploy_info(spec, model_file, input_shape, output_op, num_classes):
+    """The Deploy section of deploy.yaml, as PaddleSeg's export writes it, plus the
+    model's class count (PaddleSeg's reader ignores keys it does not use)."""
     transforms = [dict(t) for t in spec["val_transforms"]]  # the spec ends them with Normalize
     return {
         "Deploy": {
@@ -405,5 +406,6 @@ def export_deploy_info(spec, model_file, input_shape, output_op):
             "input_shape": list(input_shape),
             "output_op": output_op,
             "output_dtype": "int32" if output_op == "argmax" else "float32",
+            "num_classes": num_classes,
         }
     }

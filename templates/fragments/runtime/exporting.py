@@ -281,7 +281,7 @@ def export_main(spec, build_model, argv=None):
         static = paddle.jit.to_static(wrapped, input_spec=[spec_input], full_graph=True)
         paddle.jit.save(static, os.path.join(work, "model"))
         model_file = os.path.basename(infer_model_files(work, "model.json"))
-        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op)
+        info = export_deploy_info(spec, model_file, args.input_shape, args.output_op, num_classes)
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
