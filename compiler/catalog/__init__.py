@@ -25,6 +25,7 @@ from . import (
     losses,
     optim,
     pyramid,
+    two_branch,
     unets,
 )
 from .types import Arg, Component, ExtraOutput, Requirement, defaults
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet)
+            hardnet, ddrnet, two_branch)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
