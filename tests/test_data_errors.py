@@ -97,3 +97,18 @@ def test_your_own_class_count_and_ignore_value(tmp_path):
     resumed = run_train(tmp_path, lines, extra=["--iters", "2", "--resume",
                                                 str(tmp_path / "out"), "--num-classes", "6"])
     assert_one_line_error(resumed, "a checkpoint of 5 classes", "--num-classes 5")
+
+
+def truncated_jpeg(path, size=(64, 32)):
+    """A JPEG cut off in its scan: OpenCV decodes it with the missing rows grey."""
+    image = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    data = cv2.imencode(".jpg", image)[1].tobytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    assert cv2.imread(str(path)) is not None  # the silent case this guards against
+
+
+def test_truncated_jpeg_image_is_named(tmp_path):
+    line = write_pair(tmp_path, "a")
+    truncated_jpeg(tmp_path / "img" / "a.jpg")
+    assert_one_line_error(run_train(tmp_path, [line.replace("a.png", "a.jpg", 1)]),
+                          "img/a.jpg", "truncated JPEG")

@@ -117,6 +117,32 @@ def test_export_then_infer_equals_the_dynamic_model(trained):
     assert (mask == expected).mean() >= 0.999
 
 
+def test_infer_over_a_folder_skips_and_names_a_damaged_image(trained):
+    """One bad image among good ones: each good one gets its mask, the bad one one line
+    naming it, and the exit code says not all went well."""
+    work = trained[0]
+    weights = work / "straight" / "iter_8" / "model.pdparams"
+    run_script("export.py", ["--model-path", str(weights), "--save-dir", "export_folder"], work)
+    folder = work / "mixed_images"
+    folder.mkdir()
+    image = cv2.imread(str(work / "demo_data" / "images" / "image_000.png"))
+    cv2.imwrite(str(folder / "good.png"), image)
+    cv2.imwrite(str(folder / "whole.jpg"), image)
+    data = (folder / "whole.jpg").read_bytes()
+    (folder / "cut.jpg").write_bytes(data[: len(data) // 2])
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPTS / "infer.py"), "--config", "export_folder/deploy.yaml",
+         "--image", str(folder), "--save-dir", "mixed_result"],
+        cwd=work, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, completed.stderr
+    assert "cut.jpg: is a truncated JPEG" in errors[0]
+    assert "1 of 3 image(s) could not be read" in errors[1]
+    assert sorted(p.name for p in (work / "mixed_result").glob("*.png")) == ["good.png",
+                                                                              "whole.png"]
+
+
 def test_two_process_data_parallel_training_on_cpu(tmp_path):
     output = run_script(
         "train.py", [*SMALL_RUN, "--iters", "3", "--batch-size", "1", "--num-workers", "0",

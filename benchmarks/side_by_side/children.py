@@ -41,7 +41,7 @@ def child_preprocess(impl, s):
     cases = {
         "segc": lambda: infer.infer_preprocess(decoded, scale, shift, config["resize"]),
         "paddleseg": lambda: np.array([paddleseg_transforms({"img": decoded.copy()})["img"]]),
-        "segc_with_read": lambda: infer.infer_preprocess(infer.read_infer_image(path), scale,
+        "segc_with_read": lambda: infer.infer_preprocess(infer.read_image_file(path), scale,
                                                          shift, config["resize"]),
         # what PaddleSeg's Predictor._preprocess does per image, then its batching
         "paddleseg_with_read": lambda: np.array([paddleseg_transforms({"img": path})["img"]]),
@@ -73,7 +73,7 @@ def child_infer(impl, s):
         scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
 
         def stages(path):
-            image = infer.read_infer_image(path)
+            image = infer.read_image_file(path)
             batch = infer.infer_preprocess(image, scale, shift, config["resize"])
             yield "preprocess"
             output = infer.run_inference_predictor(predictor, batch)

@@ -115,7 +115,7 @@ def measure_latency(infer, export_dir: Path, image_path: Path, settings: dict, d
     size = {}
 
     def read(_):
-        image = infer.read_infer_image(str(image_path))
+        image = infer.read_image_file(str(image_path))
         size["wh"] = (image.shape[1], image.shape[0])
         return image
 

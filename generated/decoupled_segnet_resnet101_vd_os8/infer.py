@@ -30,6 +30,54 @@ with warnings.catch_warnings():
 SPEC = {"name": "decoupled_segnet_resnet101_vd_os8"}
 
 
+# ---- data/image_files.py --------------------------------------------------
+#
+# Image files read whole or not at all.
+#
+# OpenCV refuses a damaged PNG, BMP, TIFF or WebP file, but decodes a truncated JPEG with
+# its missing rows grey, and libjpeg's warning about it names no file: a model would train
+# on, or a user would receive a mask of, half an image. So a JPEG must end its last scan
+# with an end-of-image marker before it is decoded, and every unreadable file is an error
+# that names it.
+
+JPEG_START = b"\xff\xd8"  # start of image
+
+JPEG_SCAN = b"\xff\xda"  # start of scan: the entropy-coded pixels follow
+
+JPEG_END = b"\xff\xd9"  # end of image; inside a scan 0xFF is always followed by 0x00
+
+
+class ImageFileError(ValueError):
+    """An image file that is missing, damaged or not an image; the message names it."""
+
+
+def image_file_problem(path):
+    """Why the file at `path` is not a whole image file, or None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        if not head:
+            return "is empty"
+        if head != JPEG_START:
+            return None
+        data = head + f.read()
+    if data.rfind(JPEG_END) < data.rfind(JPEG_SCAN):
+        return "is a truncated JPEG (its last scan has no end-of-image marker)"
+    return None
+
+
+def read_image_file(path, flags=cv2.IMREAD_COLOR):
+    """cv2.imread of a whole image file; ImageFileError when it is missing or damaged."""
+    if not os.path.isfile(path):
+        raise ImageFileError(f"{path}: image does not exist")
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise ImageFileError(f"{path}: {problem}")
+    image = cv2.imread(path, flags)
+    if image is None:
+        raise ImageFileError(f"{path}: cannot be read as an image")
+    return image
+
+
 # ---- runtime/errors.py ----------------------------------------------------
 #
 # The one way a generated script stops on a user error or a failed check.
@@ -646,16 +694,6 @@ def infer_output_names(images):
     return names
 
 
-def read_infer_image(path):
-    """cv2.imread as 3-channel BGR; a one-line error (exit 2) if it cannot be read."""
-    if not os.path.isfile(path):
-        fail(f"{path}: image not found")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        fail(f"{path}: cannot be read as an image")
-    return image
-
-
 def infer_arguments(spec, argv):
     parser = argparse.ArgumentParser(
         description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
@@ -771,7 +809,7 @@ def infer_main(spec, argv=None):
     def process(path, name=None):
         """One image through the pipeline; its stage times in seconds."""
         clock = [time.perf_counter()]
-        image = read_infer_image(path)
+        image = read_image_file(path)  # 3-channel BGR
         clock.append(time.perf_counter())
         try:
             batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
@@ -799,27 +837,51 @@ def infer_main(spec, argv=None):
         return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
 
     names = infer_output_names(images)
-    started = time.perf_counter()
+    unreadable = []  # a damaged image is reported and skipped; the others go on
+
+    def process_or_report(path, name=None):
+        """process(); None, with one line on stderr, for an image that cannot be read."""
+        try:
+            return process(path, name)
+        except ImageFileError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            unreadable.append(path)
+            return None
+
+    runs = 0
     if args.benchmark:
-        for _ in range(args.warmup):
-            process(images[0])
-        runs = 0
+        pending = list(zip(images, names))
+        warm_ups = 0
+        while warm_ups < args.warmup and pending:  # on the first readable image
+            if process_or_report(pending[0][0]) is None:
+                pending.pop(0)
+            else:
+                warm_ups += 1
         started = time.perf_counter()
         for repeat in range(args.repeats):
-            for path, name in zip(images, names):
-                times = process(path, name if repeat == 0 else None)
+            for path, name in pending:
+                times = process_or_report(path, name if repeat == 0 else None)
+                if times is None:
+                    continue
                 for stage, seconds in zip(stage_names, times):
                     totals[stage] += seconds
                 runs += 1
+            pending = [item for item in pending if item[0] not in unreadable]
     else:
-        runs = len(images)
+        started = time.perf_counter()
         for path, name in zip(images, names):
-            for stage, seconds in zip(stage_names, process(path, name)):
-                totals[stage] += seconds
+            times = process_or_report(path, name)
+            if times is not None:
+                runs += 1
+                for stage, seconds in zip(stage_names, times):
+                    totals[stage] += seconds
     elapsed = time.perf_counter() - started
-    print(f"wrote {len(images)} masks and overlays to {args.save_dir}")
+    written = len(images) - len(unreadable)
+    if written == 0:
+        fail(f"none of the {len(images)} image(s) could be read")
+    print(f"wrote {written} masks and overlays to {args.save_dir}")
     counts = dict.fromkeys(stage_names, runs)
-    counts["write"] = len(images)  # a benchmark writes on its first pass only
+    counts["write"] = written  # a benchmark writes on its first pass only
     means = ", ".join(
         f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
     )
@@ -834,12 +896,17 @@ def infer_main(spec, argv=None):
                 f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
             )
         print(
-            f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
+            f"benchmark: {runs} runs ({args.repeats} x {written} image(s) after "
             f"{args.warmup} warm-up) on {where}"
         )
     else:
         print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")
     print(f"mean ms per image: {means}")
+    if unreadable:
+        fail(
+            f"{len(unreadable)} of {len(images)} image(s) could not be read (above); "
+            "the others were processed"
+        )
 
 
 def main(argv=None):

@@ -122,6 +122,54 @@ def build_optimizer(model, learning_rate, iters):
     return optimizer, lr_scheduler
 
 
+# ---- data/image_files.py --------------------------------------------------
+#
+# Image files read whole or not at all.
+#
+# OpenCV refuses a damaged PNG, BMP, TIFF or WebP file, but decodes a truncated JPEG with
+# its missing rows grey, and libjpeg's warning about it names no file: a model would train
+# on, or a user would receive a mask of, half an image. So a JPEG must end its last scan
+# with an end-of-image marker before it is decoded, and every unreadable file is an error
+# that names it.
+
+JPEG_START = b"\xff\xd8"  # start of image
+
+JPEG_SCAN = b"\xff\xda"  # start of scan: the entropy-coded pixels follow
+
+JPEG_END = b"\xff\xd9"  # end of image; inside a scan 0xFF is always followed by 0x00
+
+
+class ImageFileError(ValueError):
+    """An image file that is missing, damaged or not an image; the message names it."""
+
+
+def image_file_problem(path):
+    """Why the file at `path` is not a whole image file, or None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        if not head:
+            return "is empty"
+        if head != JPEG_START:
+            return None
+        data = head + f.read()
+    if data.rfind(JPEG_END) < data.rfind(JPEG_SCAN):
+        return "is a truncated JPEG (its last scan has no end-of-image marker)"
+    return None
+
+
+def read_image_file(path, flags=cv2.IMREAD_COLOR):
+    """cv2.imread of a whole image file; ImageFileError when it is missing or damaged."""
+    if not os.path.isfile(path):
+        raise ImageFileError(f"{path}: image does not exist")
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise ImageFileError(f"{path}: {problem}")
+    image = cv2.imread(path, flags)
+    if image is None:
+        raise ImageFileError(f"{path}: cannot be read as an image")
+    return image
+
+
 # ---- data/datasets.py -----------------------------------------------------
 #
 # Datasets: PaddleSeg file lists, the Cityscapes layout and the built-in demo data.
@@ -160,11 +208,10 @@ class SegDataError(Exception):
 
 def read_image(path):
     """An HxWx3 RGB uint8 image (grey images are expanded, 16-bit ones scaled down)."""
-    if not os.path.isfile(path):
-        raise SegDataError(f"{path}: image does not exist")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise SegDataError(f"{path}: cannot be read as an image")
+    try:
+        image = read_image_file(path)
+    except ImageFileError as error:
+        raise SegDataError(str(error)) from None
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
 
 
@@ -205,6 +252,9 @@ def read_label(path):
     """
     if not os.path.isfile(path):
         raise SegDataError(f"{path}: label does not exist")
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise SegDataError(f"{path}: {problem}")
     with open(path, "rb") as f:
         data = f.read()
     index_png, scale = png_as_index_image(data)

@@ -14,6 +14,8 @@ import zlib
 import cv2
 import numpy as np
 
+from .image_files import ImageFileError, image_file_problem, read_image_file
+
 # The demo dataset: synthetic street scenes written on first use, no download.
 DEMO_CLASS_NAMES = ("road", "building", "vegetation", "sky", "car")
 DEMO_NUM_CLASSES = len(DEMO_CLASS_NAMES)
@@ -35,11 +37,10 @@ class SegDataError(Exception):
 
 def read_image(path):
     """An HxWx3 RGB uint8 image (grey images are expanded, 16-bit ones scaled down)."""
-    if not os.path.isfile(path):
-        raise SegDataError(f"{path}: image does not exist")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise SegDataError(f"{path}: cannot be read as an image")
+    try:
+        image = read_image_file(path)
+    except ImageFileError as error:
+        raise SegDataError(str(error)) from None
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
 
 
@@ -80,6 +81,9 @@ def read_label(path):
     """
     if not os.path.isfile(path):
         raise SegDataError(f"{path}: label does not exist")
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise SegDataError(f"{path}: {problem}")
     with open(path, "rb") as f:
         data = f.read()
     index_png, scale = png_as_index_image(data)

@@ -3,12 +3,14 @@ masks and colour overlays out, and --benchmark's per-stage timing."""
 
 import argparse
 import os
+import sys
 import time
 
 import cv2
 import numpy as np
 import paddle
 
+from ..data.image_files import ImageFileError, read_image_file
 from ..data.infer_transforms import (
     infer_normalize_coefficients,
     infer_postprocess,
@@ -88,16 +90,6 @@ def infer_output_names(images):
         seen[stem] = count + 1
         names.append(stem if count == 0 else f"{stem}_{count}")
     return names
-
-
-def read_infer_image(path):
-    """cv2.imread as 3-channel BGR; a one-line error (exit 2) if it cannot be read."""
-    if not os.path.isfile(path):
-        fail(f"{path}: image not found")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        fail(f"{path}: cannot be read as an image")
-    return image
 
 
 def infer_arguments(spec, argv):
@@ -215,7 +207,7 @@ def infer_main(spec, argv=None):
     def process(path, name=None):
         """One image through the pipeline; its stage times in seconds."""
         clock = [time.perf_counter()]
-        image = read_infer_image(path)
+        image = read_image_file(path)  # 3-channel BGR
         clock.append(time.perf_counter())
         try:
             batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
@@ -243,27 +235,51 @@ def infer_main(spec, argv=None):
         return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
 
     names = infer_output_names(images)
-    started = time.perf_counter()
+    unreadable = []  # a damaged image is reported and skipped; the others go on
+
+    def process_or_report(path, name=None):
+        """process(); None, with one line on stderr, for an image that cannot be read."""
+        try:
+            return process(path, name)
+        except ImageFileError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            unreadable.append(path)
+            return None
+
+    runs = 0
     if args.benchmark:
-        for _ in range(args.warmup):
-            process(images[0])
-        runs = 0
+        pending = list(zip(images, names))
+        warm_ups = 0
+        while warm_ups < args.warmup and pending:  # on the first readable image
+            if process_or_report(pending[0][0]) is None:
+                pending.pop(0)
+            else:
+                warm_ups += 1
         started = time.perf_counter()
         for repeat in range(args.repeats):
-            for path, name in zip(images, names):
-                times = process(path, name if repeat == 0 else None)
+            for path, name in pending:
+                times = process_or_report(path, name if repeat == 0 else None)
+                if times is None:
+                    continue
                 for stage, seconds in zip(stage_names, times):
                     totals[stage] += seconds
                 runs += 1
+            pending = [item for item in pending if item[0] not in unreadable]
     else:
-        runs = len(images)
+        started = time.perf_counter()
         for path, name in zip(images, names):
-            for stage, seconds in zip(stage_names, process(path, name)):
-                totals[stage] += seconds
+            times = process_or_report(path, name)
+            if times is not None:
+                runs += 1
+                for stage, seconds in zip(stage_names, times):
+                    totals[stage] += seconds
     elapsed = time.perf_counter() - started
-    print(f"wrote {len(images)} masks and overlays to {args.save_dir}")
+    written = len(images) - len(unreadable)
+    if written == 0:
+        fail(f"none of the {len(images)} image(s) could be read")
+    print(f"wrote {written} masks and overlays to {args.save_dir}")
     counts = dict.fromkeys(stage_names, runs)
-    counts["write"] = len(images)  # a benchmark writes on its first pass only
+    counts["write"] = written  # a benchmark writes on its first pass only
     means = ", ".join(
         f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
     )
@@ -278,9 +294,14 @@ def infer_main(spec, argv=None):
                 f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
             )
         print(
-            f"benchmark: {runs} runs ({args.repeats} x {len(images)} image(s) after "
+            f"benchmark: {runs} runs ({args.repeats} x {written} image(s) after "
             f"{args.warmup} warm-up) on {where}"
         )
     else:
         print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")
     print(f"mean ms per image: {means}")
+    if unreadable:
+        fail(
+            f"{len(unreadable)} of {len(images)} image(s) could not be read (above); "
+            "the others were processed"
+        )
