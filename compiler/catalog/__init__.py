@@ -25,6 +25,7 @@ from . import (
     losses,
     optim,
     pyramid,
+    stdc,
     two_branch,
     unets,
 )
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch)
+            hardnet, ddrnet, two_branch, stdc)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
