@@ -85,6 +85,11 @@ def build() -> dict:
             "preprocess_ms": dict(num, description="Reference preprocess time, ms."),
             "postprocess_ms": dict(num, description="Reference postprocess time, ms."),
             "note": _text("Where the figures come from, or how this variant deviates."),
+            "gflops_differs": _text(
+                "Why the GFLOPs segc bench measures cannot equal `gflops`, the model zoo's "
+                "own figure, although the model is PaddleSeg's (the parity test); the "
+                "figure tests then check that they do differ, so the reason cannot go "
+                "stale unnoticed."),
         },
     }
     transform = _component("transform", catalog.TRANSFORMS, "One data transform.",

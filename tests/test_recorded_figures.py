@@ -23,6 +23,9 @@ def test_recorded_figures_exist_and_equal_the_seed(combination):
     recorded = RECORDED[combination]
     reference = resolved_spec(combination)["reference"]
     if reference.get("gflops") is not None:
-        assert recorded["gflops"] == reference["gflops"]
+        if reference.get("gflops_differs"):  # a seed figure known to be counted otherwise
+            assert recorded["gflops"] != reference["gflops"], "drop `gflops_differs`"
+        else:
+            assert recorded["gflops"] == reference["gflops"]
     if reference.get("params_m") is not None:
         assert recorded["params_m"] == reference["params_m"]

@@ -65,7 +65,7 @@ SPEC = {
         "learning_rate": 0.005,
         "crop_size": [1024, 512],
     },
-    "val": {"scales": [1.0]},
+    "val": {"scales": [0.5]},
 }
 
 
