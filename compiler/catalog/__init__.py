@@ -13,7 +13,19 @@ losses or transforms only that family uses, under the names below.
 
 from __future__ import annotations
 
-from . import attention, backbones, classic, context, data, deeplab, losses, optim, pyramid, unets
+from . import (
+    attention,
+    backbones,
+    classic,
+    context,
+    data,
+    deeplab,
+    hrnet_heads,
+    losses,
+    optim,
+    pyramid,
+    unets,
+)
 from .types import Arg, Component, ExtraOutput, Requirement, defaults
 
 __all__ = [
@@ -32,7 +44,8 @@ __all__ = [
     "defaults",
 ]
 
-_MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets)
+_MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
+            hrnet_heads)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
