@@ -8,8 +8,8 @@ HRNet-W48's branches, upsampled to 1/4 resolution and concatenated, feed a plain
 segmentation head (3x3 ConvBNReLU, dropout, classifier). In training a projection head
 also maps every pixel to a unit-length embedding, and a supervised contrastive loss
 (weight 0.1) pulls sampled pixels of one class together and pushes other classes apart
-across the batch, half of the samples pixels the head misclassifies. Inference runs the
-segmentation head only.
+across the batch; half of the sampled pixels are ones the head misclassifies. Inference
+runs the segmentation head only.
 
 `build_model()` returns the untrained network; train.py and export.py import it from
 here. Parameter names and shapes follow PaddleSeg 2.8, so its checkpoints load as they
