@@ -22,6 +22,7 @@ from . import (
     ddrnet,
     deeplab,
     hardnet,
+    hrnet_heads,
     losses,
     optim,
     pyramid,
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
