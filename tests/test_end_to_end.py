@@ -16,7 +16,7 @@ from .generated_scripts import load_script, normalize_args
 
 pytestmark = pytest.mark.slow
 
-COMBINATION = "fcn_hrnet_w18"  # the demo's model: the smallest in the zoo so far
+COMBINATION = "fcn_hrnet_w18"  # an HRNet model: training and export take a few seconds
 SCRIPTS = GENERATED / COMBINATION
 # Two loader workers: the demo data is written first in the same process, which is what
 # made forked workers deadlock in OpenCV once.
