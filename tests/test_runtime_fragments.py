@@ -2,6 +2,7 @@
 PaddleSeg's counterparts do; they are tested directly as the plain Python modules they are."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -167,7 +168,65 @@ def test_interrupted_checkpoint_save_keeps_the_previous_checkpoint(tmp_path, mon
                                  paddle.optimizer.SGD(parameters=model.parameters()))
     assert not (tmp_path / "iter_20").exists()
     assert json.loads((tmp_path / "latest.json").read_text()) == {"checkpoint": "iter_10"}
-    assert training.find_resume_checkpoint(str(tmp_path)).endswith("iter_10")
+    assert training.load_resume_checkpoint(str(tmp_path))[0].endswith("iter_10")
+    # the next run clears the dead process's temporary folder (its pid is not running)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers
+    dead = tmp_path / leftovers[0].replace(f"-{os.getpid()}", "-999999999")
+    (tmp_path / leftovers[0]).rename(dead)
+    training.clean_interrupted_saves(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iter_10", "latest.json"]
+
+
+def _checkpoints(save_dir, iterations):
+    model = paddle.nn.Linear(2, 2)
+    for iteration in iterations:
+        training.save_checkpoint(str(save_dir), f"iter_{iteration}", model,
+                                 {"iter": iteration, "seed": 0},
+                                 paddle.optimizer.SGD(parameters=model.parameters()))
+        training.record_latest_checkpoint(str(save_dir), f"iter_{iteration}")
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "garbage latest.json",
+                                    "garbage meta.json", "missing optimizer state"])
+def test_resume_passes_over_a_damaged_latest_checkpoint(tmp_path, capsys, damage):
+    _checkpoints(tmp_path, [10, 20])
+    newest = tmp_path / "iter_20"
+    if damage == "truncated weights":
+        data = (newest / "model.pdparams").read_bytes()
+        (newest / "model.pdparams").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage latest.json":
+        (tmp_path / "latest.json").write_text("{not json")
+        (newest / "meta.json").write_text("[]")  # and the newest is damaged too
+    elif damage == "garbage meta.json":
+        (newest / "meta.json").write_text("{\"iter\": \"twenty\"}")
+    else:
+        (newest / "model.pdopt").unlink()
+    folder, _, _, meta = training.load_resume_checkpoint(str(tmp_path))
+    assert folder.endswith("iter_10") and meta["iter"] == 10
+    out = capsys.readouterr().out
+    assert "warning: cannot resume from" in out and "iter_20" in out and "Traceback" not in out
+
+
+def test_resume_with_nothing_intact_is_one_line(tmp_path, capsys):
+    _checkpoints(tmp_path, [10])
+    (tmp_path / "iter_10" / "model.pdparams").write_bytes(b"garbage")
+    with pytest.raises(SystemExit) as stopped:
+        training.load_resume_checkpoint(str(tmp_path))
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: no intact checkpoint")
+
+
+def test_a_save_killed_between_its_two_renames_gets_the_old_checkpoint_back(tmp_path):
+    """atomic_save_folder moves the old folder aside, then the new one in: killed between
+    the two, the checkpoint exists only as .old-NAME-PID, which the next run restores."""
+    _checkpoints(tmp_path, [10])
+    (tmp_path / "best_model").mkdir()
+    (tmp_path / "best_model").rename(tmp_path / ".old-best_model-999999999")
+    (tmp_path / ".tmp-best_model-999999999").mkdir()
+    (tmp_path / "latest.json.tmp-999999999").write_text("{")
+    training.clean_interrupted_saves(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best_model", "iter_10", "latest.json"]
 
 
 def test_old_checkpoints_are_pruned_but_latest_kept(tmp_path):

@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import struct
 import sys
@@ -1374,19 +1375,95 @@ def record_latest_checkpoint(save_dir, name):
             shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
 
 
-def find_resume_checkpoint(path):
-    """The checkpoint folder --resume names: a save dir's latest, or a folder itself."""
-    latest = os.path.join(path, "latest.json")
-    if os.path.isfile(latest):
-        with open(latest) as f:
-            path = os.path.join(path, json.load(f)["checkpoint"])
-    for name in ("model.pdparams", "model.pdopt", "meta.json"):
-        if not os.path.isfile(os.path.join(path, name)):
-            fail(
-                f"{path}: no checkpoint to resume from ({name} missing); pass a --save-dir "
-                "of an earlier run or one of its iter_N folders"
-            )
-    return path
+class CheckpointError(Exception):
+    """A checkpoint folder that cannot be resumed from; the message says which file and why."""
+
+
+def process_is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def clean_interrupted_saves(save_dir):
+    """Finish what a run killed while saving left in save_dir: its temporary folders and
+    files go, and a checkpoint caught between its old and new version gets the old one
+    back (atomic_save_folder moves the old aside just before the new takes its place)."""
+    if not os.path.isdir(save_dir):
+        return
+    for entry in sorted(os.listdir(save_dir)):
+        match = re.fullmatch(r"\.(tmp|old)-(.+)-(\d+)|(.+)\.tmp-(\d+)", entry)
+        if match is None or process_is_running(int(match[3] or match[5])):
+            continue  # not ours, or a save still in progress
+        path = os.path.join(save_dir, entry)
+        final = os.path.join(save_dir, match[2] or "")
+        if match[1] == "old" and not os.path.exists(final):
+            os.replace(path, final)
+            print(f"restored {final} from an interrupted save")
+        elif os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+
+
+def resume_candidates(path):
+    """Checkpoint folders --resume may mean, newest first: `path` itself when it is one;
+    for a save dir, the one latest.json names, then its iter_N folders by N."""
+    if os.path.isfile(os.path.join(path, "meta.json")):
+        return [path]
+    candidates = []
+    try:
+        with open(os.path.join(path, "latest.json")) as f:
+            candidates.append(os.path.join(path, str(json.load(f)["checkpoint"])))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"warning: {path}/latest.json is damaged; looking for iter_N checkpoints")
+    numbered = sorted(
+        (int(entry[len("iter_") :]), entry)
+        for entry in (os.listdir(path) if os.path.isdir(path) else [])
+        if entry.startswith("iter_") and entry[len("iter_") :].isdigit()
+    )
+    candidates += [os.path.join(path, entry) for _, entry in reversed(numbered)]
+    return list(dict.fromkeys(candidates))
+
+
+def read_checkpoint(folder):
+    """(model state, optimizer state, meta) of a checkpoint folder, or CheckpointError."""
+    states = []
+    for name in ("model.pdparams", "model.pdopt"):
+        file = os.path.join(folder, name)
+        if not os.path.isfile(file):
+            raise CheckpointError(f"{file} is missing")
+        try:
+            states.append(paddle.load(file))
+        except Exception as error:  # noqa: BLE001 - a truncated or foreign file
+            raise CheckpointError(f"{file} is damaged ({type(error).__name__})") from None
+    try:
+        with open(os.path.join(folder, "meta.json")) as f:
+            meta = json.load(f)
+        int(meta["iter"]), int(meta["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{folder}/meta.json is missing or damaged") from None
+    return states[0], states[1], meta
+
+
+def load_resume_checkpoint(path):
+    """The newest intact checkpoint --resume PATH leads to, as (folder, model state,
+    optimizer state, meta); a damaged newer one is passed over, saying so."""
+    for folder in resume_candidates(path):
+        try:
+            return (folder, *read_checkpoint(folder))
+        except CheckpointError as error:
+            print(f"warning: cannot resume from {folder}: {error}; trying an older checkpoint")
+    fail(
+        f"{path}: no intact checkpoint to resume from; pass a --save-dir of an earlier run "
+        "or one of its iter_N folders"
+    )
 
 
 def load_pretrained(model, path):
@@ -1513,17 +1590,19 @@ def train_main(
         load_pretrained(model, args.pretrained)
     optimizer, lr_scheduler = build_optimizer(model, args.learning_rate, args.iters)
     start_iter, best = 0, {"miou": -1.0, "iter": None}
+    if rank == 0:
+        clean_interrupted_saves(args.save_dir)
     if args.resume:
-        checkpoint = find_resume_checkpoint(args.resume)
-        model.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdparams")))
-        optimizer.set_state_dict(paddle.load(os.path.join(checkpoint, "model.pdopt")))
-        with open(os.path.join(checkpoint, "meta.json")) as f:
-            meta = json.load(f)
+        checkpoint, model_state, optimizer_state, meta = load_resume_checkpoint(args.resume)
+        if meta.get("arch", spec["name"]) != spec["name"]:
+            fail(f"{checkpoint}: a checkpoint of {meta['arch']}, not of {spec['name']}")
         if meta.get("num_classes", train_set.num_classes) != train_set.num_classes:
             fail(
                 f"{checkpoint}: a checkpoint of {meta['num_classes']} classes; this run has "
                 f"{train_set.num_classes} (pass --num-classes {meta['num_classes']} to go on)"
             )
+        model.set_state_dict(model_state)
+        optimizer.set_state_dict(optimizer_state)
         start_iter, seed = meta["iter"], meta["seed"]
         train_set.seed = seed  # the interrupted run's augmentation stream
         best = meta.get("best", best)
