@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__, bench, spec_schema
 from .diagnostics import Diagnostic, UsageError
-from .emitter import check, write
+from .emitter import check, recover, write
 from .freshness import fresh_outputs
 from .locations import relative_to_root, templates_dir, zoo_dir, zoo_specs
 
@@ -45,6 +45,8 @@ def cmd_compile(args) -> int:
     out_dir = Path(args.out)
     root = out_dir.resolve().parent
     paths = _spec_paths(args)
+    if not args.check:
+        recover(out_dir)  # a killed compile's tree is made whole before it is judged fresh
     unchanged, paths = ({}, paths) if args.full else fresh_outputs(
         paths, out_dir, lambda p: relative_to_root(p, root), templates_dir())
     outputs = []

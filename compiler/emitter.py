@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,8 @@ def check(outputs: list[Output], out_dir: Path, complete: bool,
     """What differs on disk from `outputs`: 'missing', a unified diff, or 'extra' (complete
     only). `unchanged`: folders known fresh (their manifest entries), not rendered again."""
     unchanged = unchanged or {}
-    report = []
+    report = [f"interrupted {path} (a killed compile; 'segc compile' finishes it)"
+              for path in interrupted(out_dir)]
     expected = {}
     for out in outputs:
         for name, text in sorted(out.files.items()):
@@ -82,6 +84,7 @@ def check(outputs: list[Output], out_dir: Path, complete: bool,
             report.append(f"stale {path}\n" + "".join(diff).rstrip("\n"))
     folders = {out.folder for out in outputs} | set(unchanged)
     manifest = _read_manifest(out_dir).get("outputs", {})
+    report += _not_as_recorded(out_dir, manifest)
     if complete:
         for folder in sorted(p.name for p in out_dir.iterdir() if p.is_dir()) \
                 if out_dir.is_dir() else []:
@@ -99,6 +102,20 @@ def check(outputs: list[Output], out_dir: Path, complete: bool,
     elif manifest_path.read_text(encoding="utf-8") != wanted:
         report.append(f"stale {manifest_path}")
     return report
+
+
+def _not_as_recorded(out_dir: Path, manifest: dict) -> list[str]:
+    """Files that differ from what the compile that wrote the manifest wrote: a tree that
+    is no single compile's output (a hand edit, or files from another compile)."""
+    found = []
+    for folder, entry in sorted(manifest.items()):
+        files = entry.get("files", {}) if isinstance(entry, dict) else {}
+        for name, recorded in sorted(files.items()):
+            path = out_dir / folder / name
+            if path.is_file() and sha256(path.read_bytes()) != recorded.get("sha256"):
+                found.append(f"mixed {path} (not what the compile that wrote "
+                             f"{out_dir / MANIFEST} made)")
+    return found
 
 
 def _read_text(path: Path) -> str | None:
@@ -129,12 +146,25 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+# A compile replaces many files; killed half-way it must not leave a tree mixing old and
+# new ones. So it first writes every new file beside its target (NAME + STAGED), then
+# records the whole change in JOURNAL (one atomic write: the commit point), then moves the
+# staged files into place and deletes what goes. A run killed before the journal exists
+# left only staged files, which the next run drops (the old tree is intact); killed after,
+# the next run (`recover`) carries the journal out. `--check` reports either state.
+JOURNAL = ".segc-journal.json"
+STAGED = ".segc-new"
+
+
 def write(outputs: list[Output], out_dir: Path, complete: bool,
           unchanged: dict[str, dict] | None = None) -> list[Path]:
     """Write every output folder; drop files (and, if complete, folders) no spec makes now.
-    `unchanged`: folders known fresh, kept as they are with their manifest entries."""
+    `unchanged`: folders known fresh, kept as they are with their manifest entries. All
+    or nothing: see JOURNAL."""
+    recover(out_dir)
     unchanged = unchanged or {}
-    written = []
+    changed: dict[Path, str] = {}
+    delete_files: list[Path] = []
     manifest = _read_manifest(out_dir).get("outputs", {})
     folders = {out.folder for out in outputs} | set(unchanged)
     for out in outputs:
@@ -142,21 +172,72 @@ def write(outputs: list[Output], out_dir: Path, complete: bool,
         for name, text in sorted(out.files.items()):
             path = folder / name
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                _atomic_write(path, text)
-                written.append(path)
-        for old in manifest.get(out.folder, {}).get("files", {}):
-            if old not in out.files:
-                (folder / old).unlink(missing_ok=True)
+                changed[path] = text
+        delete_files += [folder / old for old in manifest.get(out.folder, {}).get("files", {})
+                         if old not in out.files]
+    delete_folders = []
     if complete:
         manifest = {k: v for k, v in manifest.items() if k in folders}
-        for folder in manifest_folders_to_remove(out_dir, folders):
-            shutil.rmtree(folder)
+        delete_folders = manifest_folders_to_remove(out_dir, folders)
     manifest.update(unchanged)
     manifest.update({out.folder: _manifest_entry(out) for out in outputs})
     text = _manifest_text(manifest)
     if _read_text(out_dir / MANIFEST) != text:
-        _atomic_write(out_dir / MANIFEST, text)
-    return written
+        changed[out_dir / MANIFEST] = text
+    if not (changed or delete_files or delete_folders):
+        return []
+    for path, text in changed.items():
+        _atomic_write(path.with_name(path.name + STAGED), text)
+    journal = {
+        "replace": [_relative(p, out_dir) for p in changed],
+        "delete_files": [_relative(p, out_dir) for p in delete_files],
+        "delete_folders": [_relative(p, out_dir) for p in delete_folders],
+    }
+    _atomic_write(out_dir / JOURNAL, json.dumps(journal, indent=2) + "\n")
+    _carry_out(out_dir, journal)
+    return [p for p in changed if p.name != MANIFEST]
+
+
+def _relative(path: Path, out_dir: Path) -> str:
+    return path.relative_to(out_dir).as_posix()
+
+
+def _carry_out(out_dir: Path, journal: dict) -> None:
+    """Move the staged files into place, delete what goes, then drop the journal; safe to
+    run again from the start after a kill at any point."""
+    for rel in journal["replace"]:
+        staged = out_dir / (rel + STAGED)
+        if staged.exists():
+            os.replace(staged, out_dir / rel)
+    for rel in journal["delete_files"]:
+        (out_dir / rel).unlink(missing_ok=True)
+    for rel in journal["delete_folders"]:
+        shutil.rmtree(out_dir / rel, ignore_errors=True)
+    (out_dir / JOURNAL).unlink()
+
+
+def interrupted(out_dir: Path) -> list[str]:
+    """What a killed compile left in out_dir: its journal (a change half carried out) and
+    any staged or temporary files; empty when none."""
+    if not out_dir.is_dir():
+        return []
+    found = [str(out_dir / JOURNAL)] if (out_dir / JOURNAL).exists() else []
+    found += [str(p) for p in sorted(out_dir.rglob(f"*{STAGED}"))]
+    return found
+
+
+def recover(out_dir: Path) -> bool:
+    """Finish an interrupted compile: carry out its journal if it has one, else drop the
+    files it staged (the old tree is whole). True when there was something to do."""
+    if not interrupted(out_dir):
+        return False
+    journal_path = out_dir / JOURNAL
+    if journal_path.exists():
+        _carry_out(out_dir, json.loads(journal_path.read_text(encoding="utf-8")))
+    for staged in out_dir.rglob(f"*{STAGED}"):
+        staged.unlink()
+    print(f"segc: finished a compile of {out_dir} that was interrupted", file=sys.stderr)
+    return True
 
 
 def manifest_folders_to_remove(out_dir: Path, keep: set[str]) -> list[Path]:

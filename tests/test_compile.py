@@ -1,8 +1,12 @@
 """Compiling: deterministic bytes, --check, atomic output, the repo's generated/ is current."""
 
 import json
+import os
 import re
 import shutil
+from pathlib import Path
+
+import pytest
 
 from .conftest import GENERATED, REPO, tree_bytes, write_spec
 
@@ -280,3 +284,51 @@ def test_spec_text_cannot_restructure_the_model_card(run_segc, project):
     for line in ("\\# not a heading", "\\- not a list", "1\\. not a list either", "\\```",
                  "\\---"):
         assert f"\n{line}\n" in card, card
+
+
+def test_a_killed_compile_is_finished_by_the_next_and_reported_by_check(run_segc, project,
+                                                                        monkeypatch):
+    """Killed while moving its files into place (after its journal), a compile leaves old
+    and new files side by side: --check says so, and the next compile completes the
+    change, giving the tree a clean compile gives."""
+    from segc import emitter
+
+    assert run_segc("compile", "--all", cwd=project)[0] == 0
+    spec = project / "zoo_specs" / "unet.yaml"
+    spec.write_text(spec.read_text().replace("batch_size: 4", "batch_size: 3"))
+    real_replace, moves = os.replace, []
+
+    def killed_after_two_moves(source, target):
+        if str(source).endswith(emitter.STAGED):
+            if len(moves) == 2:
+                raise KeyboardInterrupt
+            moves.append(target)
+        real_replace(source, target)
+
+    monkeypatch.setattr(emitter.os, "replace", killed_after_two_moves)
+    with pytest.raises(KeyboardInterrupt):
+        run_segc("compile", "--all", cwd=project)
+    monkeypatch.setattr(emitter.os, "replace", real_replace)
+    assert (project / "generated" / emitter.JOURNAL).is_file() and len(moves) == 2
+
+    code, out, _ = run_segc("compile", "--all", "--check", cwd=project)
+    assert code == 1 and f"interrupted {Path('generated') / emitter.JOURNAL}" in out, out
+    assert "mixed generated/unet/" in out  # the two files already moved
+
+    code, _, err = run_segc("compile", "--all", cwd=project)
+    assert code == 0 and "finished a compile of generated that was interrupted" in err
+    finished = tree_bytes(project / "generated")
+    shutil.rmtree(project / "generated")
+    assert run_segc("compile", "--all", cwd=project)[0] == 0
+    assert tree_bytes(project / "generated") == finished
+
+
+def test_files_staged_by_a_compile_killed_before_its_journal_are_dropped(run_segc, project):
+    assert run_segc("compile", "zoo_specs/unet.yaml", cwd=project)[0] == 0
+    before = tree_bytes(project / "generated")
+    staged = project / "generated" / "unet" / "train.py.segc-new"
+    staged.write_text("half a new train.py")
+    code, out, _ = run_segc("compile", "zoo_specs/unet.yaml", "--check", cwd=project)
+    assert code == 1 and f"interrupted {Path('generated') / 'unet' / 'train.py.segc-new'}" in out
+    assert run_segc("compile", "zoo_specs/unet.yaml", cwd=project)[0] == 0
+    assert tree_bytes(project / "generated") == before
