@@ -35,8 +35,45 @@ def _save_dir_with_bad_latest(work):
     return ["--model-path", str(work / "run"), "--save-dir", str(work / "export")]
 
 
+def _deploy_with_missing_model(work):
+    (work / "deploy.yaml").write_text(
+        "Deploy:\n  model: model.json\n  params: model.pdiparams\n"
+        "  transforms:\n  - type: Normalize\n")
+    return ["--config", str(work / "deploy.yaml"), "--image", str(work)]
+
+
+def _truncated_weights(work):
+    (work / "model.pdparams").write_bytes(b"\x80\x04garbage")
+    return ["--model-path", str(work / "model.pdparams"), "--save-dir", str(work / "export")]
+
+
+def _missing_resume(work):
+    return ["--data", "demo", "--resume", str(work / "nowhere"), "--save-dir", str(work / "out")]
+
+
 # (script, a name for the row, argv or a setup(work) -> argv, what the error line says)
 BAD_INPUTS = [
+    ("train.py", "unknown flag", ["--itres", "5"], "unrecognized arguments: --itres"),
+    ("train.py", "iterations not a number", ["--iters", "many"], "invalid int value"),
+    ("train.py", "zero batch", ["--batch-size", "0"], "--batch-size must be at least 1"),
+    ("train.py", "missing data folder", ["--data", "no/such/folder"],
+     "no/such/folder: dataset folder does not exist"),
+    ("train.py", "one class", ["--data", "x", "--num-classes", "1"], "--num-classes must be"),
+    ("train.py", "ignore value 300", ["--data", "x", "--ignore-index", "300"],
+     "--ignore-index must be"),
+    ("train.py", "class count on demo data", ["--data", "demo", "--num-classes", "3"],
+     "for your own data"),
+    ("train.py", "resume from nowhere", _missing_resume, "no intact checkpoint"),
+    ("export.py", "missing weights file", ["--model-path", "no/such.pdparams"],
+     "no/such.pdparams: model weights not found"),
+    ("export.py", "weights not a state dict", _truncated_weights, "cannot be read as a"),
+    ("export.py", "two channels", ["--input-shape", "1", "2", "64", "64"], "--input-shape"),
+    ("export.py", "zero classes", ["--num-classes", "0"], "--num-classes must be >= 1"),
+    ("infer.py", "no deploy.yaml", ["--config", "no/such/deploy.yaml", "--image", "x.png"],
+     "no/such/deploy.yaml"),
+    ("infer.py", "model files missing", _deploy_with_missing_model, "not found"),
+    ("infer.py", "zero threads", ["--config", "x", "--image", "y", "--cpu-threads", "0"],
+     "--cpu-threads and --repeats must be >= 1"),
     ("train.py", "zero crop", ["--crop-size", "0", "0"], "--crop-size must be two positive"),
     ("train.py", "negative crop", ["--crop-size", "64", "-2"], "--crop-size must be two"),
     ("train.py", "learning rate nan", ["--learning-rate", "nan"], "--learning-rate must be"),

@@ -139,8 +139,8 @@ def test_infer_over_a_folder_skips_and_names_a_damaged_image(trained):
     assert len(errors) == 2, completed.stderr
     assert "cut.jpg: is a truncated JPEG" in errors[0]
     assert "1 of 3 image(s) could not be read" in errors[1]
-    assert sorted(p.name for p in (work / "mixed_result").glob("*.png")) == ["good.png",
-                                                                              "whole.png"]
+    written = sorted(p.name for p in (work / "mixed_result").iterdir())
+    assert written == ["good.png", "good_overlay.jpg", "whole.png", "whole_overlay.jpg"]
 
 
 def test_two_process_data_parallel_training_on_cpu(tmp_path):

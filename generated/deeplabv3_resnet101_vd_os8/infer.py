@@ -694,6 +694,17 @@ def infer_output_names(images):
     return names
 
 
+def write_image_whole(path, image):
+    """cv2.imwrite through a temporary name, so that a result file is complete or absent
+    (a run killed mid-write leaves no half image under the final name)."""
+    stem, extension = os.path.splitext(path)
+    temporary = f"{stem}.partial{extension}"  # the extension tells OpenCV the format
+    if not cv2.imwrite(temporary, image):
+        return False
+    os.replace(temporary, path)
+    return True
+
+
 def infer_arguments(spec, argv):
     parser = argparse.ArgumentParser(
         description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
@@ -831,7 +842,9 @@ def infer_main(spec, argv=None):
         if name is not None:
             mask_path = os.path.join(args.save_dir, f"{name}.png")
             overlay_path = os.path.join(args.save_dir, f"{name}_overlay.jpg")
-            if not (cv2.imwrite(mask_path, mask) and cv2.imwrite(overlay_path, overlay)):
+            if not (
+                write_image_whole(mask_path, mask) and write_image_whole(overlay_path, overlay)
+            ):
                 fail(f"{args.save_dir}: cannot write results there")
         clock.append(time.perf_counter())
         return [clock[i + 1] - clock[i] for i in range(len(clock) - 1)]
