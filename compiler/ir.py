@@ -96,6 +96,7 @@ class Variant:
         """train.py's SPEC: what its training loop reads, nothing more."""
         train = thaw(self.train)
         train["learning_rate"] = self.lr_scheduler.args["learning_rate"]
+        train["warmup_iters"] = self.lr_scheduler.args.get("warmup_iters", 0)
         train["crop_size"] = thaw(self.train_size)
         return {
             "name": self.name,
@@ -123,6 +124,7 @@ class Variant:
         """The whole resolved spec as plain data (`segc show`, tests)."""
         train = thaw(self.train)
         train["learning_rate"] = self.lr_scheduler.args["learning_rate"]
+        train["warmup_iters"] = self.lr_scheduler.args.get("warmup_iters", 0)
         train["crop_size"] = thaw(self.train_size)
         return {
             "name": self.name,

@@ -59,7 +59,9 @@ def call_expr(call: Call | None) -> str | None:
     for name, value in call.args.items():
         override = call.overrides.get(name)
         literal = py_literal(value)
-        args.append(f"{name}={override} or {literal}" if override else f"{name}={literal}")
+        # a flag left unset (None) keeps the spec's value; 0 is a value (--warmup-iters 0)
+        args.append(f"{name}={literal} if {override} is None else {override}" if override
+                    else f"{name}={literal}")
     return f"{call.symbol}({', '.join(args)})"
 
 

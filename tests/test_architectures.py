@@ -11,7 +11,10 @@ swing by a factor of three from one iteration to the next, so comparing them say
 more about the crops than about learning. Training starts from scratch here (PaddleSeg's
 recipes start from ImageNet-pretrained backbones), where the recipes' learning rate of
 0.01 on batches of two tiny crops makes the deep ResNets thrash for their first dozens
-of iterations; a tenth of it learns from the first iterations on.
+of iterations; a tenth of it learns from the first iterations on, with no warm-up (PP-
+LiteSeg's 1000 warm-up iterations would keep a ten-iteration run at a rate of ~1e-5).
+Five iterations are not enough: ANN, ISANet and HRNetW48Contrast then end above their
+starting loss on the fixed batch.
 """
 
 import json
@@ -32,11 +35,13 @@ from .generated_scripts import combinations, load_script, normalize_args, resolv
 pytestmark = pytest.mark.slow
 
 ITERS = 10
-# Export check: class ids may differ only at near-ties, and logits only by float32
-# reordering (oneDNN), relative to their scale; a wrong layer misses both by far.
+# Export check: class ids may differ only at near-ties (export.py also bounds the logits'
+# difference relative to their scale); a wrong layer misses both by far.
 MIN_CLASS_AGREEMENT = 0.999
-MAX_RELATIVE_LOGIT_DIFF = 1e-2
 LOG_LINE = re.compile(r"\[iter (\d+)/\d+\] loss (\S+) ")
+EXPORT_CHECK = re.compile(r"export check \(Paddle Inference vs dynamic model\): max abs "
+                          r"difference (\S+) on input \S+ \(need <= (\S+)\), argmax "
+                          r"agreement (\S+) \(need")
 TRAIN_IMAGES = ("image_000", "image_001")
 SEED = 0
 LEARNING_RATE = 0.001
@@ -56,8 +61,9 @@ def smallest_per_architecture() -> list[str]:
     return sorted(min(names, key=lambda c: (backbone_size(c), c)) for names in by_arch.values())
 
 
-def fixed_batch(demo_root, normalize, size=(256, 128)):
-    """The training images, whole (resized), normalised as training does, with labels."""
+def fixed_batch(demo_root, normalize, size=(128, 64)):
+    """The training images, whole (resized to the training crop's size, which keeps the
+    two forward passes cheap), normalised as training does, with labels."""
     images, labels = [], []
     for name in TRAIN_IMAGES:
         rgb = cv2.cvtColor(cv2.imread(str(demo_root / "images" / f"{name}.png")),
@@ -111,7 +117,8 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     log = run(combination, "train.py", [
         "--data", "demo", "--train-list", str(two_images), "--iters", str(ITERS),
         "--batch-size", "2", "--crop-size", "128", "64", "--num-workers", "0",
-        "--seed", str(SEED), "--learning-rate", str(LEARNING_RATE), "--log-interval", "1",
+        "--seed", str(SEED), "--learning-rate", str(LEARNING_RATE), "--warmup-iters", "0",
+        "--log-interval", "1",
         "--no-eval", "--save-interval", str(ITERS),
         "--save-dir", "train"], tmp_path)
     losses = [float(m[2]) for m in LOG_LINE.finditer(log)]
@@ -128,26 +135,18 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     after = main_loss(module, trained, images, labels)
     assert math.isfinite(after) and after < before, (before, after, losses)
 
-    run(combination, "export.py", ["--model-path", str(weights), "--output-op", "none",
-                                   "--save-dir", "export"], tmp_path)
-
-    infer = load_script(combination, "infer.py")
-    deploy = infer.load_deploy_config(str(tmp_path / "export"))
-    predictor = infer.create_inference_predictor(deploy["model_file"], deploy["params_file"])
-    batch = np.random.default_rng(1).uniform(-1, 1, (1, 3, 64, 128)).astype("float32")
-    exported = infer.run_inference_predictor(predictor, batch)
-
-    model = trained_model(module, num_classes, weights)  # `trained` has new BN statistics
-    model.eval()
-    with paddle.no_grad():
-        dynamic = model(paddle.to_tensor(batch))[0].numpy()
-    assert exported.shape == dynamic.shape == (1, num_classes, 64, 128)
-    agreement = (exported.argmax(axis=1) == dynamic.argmax(axis=1)).mean()
-    assert agreement >= MIN_CLASS_AGREEMENT
-    scale = max(1.0, float(np.abs(dynamic).max()))
-    difference = float(np.abs(exported - dynamic).max())
+    # export.py reloads the model under Paddle Inference and checks it against the
+    # dynamic model with these weights (logits, --output-op none), failing otherwise;
+    # test_end_to_end checks that check against an independent comparison.
+    exported = run(combination, "export.py", ["--model-path", str(weights), "--output-op",
+                                              "none", "--save-dir", "export"], tmp_path)
+    check = EXPORT_CHECK.search(exported)
+    assert check, exported
+    difference, allowed, agreement = (float(v) for v in check.groups())
     # Figures for the record (pytest -rP shows them): what this run measured.
     print(f"{combination}: main loss on the fixed batch {before:.4f} -> {after:.4f}; "
           f"logged loss {losses[0]:.4f} -> {losses[-1]:.4f}; exported vs dynamic "
-          f"max abs diff {difference:.3g} (largest logit {scale:.3g})")
-    assert difference <= MAX_RELATIVE_LOGIT_DIFF * scale
+          f"max abs diff {difference:.3g} (allowed {allowed:.3g}), argmax agreement "
+          f"{agreement:.6f}")
+    assert agreement >= MIN_CLASS_AGREEMENT and difference <= allowed
+    assert (tmp_path / "export" / "deploy.yaml").is_file()

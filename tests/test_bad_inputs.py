@@ -78,6 +78,7 @@ BAD_INPUTS = [
     ("train.py", "negative crop", ["--crop-size", "64", "-2"], "--crop-size must be two"),
     ("train.py", "learning rate nan", ["--learning-rate", "nan"], "--learning-rate must be"),
     ("train.py", "learning rate inf", ["--learning-rate", "inf"], "--learning-rate must be"),
+    ("train.py", "negative warm-up", ["--warmup-iters", "-1"], "--warmup-iters must be"),
     ("train.py", "zero evaluation scale", ["--eval-scales", "0"], "--eval-scales must be"),
     ("export.py", "folder without weights", _save_dir_without_weights,
      "a folder with no model.pdparams"),

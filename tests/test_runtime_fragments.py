@@ -313,3 +313,16 @@ def test_predict_classes_at_scales_matches_paddleseg_aug_inference(scales):
     assert (ours == expected).all()
     if scales != [1.0]:  # the scales change the prediction: the test can fail
         assert (ours != training.predict_classes(model, image)).any()
+
+
+def test_flags_replace_the_spec_schedule_only_when_given():
+    """build_optimizer keeps the spec's learning rate and warm-up for None and takes any
+    value given, 0 included (train.py's --learning-rate and --warmup-iters)."""
+    from .generated_scripts import load_script
+
+    train = load_script("pp_liteseg_stdc1")  # its recipe warms up for 1000 iterations
+    model = paddle.nn.Linear(2, 2)
+    _, spec_schedule = train.build_optimizer(model, None, 100)
+    assert (spec_schedule.base_lr, spec_schedule.warmup_iters) == (0.005, 1000)
+    _, flagged = train.build_optimizer(model, 0.001, 100, 0)
+    assert (flagged.base_lr, flagged.warmup_iters) == (0.001, 0)

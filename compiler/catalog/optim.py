@@ -32,7 +32,8 @@ LR_SCHEDULERS = [
             Arg("end_lr", {"type": "number", "minimum": 0}, 0.0, "Final learning rate."),
             Arg("power", {"type": "number", "exclusiveMinimum": 0}, 0.9, "Decay exponent."),
             Arg("warmup_iters", {"type": "integer", "minimum": 0}, 0,
-                "Iterations of linear warm-up (0: none)."),
+                "Iterations of linear warm-up (0: none; train.py's --warmup-iters "
+                "overrides it).", runtime_override="warmup_iters"),
             Arg("warmup_start_lr", {"type": "number", "minimum": 0}, 0.0,
                 "Learning rate at the start of warm-up."),
         ),

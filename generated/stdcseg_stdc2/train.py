@@ -64,6 +64,7 @@ SPEC = {
         "num_workers": 2,
         "seed": None,
         "learning_rate": 0.01,
+        "warmup_iters": 0,
         "crop_size": [1024, 512],
     },
     "val": {"scales": [1.0]},
@@ -77,7 +78,7 @@ def build_transforms(train, crop_size=None):
             [
                 ResizeStepScaling(min_scale_factor=0.5, max_scale_factor=2.0, scale_step_size=0.25),
                 RandomPaddingCrop(
-                    crop_size=crop_size or [1024, 512],
+                    crop_size=[1024, 512] if crop_size is None else crop_size,
                     im_padding_value=127.5,
                     label_padding_value=255,
                 ),
@@ -109,14 +110,15 @@ def build_losses(ignore_index):
     ]
 
 
-def build_optimizer(model, learning_rate, iters):
-    """The optimizer and the learning-rate schedule it follows."""
+def build_optimizer(model, learning_rate, iters, warmup_iters=None):
+    """The optimizer and the learning-rate schedule it follows; a learning rate or
+    warm-up of None keeps the spec's."""
     lr_scheduler = PolynomialLR(
         decay_steps=iters,
-        learning_rate=learning_rate or 0.01,
+        learning_rate=0.01 if learning_rate is None else learning_rate,
         end_lr=0,
         power=0.9,
-        warmup_iters=0,
+        warmup_iters=0 if warmup_iters is None else warmup_iters,
         warmup_start_lr=0.0,
     )
     optimizer = paddle.optimizer.Momentum(
@@ -1167,6 +1169,12 @@ def train_arguments(spec, argv):
         help=f"base learning rate (default: {train['learning_rate']})",
     )
     parser.add_argument(
+        "--warmup-iters",
+        type=int,
+        default=None,
+        help=f"learning-rate warm-up iterations (default: {train['warmup_iters']})",
+    )
+    parser.add_argument(
         "--crop-size",
         type=int,
         nargs=2,
@@ -1231,6 +1239,8 @@ def train_arguments(spec, argv):
             "--num-classes and --ignore-index are for your own data; "
             "the demo data has its own classes"
         )
+    if args.warmup_iters is not None and args.warmup_iters < 0:
+        parser.error("--warmup-iters must be 0 or more")
     if args.crop_size is not None and min(args.crop_size) < 1:
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
@@ -1581,7 +1591,9 @@ def train_main(
     model = build_model(train_set.num_classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
-    optimizer, lr_scheduler = build_optimizer(model, args.learning_rate, args.iters)
+    optimizer, lr_scheduler = build_optimizer(
+        model, args.learning_rate, args.iters, args.warmup_iters
+    )
     start_iter, best = 0, {"miou": -1.0, "iter": None}
     if rank == 0:
         clean_interrupted_saves(args.save_dir)

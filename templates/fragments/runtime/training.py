@@ -79,6 +79,12 @@ def train_arguments(spec, argv):
         help=f"base learning rate (default: {train['learning_rate']})",
     )
     parser.add_argument(
+        "--warmup-iters",
+        type=int,
+        default=None,
+        help=f"learning-rate warm-up iterations (default: {train['warmup_iters']})",
+    )
+    parser.add_argument(
         "--crop-size",
         type=int,
         nargs=2,
@@ -143,6 +149,8 @@ def train_arguments(spec, argv):
             "--num-classes and --ignore-index are for your own data; "
             "the demo data has its own classes"
         )
+    if args.warmup_iters is not None and args.warmup_iters < 0:
+        parser.error("--warmup-iters must be 0 or more")
     if args.crop_size is not None and min(args.crop_size) < 1:
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
@@ -493,7 +501,9 @@ def train_main(
     model = build_model(train_set.num_classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
-    optimizer, lr_scheduler = build_optimizer(model, args.learning_rate, args.iters)
+    optimizer, lr_scheduler = build_optimizer(
+        model, args.learning_rate, args.iters, args.warmup_iters
+    )
     start_iter, best = 0, {"miou": -1.0, "iter": None}
     if rank == 0:
         clean_interrupted_saves(args.save_dir)
