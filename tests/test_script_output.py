@@ -34,3 +34,16 @@ def test_paddle_itself_warns_without_ccache():
     completed = subprocess.run([sys.executable, "-c", "import paddle"], capture_output=True,
                                text=True, env=env, timeout=120, check=False)
     assert "No ccache found" in completed.stderr
+
+
+def test_training_prints_no_paddle_warnings(tmp_path):
+    """A short training run's stderr is empty: Paddle's BatchNorm note on its first
+    training forward is left out too."""
+    completed = subprocess.run(
+        [sys.executable, str(GENERATED / "pp_liteseg_stdc1" / "train.py"), "--data", "demo",
+         "--iters", "1", "--batch-size", "2", "--crop-size", "64", "32", "--num-workers", "0",
+         "--no-eval", "--save-dir", str(tmp_path / "out")],
+        cwd=tmp_path, capture_output=True, text=True, env=environment_without_ccache(),
+        timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == "", completed.stderr

@@ -1612,6 +1612,9 @@ def train_main(
     """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
     adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
+    # Paddle 3's BatchNorm warns on its first training forward that it "now always
+    # tracks global mean and variance": a note on its own history, not on this run.
+    warnings.filterwarnings("ignore", message="When training, we now always track global")
     paddle.set_device(args.device)
     world_size = paddle.distributed.get_world_size()
     rank = paddle.distributed.get_rank()
