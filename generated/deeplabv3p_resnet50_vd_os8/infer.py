@@ -80,7 +80,12 @@ def read_image_file(path, flags=cv2.IMREAD_COLOR):
 
 # ---- runtime/errors.py ----------------------------------------------------
 #
-# The one way a generated script stops on a user error or a failed check.
+# The one way a generated script reports a user error or a failed check, and stops.
+
+
+def report_error(message):
+    """Print `error: message` to stderr and go on (one bad input among many)."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
 
 
 def fail(message, status=2):
@@ -88,7 +93,7 @@ def fail(message, status=2):
 
     2: a user error (a bad flag, file or config); 1: a check the script ran failed.
     """
-    print(f"error: {message}", file=sys.stderr)
+    report_error(message)
     raise SystemExit(status)
 
 
@@ -857,7 +862,7 @@ def infer_main(spec, argv=None):
         try:
             return process(path, name)
         except ImageFileError as error:
-            print(f"error: {error}", file=sys.stderr, flush=True)
+            report_error(str(error))
             unreadable.append(path)
             return None
 

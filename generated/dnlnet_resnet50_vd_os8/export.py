@@ -41,7 +41,12 @@ SPEC = {
 
 # ---- runtime/errors.py ----------------------------------------------------
 #
-# The one way a generated script stops on a user error or a failed check.
+# The one way a generated script reports a user error or a failed check, and stops.
+
+
+def report_error(message):
+    """Print `error: message` to stderr and go on (one bad input among many)."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
 
 
 def fail(message, status=2):
@@ -49,7 +54,7 @@ def fail(message, status=2):
 
     2: a user error (a bad flag, file or config); 1: a check the script ran failed.
     """
-    print(f"error: {message}", file=sys.stderr)
+    report_error(message)
     raise SystemExit(status)
 
 

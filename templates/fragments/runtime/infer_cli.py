@@ -3,7 +3,6 @@ masks and colour overlays out, and --benchmark's per-stage timing."""
 
 import argparse
 import os
-import sys
 import time
 
 import cv2
@@ -17,7 +16,7 @@ from ..data.infer_transforms import (
     infer_preprocess,
 )
 from .deploy_config import load_deploy_config
-from .errors import fail
+from .errors import fail, report_error
 from .onnx_export import ONNX_MODEL_FILE, create_onnx_session, run_onnx_session
 from .predictor import create_inference_predictor, run_inference_predictor
 
@@ -255,7 +254,7 @@ def infer_main(spec, argv=None):
         try:
             return process(path, name)
         except ImageFileError as error:
-            print(f"error: {error}", file=sys.stderr, flush=True)
+            report_error(str(error))
             unreadable.append(path)
             return None
 
