@@ -906,6 +906,19 @@ class Normalize:
 # Segmentation losses.
 
 
+def pixel_cross_entropy(logits, label, weight, ignore_index):
+    """Each pixel's softmax cross-entropy (times its class's weight when there are
+    weights), N x 1 x H x W, 0 at ignored pixels; logits N x C x H x W, label N x H x W."""
+    return F.cross_entropy(
+        logits,
+        label.unsqueeze(1),
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction="none",
+        axis=1,
+    )
+
+
 class CrossEntropyLoss(nn.Layer):
     """Pixel-wise softmax cross-entropy averaged over the pixels that are not ignored.
 
@@ -919,15 +932,7 @@ class CrossEntropyLoss(nn.Layer):
         self.weight = None if weight is None else paddle.to_tensor(weight, dtype="float32")
 
     def forward(self, logits, label):
-        # logits: N x C x H x W; label: N x H x W integer class ids
-        losses = F.cross_entropy(
-            logits,
-            label.unsqueeze(1),
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction="none",
-            axis=1,
-        )
+        losses = pixel_cross_entropy(logits, label, self.weight, self.ignore_index)
         valid = (label != self.ignore_index).astype("float32")
         if self.weight is not None:
             safe_label = paddle.where(label == self.ignore_index, paddle.zeros_like(label), label)

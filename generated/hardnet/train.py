@@ -906,6 +906,24 @@ class Normalize:
         return out.transpose(1, 2, 0), label
 
 
+# ---- losses/cross_entropy.py ----------------------------------------------
+#
+# Segmentation losses.
+
+
+def pixel_cross_entropy(logits, label, weight, ignore_index):
+    """Each pixel's softmax cross-entropy (times its class's weight when there are
+    weights), N x 1 x H x W, 0 at ignored pixels; logits N x C x H x W, label N x H x W."""
+    return F.cross_entropy(
+        logits,
+        label.unsqueeze(1),
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction="none",
+        axis=1,
+    )
+
+
 # ---- losses/bootstrapped.py -----------------------------------------------
 #
 # Bootstrapped cross-entropy: Wu et al., "Bridging Category-level and Instance-level
@@ -936,15 +954,7 @@ class BootstrappedCrossEntropyLoss(nn.Layer):
         self.weight = None if weight is None else paddle.to_tensor(weight, dtype="float32")
 
     def forward(self, logits, label):
-        # logits: N x C x H x W; label: N x H x W integer class ids
-        losses = F.cross_entropy(
-            logits,
-            label.unsqueeze(1),
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction="none",
-            axis=1,
-        ).flatten(1)  # N x HW, 0 at ignored pixels
+        losses = pixel_cross_entropy(logits, label, self.weight, self.ignore_index).flatten(1)
         num_pixels = losses.shape[1]
         k = min(self.min_k, num_pixels)
         # the k largest losses of each image, and the (k+1)-th when there is one

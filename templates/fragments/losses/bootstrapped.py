@@ -15,8 +15,9 @@ cross-entropy times its class's weight. Unlike PaddleSeg's, an image of no more 
 """
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
+
+from .cross_entropy import pixel_cross_entropy
 
 
 class BootstrappedCrossEntropyLoss(nn.Layer):
@@ -31,15 +32,7 @@ class BootstrappedCrossEntropyLoss(nn.Layer):
         self.weight = None if weight is None else paddle.to_tensor(weight, dtype="float32")
 
     def forward(self, logits, label):
-        # logits: N x C x H x W; label: N x H x W integer class ids
-        losses = F.cross_entropy(
-            logits,
-            label.unsqueeze(1),
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction="none",
-            axis=1,
-        ).flatten(1)  # N x HW, 0 at ignored pixels
+        losses = pixel_cross_entropy(logits, label, self.weight, self.ignore_index).flatten(1)
         num_pixels = losses.shape[1]
         k = min(self.min_k, num_pixels)
         # the k largest losses of each image, and the (k+1)-th when there is one
