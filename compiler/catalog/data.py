@@ -32,7 +32,8 @@ TRANSFORMS = [
                 runtime_override="crop_size"),
             Arg("im_padding_value", NUM, 127.5, "Image padding value."),
             Arg("label_padding_value", {"type": "integer", "minimum": 0, "maximum": 255}, 255,
-                "Label padding value (normally the ignore value)."),
+                "Label padding value (normally the ignore value; train.py's --ignore-index "
+                "replaces it, so that padding stays ignored).", runtime_override="ignore_index"),
         ),
     ),
     Component(
@@ -64,7 +65,8 @@ TRANSFORMS = [
                 "Image padding value (0-255 scale); a fractional value turns the image to "
                 "float32, so Padding belongs after transforms that need uint8."),
             Arg("label_padding_value", {"type": "integer", "minimum": 0, "maximum": 255}, 255,
-                "Label padding value (normally the ignore value)."),
+                "Label padding value (normally the ignore value; train.py's --ignore-index "
+                "replaces it, so that padding stays ignored).", runtime_override="ignore_index"),
         ),
     ),
     Component(

@@ -71,8 +71,9 @@ SPEC = {
 }
 
 
-def build_transforms(train, crop_size=None):
-    """The spec's training or evaluation transforms; `crop_size` replaces the training crop."""
+def build_transforms(train, crop_size=None, ignore_index=None):
+    """The spec's training or evaluation transforms; `crop_size` replaces the training crop
+    and `ignore_index` the label padding value (None: the spec's)."""
     if train:
         return Compose(
             [
@@ -80,7 +81,7 @@ def build_transforms(train, crop_size=None):
                 RandomPaddingCrop(
                     crop_size=[1024, 512] if crop_size is None else crop_size,
                     im_padding_value=127.5,
-                    label_padding_value=255,
+                    label_padding_value=255 if ignore_index is None else ignore_index,
                 ),
                 RandomHorizontalFlip(prob=0.5),
                 RandomDistort(
@@ -1494,7 +1495,7 @@ def train_main(
             dataset_spec,
             args.data,
             "train",
-            build_transforms(True, args.crop_size),
+            build_transforms(True, args.crop_size, args.ignore_index),
             list_path=args.train_list,
             seed=seed,
             target_maps=target_maps,
@@ -1506,7 +1507,7 @@ def train_main(
                 dataset_spec,
                 args.data,
                 "val",
-                build_transforms(False),
+                build_transforms(False, ignore_index=args.ignore_index),
                 list_path=args.val_list,
                 seed=seed,
             )

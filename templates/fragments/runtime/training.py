@@ -482,7 +482,7 @@ def train_main(
             dataset_spec,
             args.data,
             "train",
-            build_transforms(True, args.crop_size),
+            build_transforms(True, args.crop_size, args.ignore_index),
             list_path=args.train_list,
             seed=seed,
             target_maps=target_maps,
@@ -494,7 +494,7 @@ def train_main(
                 dataset_spec,
                 args.data,
                 "val",
-                build_transforms(False),
+                build_transforms(False, ignore_index=args.ignore_index),
                 list_path=args.val_list,
                 seed=seed,
             )

@@ -71,8 +71,9 @@ SPEC = {
 }
 
 
-def build_transforms(train, crop_size=None):
-    """The spec's training or evaluation transforms; `crop_size` replaces the training crop."""
+def build_transforms(train, crop_size=None, ignore_index=None):
+    """The spec's training or evaluation transforms; `crop_size` replaces the training crop
+    and `ignore_index` the label padding value (None: the spec's)."""
     if train:
         return Compose(
             [
@@ -1443,7 +1444,7 @@ def train_main(
             dataset_spec,
             args.data,
             "train",
-            build_transforms(True, args.crop_size),
+            build_transforms(True, args.crop_size, args.ignore_index),
             list_path=args.train_list,
             seed=seed,
             target_maps=target_maps,
@@ -1455,7 +1456,7 @@ def train_main(
                 dataset_spec,
                 args.data,
                 "val",
-                build_transforms(False),
+                build_transforms(False, ignore_index=args.ignore_index),
                 list_path=args.val_list,
                 seed=seed,
             )
