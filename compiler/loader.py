@@ -140,11 +140,15 @@ def _parse(path: Path, display: str, value_pos: dict, key_pos: dict):
 
 def _merge(base: dict, override: dict, base_pos: tuple[dict, dict], over_pos: tuple[dict, dict],
            path: tuple = ()) -> dict:
-    """Deep-merge mappings; anything else in `override` replaces the base value whole."""
+    """Deep-merge mappings; anything else in `override` replaces the base value whole, and
+    so does a mapping naming another component `type` than the base's (the base's
+    arguments belong to its component: an Adam over a base's SGD must not inherit its
+    momentum, which PaddleSeg's configs spell `_inherited_: False`)."""
     merged = dict(base)
     for key, value in override.items():
         child = path + (key,)
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if (isinstance(value, dict) and isinstance(merged.get(key), dict)
+                and value.get("type", merged[key].get("type")) == merged[key].get("type")):
             merged[key] = _merge(merged[key], value, base_pos, over_pos, child)
         else:
             # the replaced subtree's positions must not linger

@@ -29,6 +29,20 @@ def test_base_merges_mappings_and_replaces_lists(project):
     assert [p.name for p in doc.sources] == ["child.yaml", "base.yaml"]
 
 
+def test_a_mapping_of_another_type_replaces_the_base_whole(project):
+    write_spec(project, "base.yaml", "optimizer:\n  type: SGD\n  momentum: 0.9\n"
+                                     "  weight_decay: 4.0e-5\n")
+    same = write_spec(project, "same.yaml", "_base_: base.yaml\noptimizer:\n"
+                                            "  weight_decay: 1.0e-4\n")
+    assert load(same).data["optimizer"] == {"type": "SGD", "momentum": 0.9,
+                                            "weight_decay": 1.0e-4}
+    other = write_spec(project, "other.yaml", "_base_: base.yaml\noptimizer:\n"
+                                              "  type: Adam\n  weight_decay: 2.0e-4\n")
+    doc = load(other)
+    assert doc.data["optimizer"] == {"type": "Adam", "weight_decay": 2.0e-4}
+    assert ("optimizer", "momentum") not in doc.value_pos
+
+
 def test_zoo_spec_inherits_cityscapes_base(project):
     doc = load(project / "zoo_specs" / "pspnet.yaml")
     assert doc.data["dataset"]["num_classes"] == 19

@@ -15,7 +15,7 @@ from segc.templates.fragments.losses.cross_entropy import CrossEntropyLoss, Ohem
 from segc.templates.fragments.runtime import training
 from segc.templates.fragments.runtime.errors import fail
 from segc.templates.fragments.runtime.metrics import confusion_matrix, segmentation_metrics
-from segc.templates.fragments.runtime.schedules import PolynomialLR
+from segc.templates.fragments.runtime.schedules import PolynomialLR, StepLR
 
 
 def random_logits_and_labels(num_classes=5, ignore_index=255, seed=0):
@@ -112,6 +112,23 @@ def test_polynomial_decay_matches_paddle_and_warms_up_linearly():
     expected = {0: 1e-3, 5: 1e-3 + (0.01 - 1e-3) * 0.5, 10: 0.01,
                 55: 0.01 * (1 - 45 / 90) ** 0.9, 100: 0.0, 110: 0.0}
     for step in range(111):
+        if step in expected:
+            assert warm() == pytest.approx(expected[step], abs=1e-12)
+        warm.step()
+
+
+def test_step_decay_matches_paddle_and_restarts_after_warm_up():
+    ours = StepLR(learning_rate=0.001, step_size=4, gamma=0.95)
+    reference = paddle_lr.StepDecay(learning_rate=0.001, step_size=4, gamma=0.95)
+    for _ in range(30):
+        assert ours() == pytest.approx(reference(), rel=1e-9)
+        ours.step()
+        reference.step()
+
+    # Paddle's LinearWarmup starts the wrapped schedule at 0 after the warm-up
+    warm = StepLR(learning_rate=0.01, step_size=5, gamma=0.5, warmup_iters=10)
+    expected = {0: 0.0, 5: 0.005, 10: 0.01, 14: 0.01, 15: 0.005, 20: 0.0025}
+    for step in range(21):
         if step in expected:
             assert warm() == pytest.approx(expected[step], abs=1e-12)
         warm.step()

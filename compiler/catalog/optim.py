@@ -16,7 +16,52 @@ OPTIMIZERS = [
                 "L2 regularisation coefficient."),
         ),
     ),
+    Component(
+        name="Adam",
+        symbol="paddle.optimizer.Adam",
+        runtime_args=(("learning_rate", "lr_scheduler"), ("parameters", "model.parameters()")),
+        description="Adam; weight decay is L2 regularisation added to the gradient, as "
+        "PaddleSeg's Adam passes it to paddle.optimizer.Adam.",
+        args=(
+            Arg("beta1", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.9,
+                "Decay rate of the first-moment estimate."),
+            Arg("beta2", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.999,
+                "Decay rate of the second-moment estimate."),
+            Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}, 1.0e-8,
+                "Added to the denominator for numerical stability."),
+            Arg("weight_decay", {"type": ["number", "null"], "minimum": 0}, None,
+                "L2 regularisation coefficient (null: none)."),
+        ),
+    ),
+    Component(
+        name="AdamW",
+        symbol="paddle.optimizer.AdamW",
+        runtime_args=(("learning_rate", "lr_scheduler"), ("parameters", "model.parameters()")),
+        description="Adam with decoupled weight decay (Loshchilov and Hutter): the weights "
+        "shrink by lr x weight_decay each step, apart from the gradient's moments.",
+        args=(
+            Arg("beta1", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.9,
+                "Decay rate of the first-moment estimate."),
+            Arg("beta2", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.999,
+                "Decay rate of the second-moment estimate."),
+            Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}, 1.0e-8,
+                "Added to the denominator for numerical stability."),
+            Arg("weight_decay", {"type": "number", "minimum": 0}, 0.01,
+                "Decoupled weight-decay coefficient."),
+        ),
+    ),
 ]
+
+# Every schedule takes these two, which train.py's --learning-rate and --warmup-iters
+# override.
+_BASE_LR = Arg("learning_rate", {"type": "number", "exclusiveMinimum": 0}, 0.01,
+               "Base learning rate (train.py's --learning-rate overrides it).",
+               runtime_override="learning_rate")
+_WARMUP_ITERS = Arg("warmup_iters", {"type": "integer", "minimum": 0}, 0,
+                    "Iterations of linear warm-up (0: none; train.py's --warmup-iters "
+                    "overrides it).", runtime_override="warmup_iters")
+_WARMUP_START_LR = Arg("warmup_start_lr", {"type": "number", "minimum": 0}, 0.0,
+                       "Learning rate at the start of warm-up.")
 
 LR_SCHEDULERS = [
     Component(
@@ -26,16 +71,26 @@ LR_SCHEDULERS = [
         description="lr = (base - end) * (1 - iter / iters) ** power + end, after an optional "
         "linear warm-up.",
         args=(
-            Arg("learning_rate", {"type": "number", "exclusiveMinimum": 0}, 0.01,
-                "Base learning rate (train.py's --learning-rate overrides it).",
-                runtime_override="learning_rate"),
+            _BASE_LR,
             Arg("end_lr", {"type": "number", "minimum": 0}, 0.0, "Final learning rate."),
             Arg("power", {"type": "number", "exclusiveMinimum": 0}, 0.9, "Decay exponent."),
-            Arg("warmup_iters", {"type": "integer", "minimum": 0}, 0,
-                "Iterations of linear warm-up (0: none; train.py's --warmup-iters "
-                "overrides it).", runtime_override="warmup_iters"),
-            Arg("warmup_start_lr", {"type": "number", "minimum": 0}, 0.0,
-                "Learning rate at the start of warm-up."),
+            _WARMUP_ITERS,
+            _WARMUP_START_LR,
+        ),
+    ),
+    Component(
+        name="StepDecay",
+        symbol="StepLR",
+        description="lr = base * gamma ** (iter // step_size), after an optional linear "
+        "warm-up (PortraitNet's recipe).",
+        args=(
+            _BASE_LR,
+            Arg("step_size", {"type": "integer", "minimum": 1}, 1000,
+                "Iterations between two decays."),
+            Arg("gamma", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}, 0.1,
+                "Factor applied at each decay."),
+            _WARMUP_ITERS,
+            _WARMUP_START_LR,
         ),
     ),
 ]

@@ -943,6 +943,11 @@ class CrossEntropyLoss(nn.Layer):
 # Learning-rate schedules.
 
 
+def warmup_lr(step, warmup_iters, start_lr, base_lr):
+    """The learning rate at `step` of a linear warm-up from start_lr to base_lr."""
+    return start_lr + (base_lr - start_lr) * step / warmup_iters
+
+
 class PolynomialLR(lr_schedules.LRScheduler):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
 
@@ -964,8 +969,7 @@ class PolynomialLR(lr_schedules.LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step < self.warmup_iters:
-            progress = step / self.warmup_iters
-            return self.warmup_start_lr + (self.base_lr - self.warmup_start_lr) * progress
+            return warmup_lr(step, self.warmup_iters, self.warmup_start_lr, self.base_lr)
         decay_span = max(self.decay_steps - self.warmup_iters, 1)
         progress = min(step - self.warmup_iters, decay_span) / decay_span
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
