@@ -25,6 +25,7 @@ from . import (
     hrnet_heads,
     losses,
     optim,
+    portrait,
     pyramid,
     stdc,
     two_branch,
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait)
 
 
 def _collect(attribute: str) -> dict[str, Component]:

@@ -177,7 +177,8 @@ def read_image_file(path, flags=cv2.IMREAD_COLOR):
 
 # ---- data/datasets.py -----------------------------------------------------
 #
-# Datasets: PaddleSeg file lists, the Cityscapes layout and the built-in demo data.
+# Datasets: PaddleSeg file lists, the Cityscapes and EG1800 layouts and the built-in demo
+# data.
 #
 # A dataset is a list of (image path, label path) pairs; SegDataset reads pair
 # `key % len` for any key >= 0 and augments it with the generator
@@ -330,13 +331,22 @@ class SegDataset:
             raise IndexError(f"SegDataset keys are >= 0, got {key}")
         image_path, label_path = self.samples[key % len(self.samples)]
         image = read_image(image_path)
-        label = read_label(label_path)
+        label = self.prepare_label(read_label(label_path))
         self.check_label(label, label_path, image.shape[:2])
         image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
+        label = self.finish_label(label)
         maps = [
             make(label, self.num_classes, self.ignore_index) for make in self.target_maps.values()
         ]
         return (image, label, *maps)
+
+    # A dataset type's own label rules (EG1800Dataset's): the label as read, before it is
+    # checked, and the label after the transforms.
+    def prepare_label(self, label):
+        return label
+
+    def finish_label(self, label):
+        return label
 
     def check_label(self, label, label_path, image_shape):
         if label.shape != image_shape:
@@ -353,6 +363,53 @@ class SegDataset:
                 f"{self.num_classes}) nor the ignore value {self.ignore_index}; the label "
                 f"holds {present}: pass --num-classes and --ignore-index for your data"
             )
+
+
+class EG1800Dataset(SegDataset):
+    """EG1800's portraits (PaddleSeg's EG1800 dataset): label values above 1 are
+    background, and the transformed label is smoothed by a 5x5 majority vote (a box
+    blur rounded to 0 or 1, as PaddleSeg's), which removes the annotation's jagged
+    edges; ignored pixels stay ignored."""
+
+    def prepare_label(self, label):
+        label[label > 1] = 0
+        return label
+
+    def finish_label(self, label):
+        if label is None:
+            return None
+        portrait = (label == 1).astype(np.uint8)
+        # the rounded mean of 25 zeros and ones is 1 exactly when 13 or more are ones
+        smoothed = cv2.blur(portrait, (5, 5)).astype(label.dtype)
+        return np.where(label == self.ignore_index, label, smoothed)
+
+
+def eg1800_samples(root, split):
+    """Pairs from the EG1800 layout: the file names listed in root/eg1800_train.txt
+    (train) or root/eg1800_test.txt (val), one per line, under root/Images and
+    root/Labels."""
+    list_path = os.path.join(root, "eg1800_train.txt" if split == "train" else "eg1800_test.txt")
+    if not os.path.isfile(list_path):
+        raise SegDataError(
+            f"{list_path}: EG1800 file list does not exist; expected root/Images, "
+            "root/Labels, eg1800_train.txt and eg1800_test.txt, or pass a file list"
+        )
+    samples = []
+    with open(list_path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            name = line.strip()
+            if not name:
+                continue
+            pair = (os.path.join(root, "Images", name), os.path.join(root, "Labels", name))
+            for kind, path in zip(("image", "label"), pair):
+                if not os.path.isfile(path):
+                    raise SegDataError(
+                        f"{path}: {kind} does not exist (listed in {list_path}:{number})"
+                    )
+            samples.append(pair)
+    if not samples:
+        raise SegDataError(f"{list_path}: file list has no samples")
+    return samples
 
 
 def file_list_samples(root, list_path):
@@ -590,9 +647,12 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         samples = file_list_samples(root, list_path)
     elif dataset_spec["type"] == "Cityscapes":
         samples = cityscapes_samples(root, split)
+    elif dataset_spec["type"] == "EG1800":
+        samples = eg1800_samples(root, split)
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
-    return SegDataset(
+    dataset_class = EG1800Dataset if dataset_spec["type"] == "EG1800" else SegDataset
+    return dataset_class(
         samples,
         transforms,
         dataset_spec["num_classes"],
