@@ -17,7 +17,7 @@ from paddleseg import transforms as T
 from paddleseg.datasets import EG1800
 from PIL import Image, ImageEnhance
 
-from segc.templates.fragments.data.datasets import EG1800Dataset
+from segc.templates.fragments.data.datasets import EG1800Dataset, SegDataError, load_dataset
 from segc.templates.fragments.data.portrait_transforms import (
     RandomAffine,
     RandomBlur,
@@ -26,6 +26,7 @@ from segc.templates.fragments.data.portrait_transforms import (
     ScalePadding,
     distort_sharpness,
 )
+from segc.templates.fragments.data.transforms import Compose, Normalize, RandomHorizontalFlip
 
 MEAN, STD = [0.485, 0.458, 0.408], [0.23, 0.23, 0.23]
 
@@ -211,6 +212,7 @@ def eg1800_root(tmp_path):
     names = []
     for index in range(2):
         image, label = sample(90, 120, seed=index)
+        image[label == 1] //= 4  # a dark portrait, so that its label can be found again
         name = f"{index:05d}.png"
         cv2.imwrite(str(tmp_path / "Images" / name), image)
         cv2.imwrite(str(tmp_path / "Labels" / name), label * rng.choice([1, 255], label.shape))
@@ -248,3 +250,26 @@ def test_paddleseg_eg1800_feeds_the_common_transforms_only(eg1800_root):
                  dataset_root=str(eg1800_root), mode="val")
     with pytest.raises(KeyError, match="gt_fields"):
         val[0]
+
+
+def test_eg1800_layout_loads_and_the_label_follows_the_image(eg1800_root):
+    spec = {"type": "EG1800", "root": "unused", "num_classes": 2, "ignore_index": 255}
+    transforms = Compose([
+        RandomAffine(size=(64, 96), translation_offset=8, max_rotation=45,
+                     min_scale_factor=0.5, max_scale_factor=1.5),
+        RandomHorizontalFlip(),
+        Normalize(MEAN, STD),
+    ])
+    for split in ("train", "val"):
+        dataset = load_dataset(spec, str(eg1800_root), split, transforms)
+        assert isinstance(dataset, EG1800Dataset) and len(dataset) == 2
+    dataset = load_dataset(spec, str(eg1800_root), "train", transforms)
+    for key in range(6):
+        image, label = dataset[key]
+        assert image.shape == (3, 96, 64) and label.shape == (96, 64)
+        assert set(np.unique(label)) <= {0, 1, 255}  # 255: outside the warped image
+        # the portrait is dark in the fixture's images: the label moved with the image
+        assert image[:, label == 1].mean() < image[:, label == 0].mean() - 0.5
+    (eg1800_root / "eg1800_test.txt").unlink()
+    with pytest.raises(SegDataError, match="eg1800_test.txt"):
+        load_dataset(spec, str(eg1800_root), "val", transforms)
