@@ -125,11 +125,21 @@ class SegDataset:
     and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
     and an int64 HxW label, followed by one map per entry of `target_maps` ({name:
     function(label, num_classes, ignore_index)}, e.g. an edge map for losses that train
-    on one), computed from the transformed label.
+    on one), computed from the transformed label. An `evaluation` dataset instead leaves
+    the label as it is and returns (image, label, restore): the transforms change only
+    the image, and `restore` says how to bring the logits back to the label's size
+    (Compose's `restore`).
     """
 
     def __init__(
-        self, samples, transforms, num_classes, ignore_index=255, seed=0, target_maps=None
+        self,
+        samples,
+        transforms,
+        num_classes,
+        ignore_index=255,
+        seed=0,
+        target_maps=None,
+        evaluation=False,
     ):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
@@ -139,6 +149,7 @@ class SegDataset:
         self.ignore_index = int(ignore_index)
         self.seed = seed
         self.target_maps = dict(target_maps or {})
+        self.evaluation = evaluation
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
         self.invalid_values[: self.num_classes] = 0
@@ -156,6 +167,15 @@ class SegDataset:
         image = read_image(image_path)
         label = read_label(label_path)
         self.check_label(label, label_path, image.shape[:2])
+        if self.evaluation:
+            # float32 before the transforms, as PaddleSeg reads images, so that a Resize
+            # interpolates the same values (training keeps uint8: its augmentation is
+            # random anyway, and uint8 is faster)
+            restore = []
+            image, _ = self.transforms(
+                image.astype(np.float32), None, np.random.default_rng([self.seed, key]), restore
+            )
+            return image, label.astype(np.int64), restore
         image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
         maps = [
             make(label, self.num_classes, self.ignore_index) for make in self.target_maps.values()
@@ -393,16 +413,20 @@ def make_demo_data(root=DEMO_DATA_DIR):
 
 
 def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, target_maps=None):
-    """The 'train' or 'val' split of the data a run names, as a SegDataset.
+    """The 'train' or 'val' split of the data a run names, as a SegDataset (an
+    `evaluation` one for 'val').
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
     root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
     list or folder layout for this split; `target_maps` as SegDataset takes them.
     """
+    evaluation = split == "val"
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
+        return SegDataset(
+            samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps, evaluation
+        )
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(
@@ -423,4 +447,5 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         dataset_spec.get("ignore_index", 255),
         seed,
         target_maps,
+        evaluation,
     )
