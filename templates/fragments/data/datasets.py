@@ -424,9 +424,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(
-            samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps, evaluation
-        )
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps, evaluation)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(
