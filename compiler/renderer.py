@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+from . import catalog
 from .assembler import FragmentLibrary
 from .ir import Call, Loss, Variant, thaw
 from .locations import templates_dir
@@ -142,6 +143,16 @@ def _banner(variant: Variant, script: str) -> str:
             "# Change the spec or the templates and run `segc compile` again.")
 
 
+
+def onnx_unsupported(variant: Variant) -> str | None:
+    """Why paddle2onnx cannot convert this combination (its catalog components say it,
+    under `extra["onnx_unsupported"]`), or None."""
+    components = [catalog.MODELS[variant.model.type]]
+    if variant.backbone:
+        components.append(catalog.BACKBONES[variant.backbone.type])
+    reasons = [c.extra["onnx_unsupported"] for c in components if "onnx_unsupported" in c.extra]
+    return "; ".join(reasons) or None
+
 class Renderer:
     def __init__(self, directory: Path | None = None):
         self.directory = directory or templates_dir()
@@ -165,6 +176,7 @@ class Renderer:
             "optimizer_expr": call_expr(variant.optimizer),
             "reference": thaw(variant.reference),
             "figure_rows": figure_rows(variant),
+            "onnx_unsupported": onnx_unsupported(variant),
         }
 
     def render(self, variant: Variant) -> tuple[dict[str, str], dict[str, list[Path]]]:

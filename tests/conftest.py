@@ -1,4 +1,5 @@
-"""Shared helpers: run the segc CLI in-process, and a scratch copy of the zoo."""
+"""Shared helpers: run the segc CLI in-process, and a scratch copy of the zoo; and how
+tests/run.sh's parallel workers (pytest-xdist, --dist loadgroup) share the tests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,23 @@ from segc.cli import main as segc_main
 REPO = Path(__file__).resolve().parent.parent
 ZOO = REPO / "zoo_specs"
 GENERATED = REPO / "generated"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep the tests that share an expensive fixture on one xdist worker, which then
+    builds it once: tests of one combination's oracle pair (session-scoped per
+    combination), and the tests of a module with a module-scoped fixture (a trained or
+    exported model). Other tests go to whichever worker is free."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        definitions = fixtures.name2fixturedefs if fixtures else {}
+        if "built_oracle_pair" in item.fixturenames:
+            group = f"oracle-{item.callspec.params['combination']}"
+        elif any(defs[-1].scope == "module" for defs in definitions.values()):
+            group = item.module.__name__
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

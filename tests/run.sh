@@ -10,4 +10,9 @@ python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps paddleseg==2.8.0
-exec .venv/bin/python -m pytest "$@"
+# Tests run in parallel processes, one per core up to four (SEGC_TEST_WORKERS=N changes
+# it, 0 runs them in this process): a Paddle model on CPU trains on one core, and the
+# suite is mostly such runs. Tests sharing an expensive fixture stay on one worker
+# (tests/conftest.py).
+workers=${SEGC_TEST_WORKERS:-$(.venv/bin/python -c "import os; print(min(os.cpu_count() or 1, 4))")}
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

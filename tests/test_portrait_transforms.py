@@ -270,6 +270,16 @@ def test_eg1800_layout_loads_and_the_label_follows_the_image(eg1800_root):
         assert set(np.unique(label)) <= {0, 1, 255}  # 255: outside the warped image
         # the portrait is dark in the fixture's images: the label moved with the image
         assert image[:, label == 1].mean() < image[:, label == 0].mean() - 0.5
+    # evaluation scores the original label, smoothed as PaddleSeg's EG1800 smooths it
+    val = load_dataset(spec, str(eg1800_root), "val", Compose([Normalize(MEAN, STD)]))
+    image, label, restore = val[0]
+    original = cv2.imread(str(eg1800_root / "Labels" / "00000.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(label, paddleseg_label_rule(original))
+    assert image.shape == (3, 120, 90) and restore == []
+    # ScalePadding's centred padding has no way back onto the logits in the runtime yet
+    scale_padding = Compose([ScalePadding(target_size=(64, 64)), Normalize(MEAN, STD)])
+    with pytest.raises(SegDataError, match="ScalePadding changes the image size"):
+        load_dataset(spec, str(eg1800_root), "val", scale_padding)[0]
     (eg1800_root / "eg1800_test.txt").unlink()
     with pytest.raises(SegDataError, match="eg1800_test.txt"):
         load_dataset(spec, str(eg1800_root), "val", transforms)

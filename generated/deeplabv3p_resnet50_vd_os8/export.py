@@ -10,12 +10,12 @@ with Paddle Inference and checks its output against the dynamic model (model.py)
 
 import argparse
 import importlib
-import inspect
 import json
 import math
 import os
 import re
 import shutil
+import subprocess
 import sys
 import warnings
 
@@ -488,22 +488,78 @@ def import_optional(module, flag):
         fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
+# paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
+# aborts the whole process (SIGABRT from C++), which must not take export.py with it.
+CONVERT_IN_CHILD = """
+import inspect, os, sys
+import paddle2onnx
+model_file, params_file, onnx_file, opset = sys.argv[1:5]
+options = {"opset_version": int(opset)}
+# paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at run
+# time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
+if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
+    options["optimize_tool"] = "onnxoptimizer"
+os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+paddle2onnx.export(model_file, params_file, onnx_file, **options)
+"""
+
+# Operators of segc's models that paddle2onnx has no converter for, and what they are.
+ONNX_UNSUPPORTED_OPS = {
+    "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
+}
+
+
+def program_op_names(model_file):
+    """The operator names of a saved PIR program (model.json), e.g. {"conv2d", "unpool"};
+    empty for the older .pdmodel format."""
+    if not model_file.endswith(".json"):
+        return set()
+    with open(model_file, encoding="utf-8") as f:
+        program = json.load(f)
+    names, pending = set(), [program.get("program", {})]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("#"), str) and "O" in node:
+                names.add(node["#"].split(".", 1)[-1])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
+
+
+def conversion_failure(model_file, output):
+    """One line saying why paddle2onnx failed on `model_file` and what to do, from its
+    output (it names no operator itself when it aborts)."""
+    unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
+    if unsupported:
+        ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
+        return (
+            f"paddle2onnx cannot convert this model: it has no converter for {ops}; "
+            "deploy it with Paddle Inference (infer.py without --onnx)"
+        )
+    if "only support static input shape" in output:
+        return (
+            "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
+            "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
+        )
+    errors = [line.strip() for line in output.splitlines() if "[ERROR]" in line or "Error" in line]
+    reason = errors[-1] if errors else "it stopped without a message"
+    return f"paddle2onnx cannot convert {model_file}: {reason}"
+
+
 def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
-    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx."""
-    paddle2onnx = import_optional("paddle2onnx", "--onnx")
-    options = {"opset_version": opset}
-    # paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at
-    # run time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
-    if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
-        options["optimize_tool"] = "onnxoptimizer"
-    os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
-    try:
-        paddle2onnx.export(model_file, params_file, onnx_file, **options)
-    except Exception as error:  # noqa: BLE001 - an op paddle2onnx cannot convert
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"paddle2onnx cannot convert {model_file}: {reason}", status=1)
-    if not os.path.isfile(onnx_file):
-        fail(f"paddle2onnx wrote no {onnx_file}", status=1)
+    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
+    run in a child process; one line and exit 2 when it cannot."""
+    import_optional("paddle2onnx", "--onnx")
+    completed = subprocess.run(
+        [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0 or not os.path.isfile(onnx_file):
+        fail(conversion_failure(model_file, completed.stdout + completed.stderr))
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):

@@ -307,11 +307,21 @@ class SegDataset:
     and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
     and an int64 HxW label, followed by one map per entry of `target_maps` ({name:
     function(label, num_classes, ignore_index)}, e.g. an edge map for losses that train
-    on one), computed from the transformed label.
+    on one), computed from the transformed label. An `evaluation` dataset instead leaves
+    the label as it is and returns (image, label, restore): the transforms change only
+    the image, and `restore` says how to bring the logits back to the label's size
+    (Compose's `restore`).
     """
 
     def __init__(
-        self, samples, transforms, num_classes, ignore_index=255, seed=0, target_maps=None
+        self,
+        samples,
+        transforms,
+        num_classes,
+        ignore_index=255,
+        seed=0,
+        target_maps=None,
+        evaluation=False,
     ):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
@@ -321,6 +331,7 @@ class SegDataset:
         self.ignore_index = int(ignore_index)
         self.seed = seed
         self.target_maps = dict(target_maps or {})
+        self.evaluation = evaluation
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
         self.invalid_values[: self.num_classes] = 0
@@ -338,6 +349,15 @@ class SegDataset:
         image = read_image(image_path)
         label = self.prepare_label(read_label(label_path))
         self.check_label(label, label_path, image.shape[:2])
+        if self.evaluation:
+            # float32 before the transforms, as PaddleSeg reads images, so that a Resize
+            # interpolates the same values (training keeps uint8: its augmentation is
+            # random anyway, and uint8 is faster)
+            restore = []
+            image, _ = self.transforms(
+                image.astype(np.float32), None, np.random.default_rng([self.seed, key]), restore
+            )
+            return image, self.finish_label(label.astype(np.int64)), restore
         image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
         label = self.finish_label(label)
         maps = [
@@ -346,7 +366,8 @@ class SegDataset:
         return (image, label, *maps)
 
     # A dataset type's own label rules (EG1800Dataset's): the label as read, before it is
-    # checked, and the label after the transforms.
+    # checked, and the label the loss or the metrics compare with (after the transforms
+    # in training; in evaluation the label as read).
     def prepare_label(self, label):
         return label
 
@@ -372,9 +393,10 @@ class SegDataset:
 
 class EG1800Dataset(SegDataset):
     """EG1800's portraits (PaddleSeg's EG1800 dataset): label values above 1 are
-    background, and the transformed label is smoothed by a 5x5 majority vote (a box
-    blur rounded to 0 or 1, as PaddleSeg's), which removes the annotation's jagged
-    edges; ignored pixels stay ignored."""
+    background, and the label compared with (the transformed one in training, the
+    original in evaluation) is smoothed by a 5x5 majority vote (a box blur rounded to 0
+    or 1, as PaddleSeg's), which removes the annotation's jagged edges; ignored pixels
+    stay ignored."""
 
     def prepare_label(self, label):
         label[label > 1] = 0
@@ -631,16 +653,18 @@ def make_demo_data(root=DEMO_DATA_DIR):
 
 
 def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, target_maps=None):
-    """The 'train' or 'val' split of the data a run names, as a SegDataset.
+    """The 'train' or 'val' split of the data a run names, as a SegDataset (an
+    `evaluation` one for 'val').
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
     root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
     list or folder layout for this split; `target_maps` as SegDataset takes them.
     """
+    evaluation = split == "val"
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps, evaluation)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(
@@ -664,6 +688,7 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         dataset_spec.get("ignore_index", 255),
         seed,
         target_maps,
+        evaluation,
     )
 
 
@@ -687,6 +712,12 @@ class Compose:
 
     A ResizeStepScaling directly followed by a RandomPaddingCrop runs as one
     ResizeStepScalingCrop, which computes only the crop window of the rescaled image.
+
+    Evaluation passes a list as `restore`: Compose appends, for each transform that
+    changes the image's size, how to undo it on the logits, ("resize" or "crop", the
+    height and width before it) (`restore_logits` replays them backwards), so metrics
+    are computed on the original label, as PaddleSeg's `trans_info` does. A transform
+    that changes the size in a way no such step describes is an error there.
     """
 
     def __init__(self, transforms):
@@ -699,11 +730,21 @@ class Compose:
             else:
                 self.steps.append(transform)
 
-    def __call__(self, image, label=None, rng=None):
+    def __call__(self, image, label=None, rng=None, restore=None):
         if rng is None:
             rng = np.random.default_rng()
         for step in self.steps:
+            size = image.shape[:2]
             image, label = step(image, label, rng)
+            if restore is not None and image.shape[:2] != size:
+                kind = getattr(step, "restore_kind", None)
+                if kind is None:
+                    raise SegDataError(
+                        f"{type(step).__name__} changes the image size in evaluation and "
+                        "cannot be undone on the logits; use Resize or Padding in the "
+                        "spec's val transforms"
+                    )
+                restore.append((kind, size))
         # Normalize already leaves a CHW buffer behind its HWC view: no copy then
         image = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
         return image, None if label is None else label.astype(np.int64)
@@ -1537,8 +1578,22 @@ def load_pretrained(model, path):
     )
 
 
-def predict_classes(model, image, scales=(1.0,)):
-    """The class map of one normalised CHW image from the model's main output.
+def restore_logits(logits, restore):
+    """Undo the evaluation transforms' size changes on NCHW logits, last first: crop off
+    Padding, resize (bilinear) back before Resize, as PaddleSeg's `reverse_transform`
+    does with its `trans_info`."""
+    for kind, (height, width) in reversed(restore):
+        if kind == "crop":
+            logits = logits[:, :, :height, :width]
+        else:
+            logits = F.interpolate(logits, [height, width], mode="bilinear")
+    return logits
+
+
+def predict_classes(model, image, scales=(1.0,), restore=()):
+    """The class map of one normalised CHW image from the model's main output, brought
+    back to the label's size by `restore` (Compose's record of the evaluation
+    transforms).
 
     At scale 1 alone that is the argmax of the logits. Otherwise (PaddleSeg's aug_eval,
     e.g. PP-LiteSeg evaluated at half scale) the image is resized by each factor, and the
@@ -1547,25 +1602,26 @@ def predict_classes(model, image, scales=(1.0,)):
     """
     batch = paddle.to_tensor(image[None])
     if list(scales) == [1.0]:
-        return paddle.argmax(model(batch)[0], axis=1)[0].numpy()
+        return paddle.argmax(restore_logits(model(batch)[0], restore), axis=1)[0].numpy()
     height, width = image.shape[-2:]
     summed = 0
     for scale in scales:
         size = [int(height * scale + 0.5), int(width * scale + 0.5)]
         logits = model(F.interpolate(batch, size, mode="bilinear"))[0]
         summed = summed + F.interpolate(logits, [height, width], mode="bilinear")
-    return paddle.argmax(summed, axis=1)[0].numpy()
+    return paddle.argmax(restore_logits(summed, restore), axis=1)[0].numpy()
 
 
 def evaluate(model, dataset, scales=(1.0,)):
-    """mIoU and friends of the model's main output over the whole dataset, evaluated at
-    the given input scales (`predict_classes`)."""
+    """mIoU and friends of the model's main output over the whole dataset (an
+    `evaluation` SegDataset: the original labels), evaluated at the given input scales
+    (`predict_classes`)."""
     model.eval()
     confusion = np.zeros((dataset.num_classes, dataset.num_classes), dtype=np.int64)
     with paddle.no_grad():
         for index in range(len(dataset)):
-            image, label = dataset[index]
-            prediction = predict_classes(model, image, scales)
+            image, label, restore = dataset[index]
+            prediction = predict_classes(model, image, scales, restore)
             confusion += confusion_matrix(
                 prediction, label, dataset.num_classes, dataset.ignore_index
             )

@@ -626,7 +626,8 @@ def deploy_config_fields(deploy, folder):
 # ---- runtime/infer_cli.py -------------------------------------------------
 #
 # The command line of every generated infer.py: images, folders or lists in, label
-# masks and colour overlays out, and --benchmark's per-stage timing.
+# masks and colour overlays out, and --benchmark's per-stage timing; or a video file or
+# camera in, the segmented video out (an overlay, or chosen classes over a background).
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -717,8 +718,33 @@ def infer_arguments(spec, argv):
     parser.add_argument(
         "--config", required=True, help="deploy.yaml written by export.py, or the folder holding it"
     )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--image", help="an image, a folder of images or a .txt list (first column)"
+    )
+    source.add_argument(
+        "--video",
+        help="a video file, or a camera index (0: the first camera); writes <stem>.mp4 "
+        "(camera_<index>.mp4) with each frame segmented",
+    )
     parser.add_argument(
-        "--image", required=True, help="an image, a folder of images or a .txt list (first column)"
+        "--keep-classes",
+        type=argparse_class_ids,
+        metavar="IDS",
+        help="video: keep the pixels of these classes (e.g. 1, the person of a "
+        "human-segmentation model; several as 1,2) and replace the rest by --background, "
+        "instead of the colour overlay",
+    )
+    parser.add_argument(
+        "--background",
+        default="255,255,255",
+        help="with --keep-classes: a B,G,R colour or an image file (default: white)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=0,
+        help="video: stop after this many frames (default: the whole video; a camera until Ctrl-C)",
     )
     parser.add_argument(
         "--save-dir",
@@ -765,16 +791,108 @@ def infer_arguments(spec, argv):
         help="timed passes over the images (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    if args.cpu_threads < 1 or args.warmup < 0 or args.repeats < 1:
-        parser.error("--cpu-threads and --repeats must be >= 1, --warmup >= 0")
+    if args.cpu_threads < 1 or args.warmup < 0 or args.repeats < 1 or args.max_frames < 0:
+        parser.error("--cpu-threads and --repeats must be >= 1, --warmup and --max-frames >= 0")
+    if args.image is not None and (args.keep_classes is not None or args.max_frames):
+        parser.error("--keep-classes and --max-frames go with --video")
     return args
+
+
+def argparse_class_ids(text):
+    """--keep-classes: comma-separated class ids."""
+    try:
+        ids = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"class ids such as 1 or 1,2, not {text!r}") from None
+    if any(not 0 <= i < 256 for i in ids):
+        raise argparse.ArgumentTypeError(f"class ids are 0..255, not {text!r}")
+    return ids
+
+
+def open_video_source(source):
+    """cv2.VideoCapture of a file, or of a camera for an integer; its output stem."""
+    if source.isdigit():
+        capture, stem, what = cv2.VideoCapture(int(source)), f"camera_{source}", f"camera {source}"
+    else:
+        if not os.path.isfile(source):
+            fail(f"{source}: video not found")
+        capture = cv2.VideoCapture(source)
+        stem, what = os.path.splitext(os.path.basename(source))[0], source
+    if not capture.isOpened():
+        fail(f"{what}: cannot open it as a video (no such camera, or a format OpenCV cannot read)")
+    return capture, stem, what
+
+
+def video_background(text, shape):
+    """--background as an image of `shape`: a B,G,R colour, or an image file resized."""
+    parts = text.split(",")
+    if len(parts) == 3 and all(part.strip().isdigit() for part in parts):
+        colour = [min(int(part), 255) for part in parts]
+        return np.full(shape, colour, dtype=np.uint8)
+    try:
+        image = read_image_file(text)
+    except ImageFileError as error:
+        fail(f"--background: {error} (give a B,G,R colour such as 0,255,0 or an image)")
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def keep_classes_frame(frame, mask, keep, background):
+    """The frame where the mask holds one of the `keep` classes, the background elsewhere."""
+    kept = np.isin(mask, keep)[..., None]
+    return np.where(kept, frame, background)
+
+
+def segment_video(args, segment, palette):
+    """infer.py --video: each frame segmented, written as an overlay (or, with
+    --keep-classes, those classes over --background) to SAVE_DIR/<stem>.mp4, complete
+    or absent. A camera runs until Ctrl-C or --max-frames."""
+    capture, stem, what = open_video_source(args.video)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if 1 <= fps <= 240 else 25.0  # cameras often report 0
+    path = os.path.join(args.save_dir, f"{stem}.mp4")
+    temporary = os.path.join(args.save_dir, f"{stem}.partial.mp4")
+    writer, background, frames, started = None, None, 0, time.perf_counter()
+    try:
+        while not args.max_frames or frames < args.max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            mask = segment(frame)
+            if args.keep_classes is None:
+                out = overlay_segmentation(frame, mask, palette)
+            else:
+                if background is None:
+                    background = video_background(args.background, frame.shape)
+                out = keep_classes_frame(frame, mask, args.keep_classes, background)
+            if writer is None:
+                height, width = frame.shape[:2]
+                writer = cv2.VideoWriter(
+                    temporary, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height)
+                )
+                if not writer.isOpened():
+                    fail(f"{path}: OpenCV cannot write MP4 video here (no mp4v encoder?)")
+            writer.write(out)
+            frames += 1
+    except KeyboardInterrupt:
+        print(f"stopped at frame {frames}")
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    if frames == 0:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        fail(f"{what}: no frame could be read")
+    os.replace(temporary, path)
+    elapsed = time.perf_counter() - started
+    print(f"wrote {frames} frames to {path} ({frames / elapsed:.1f} frames/s)")
 
 
 def infer_main(spec, argv=None):
     """infer.py: segment images with an exported model and write masks and overlays."""
     args = infer_arguments(spec, argv)
     config = load_deploy_config(args.config)
-    images = list_infer_images(args.image)
+    images = list_infer_images(args.image) if args.image is not None else []
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
     session = (
@@ -822,26 +940,36 @@ def infer_main(spec, argv=None):
     stage_names = ("read", "preprocess", "inference", "postprocess", "write")
     totals = dict.fromkeys(stage_names, 0.0)
 
-    def process(path, name=None):
-        """One image through the pipeline; its stage times in seconds."""
-        clock = [time.perf_counter()]
-        image = read_image_file(path)  # 3-channel BGR
-        clock.append(time.perf_counter())
+    def segment(image, where="video frame", clock=None):
+        """The class map of one BGR image; appends stage end times to `clock`."""
         try:
             batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
         except ValueError as error:
-            fail(f"{path}: {error} of {config['path']}")
-        clock.append(time.perf_counter())
+            fail(f"{where}: {error} of {config['path']}")
+        if clock is not None:
+            clock.append(time.perf_counter())
         output = (
             run_inference_predictor(predictor, batch)
             if session is None
             else run_onnx_session(session, batch)
         )
-        clock.append(time.perf_counter())
+        if clock is not None:
+            clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
         valid = None if config["padding"] is None else config["resize"] or size
-        mask = infer_postprocess(output, size, valid)
+        return infer_postprocess(output, size, valid)
+
+    if args.video is not None:
+        segment_video(args, segment, palette)
+        return
+
+    def process(path, name=None):
+        """One image through the pipeline; its stage times in seconds."""
+        clock = [time.perf_counter()]
+        image = read_image_file(path)  # 3-channel BGR
+        clock.append(time.perf_counter())
+        mask = segment(image, path, clock)
         overlay = overlay_segmentation(image, mask, palette)
         clock.append(time.perf_counter())
         if name is not None:

@@ -25,7 +25,10 @@ PaddleSeg runs in, each fix for a stated incompatibility.
    one-element tensor fails under numpy 2 inside Paddle 3.3 (segc.bench.flops lifts the same
    limit for paddle.flops, which PaddleSeg's trainer also calls at its end), so float()
    and int() of one-element tensors read the element.
-5. Downloads: PaddleSeg's configs name pretrained backbone URLs; this machine has no
+5. Metrics: PaddleSeg 2.8's `calculate_area` concatenates per-class sums, which Paddle 3
+   makes 0-d tensors that `paddle.concat` refuses; inside that module `paddle.concat`
+   first gives 0-d tensors Paddle 2's shape [1], so the areas are the same vectors.
+6. Downloads: PaddleSeg's configs name pretrained backbone URLs; this machine has no
    network, and segc's train.py starts from scratch unless given --pretrained, so both
    sides start from random weights.
 """
@@ -127,6 +130,29 @@ def fix_cross_entropy_loss():
 
     if not isinstance(cross_entropy_loss.paddle, _PaddleWithFloatOnesLike):
         cross_entropy_loss.paddle = _PaddleWithFloatOnesLike(paddle)
+
+
+class _PaddleWithConcatOfScalars:
+    """The paddle module, except that concat takes 0-d tensors as shape [1] (fix 5)."""
+
+    def __init__(self, paddle):
+        self._paddle = paddle
+
+    def __getattr__(self, name):
+        return getattr(self._paddle, name)
+
+    def concat(self, x, axis=0, name=None):
+        return self._paddle.concat([t.reshape([1]) if t.ndim == 0 else t for t in x],
+                                   axis=axis, name=name)
+
+
+def fix_metrics_area():
+    """Fix 5, for the rest of this process."""
+    import paddle
+    from paddleseg.utils import metrics
+
+    if not isinstance(metrics.paddle, _PaddleWithConcatOfScalars):
+        metrics.paddle = _PaddleWithConcatOfScalars(paddle)
 
 
 def losses_of_shape_one(losses: dict) -> dict:

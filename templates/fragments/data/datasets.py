@@ -126,11 +126,21 @@ class SegDataset:
     and returns transforms(image, label, default_rng([seed, key])): a float32 CHW image
     and an int64 HxW label, followed by one map per entry of `target_maps` ({name:
     function(label, num_classes, ignore_index)}, e.g. an edge map for losses that train
-    on one), computed from the transformed label.
+    on one), computed from the transformed label. An `evaluation` dataset instead leaves
+    the label as it is and returns (image, label, restore): the transforms change only
+    the image, and `restore` says how to bring the logits back to the label's size
+    (Compose's `restore`).
     """
 
     def __init__(
-        self, samples, transforms, num_classes, ignore_index=255, seed=0, target_maps=None
+        self,
+        samples,
+        transforms,
+        num_classes,
+        ignore_index=255,
+        seed=0,
+        target_maps=None,
+        evaluation=False,
     ):
         self.samples = [(str(image), str(label)) for image, label in samples]
         if not self.samples:
@@ -140,6 +150,7 @@ class SegDataset:
         self.ignore_index = int(ignore_index)
         self.seed = seed
         self.target_maps = dict(target_maps or {})
+        self.evaluation = evaluation
         # 1 for the label values that are neither a class nor the ignore value
         self.invalid_values = np.ones(256, np.uint8)
         self.invalid_values[: self.num_classes] = 0
@@ -157,6 +168,15 @@ class SegDataset:
         image = read_image(image_path)
         label = self.prepare_label(read_label(label_path))
         self.check_label(label, label_path, image.shape[:2])
+        if self.evaluation:
+            # float32 before the transforms, as PaddleSeg reads images, so that a Resize
+            # interpolates the same values (training keeps uint8: its augmentation is
+            # random anyway, and uint8 is faster)
+            restore = []
+            image, _ = self.transforms(
+                image.astype(np.float32), None, np.random.default_rng([self.seed, key]), restore
+            )
+            return image, self.finish_label(label.astype(np.int64)), restore
         image, label = self.transforms(image, label, np.random.default_rng([self.seed, key]))
         label = self.finish_label(label)
         maps = [
@@ -165,7 +185,8 @@ class SegDataset:
         return (image, label, *maps)
 
     # A dataset type's own label rules (EG1800Dataset's): the label as read, before it is
-    # checked, and the label after the transforms.
+    # checked, and the label the loss or the metrics compare with (after the transforms
+    # in training; in evaluation the label as read).
     def prepare_label(self, label):
         return label
 
@@ -191,9 +212,10 @@ class SegDataset:
 
 class EG1800Dataset(SegDataset):
     """EG1800's portraits (PaddleSeg's EG1800 dataset): label values above 1 are
-    background, and the transformed label is smoothed by a 5x5 majority vote (a box
-    blur rounded to 0 or 1, as PaddleSeg's), which removes the annotation's jagged
-    edges; ignored pixels stay ignored."""
+    background, and the label compared with (the transformed one in training, the
+    original in evaluation) is smoothed by a 5x5 majority vote (a box blur rounded to 0
+    or 1, as PaddleSeg's), which removes the annotation's jagged edges; ignored pixels
+    stay ignored."""
 
     def prepare_label(self, label):
         label[label > 1] = 0
@@ -450,16 +472,18 @@ def make_demo_data(root=DEMO_DATA_DIR):
 
 
 def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, target_maps=None):
-    """The 'train' or 'val' split of the data a run names, as a SegDataset.
+    """The 'train' or 'val' split of the data a run names, as a SegDataset (an
+    `evaluation` one for 'val').
 
     `data` is 'demo' (the demo data in ./demo_data, written on first use) or a dataset
     root replacing the spec's; `list_path` (a PaddleSeg file list) replaces the spec's
     list or folder layout for this split; `target_maps` as SegDataset takes them.
     """
+    evaluation = split == "val"
     if data == "demo":
         root = make_demo_data(DEMO_DATA_DIR)
         samples = file_list_samples(root, list_path or f"{split}.txt")
-        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps)
+        return SegDataset(samples, transforms, DEMO_NUM_CLASSES, 255, seed, target_maps, evaluation)
     root = data or dataset_spec["root"]
     if not os.path.isdir(root):
         raise SegDataError(
@@ -483,4 +507,5 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         dataset_spec.get("ignore_index", 255),
         seed,
         target_maps,
+        evaluation,
     )

@@ -22,6 +22,12 @@ class Compose:
 
     A ResizeStepScaling directly followed by a RandomPaddingCrop runs as one
     ResizeStepScalingCrop, which computes only the crop window of the rescaled image.
+
+    Evaluation passes a list as `restore`: Compose appends, for each transform that
+    changes the image's size, how to undo it on the logits, ("resize" or "crop", the
+    height and width before it) (`restore_logits` replays them backwards), so metrics
+    are computed on the original label, as PaddleSeg's `trans_info` does. A transform
+    that changes the size in a way no such step describes is an error there.
     """
 
     def __init__(self, transforms):
@@ -34,11 +40,21 @@ class Compose:
             else:
                 self.steps.append(transform)
 
-    def __call__(self, image, label=None, rng=None):
+    def __call__(self, image, label=None, rng=None, restore=None):
         if rng is None:
             rng = np.random.default_rng()
         for step in self.steps:
+            size = image.shape[:2]
             image, label = step(image, label, rng)
+            if restore is not None and image.shape[:2] != size:
+                kind = getattr(step, "restore_kind", None)
+                if kind is None:
+                    raise SegDataError(
+                        f"{type(step).__name__} changes the image size in evaluation and "
+                        "cannot be undone on the logits; use Resize or Padding in the "
+                        "spec's val transforms"
+                    )
+                restore.append((kind, size))
         # Normalize already leaves a CHW buffer behind its HWC view: no copy then
         image = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)
         return image, None if label is None else label.astype(np.int64)
@@ -150,7 +166,10 @@ RESIZE_INTERPOLATIONS = {
 class Resize:
     """Resize the image to target_size = (width, height) with `interp` and the label with
     nearest neighbours, ignoring the aspect ratio: PaddleSeg's Resize (keep_ratio=False),
-    what the human-segmentation recipes use instead of cropping."""
+    what the human-segmentation recipes use instead of cropping. In evaluation the
+    logits are resized back (bilinear) to the label's size."""
+
+    restore_kind = "resize"
 
     def __init__(self, target_size=(512, 512), interp="LINEAR"):
         if len(target_size) != 2:
@@ -178,7 +197,10 @@ class Padding:
     PaddleSeg pads float32 images, so its 127.5 stays 127.5 and normalises to exactly 0
     with the default mean and std. A uint8 image is padded as float32 when the value is
     not a whole 0..255 number, to keep that; transforms that need uint8 go before.
+    In evaluation the logits are cropped back to the label's size instead.
     """
+
+    restore_kind = "crop"
 
     def __init__(self, target_size=(2049, 1025), im_padding_value=127.5, label_padding_value=255):
         if len(target_size) != 2:

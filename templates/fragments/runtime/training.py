@@ -405,8 +405,22 @@ def load_pretrained(model, path):
     )
 
 
-def predict_classes(model, image, scales=(1.0,)):
-    """The class map of one normalised CHW image from the model's main output.
+def restore_logits(logits, restore):
+    """Undo the evaluation transforms' size changes on NCHW logits, last first: crop off
+    Padding, resize (bilinear) back before Resize, as PaddleSeg's `reverse_transform`
+    does with its `trans_info`."""
+    for kind, (height, width) in reversed(restore):
+        if kind == "crop":
+            logits = logits[:, :, :height, :width]
+        else:
+            logits = F.interpolate(logits, [height, width], mode="bilinear")
+    return logits
+
+
+def predict_classes(model, image, scales=(1.0,), restore=()):
+    """The class map of one normalised CHW image from the model's main output, brought
+    back to the label's size by `restore` (Compose's record of the evaluation
+    transforms).
 
     At scale 1 alone that is the argmax of the logits. Otherwise (PaddleSeg's aug_eval,
     e.g. PP-LiteSeg evaluated at half scale) the image is resized by each factor, and the
@@ -415,25 +429,26 @@ def predict_classes(model, image, scales=(1.0,)):
     """
     batch = paddle.to_tensor(image[None])
     if list(scales) == [1.0]:
-        return paddle.argmax(model(batch)[0], axis=1)[0].numpy()
+        return paddle.argmax(restore_logits(model(batch)[0], restore), axis=1)[0].numpy()
     height, width = image.shape[-2:]
     summed = 0
     for scale in scales:
         size = [int(height * scale + 0.5), int(width * scale + 0.5)]
         logits = model(F.interpolate(batch, size, mode="bilinear"))[0]
         summed = summed + F.interpolate(logits, [height, width], mode="bilinear")
-    return paddle.argmax(summed, axis=1)[0].numpy()
+    return paddle.argmax(restore_logits(summed, restore), axis=1)[0].numpy()
 
 
 def evaluate(model, dataset, scales=(1.0,)):
-    """mIoU and friends of the model's main output over the whole dataset, evaluated at
-    the given input scales (`predict_classes`)."""
+    """mIoU and friends of the model's main output over the whole dataset (an
+    `evaluation` SegDataset: the original labels), evaluated at the given input scales
+    (`predict_classes`)."""
     model.eval()
     confusion = np.zeros((dataset.num_classes, dataset.num_classes), dtype=np.int64)
     with paddle.no_grad():
         for index in range(len(dataset)):
-            image, label = dataset[index]
-            prediction = predict_classes(model, image, scales)
+            image, label, restore = dataset[index]
+            prediction = predict_classes(model, image, scales, restore)
             confusion += confusion_matrix(
                 prediction, label, dataset.num_classes, dataset.ignore_index
             )

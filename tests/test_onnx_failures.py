@@ -1,0 +1,72 @@
+"""paddle2onnx aborts its process on a model it cannot convert; export.py --onnx runs it
+in a child and turns that into one line naming the cause and what to do, exit 2."""
+
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+from segc.templates.fragments.runtime.onnx_export import export_onnx_model, program_op_names
+
+
+class _Unpooling(paddle.nn.Layer):
+    """SegNet's and ENet's pattern: max pooling with indices, then unpooling with them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        pooled, indices = F.max_pool2d(self.conv(x), 2, 2, return_mask=True)
+        return F.max_unpool2d(pooled, indices, 2, 2, output_size=x.shape[2:])
+
+
+class _PyramidPooling(paddle.nn.Layer):
+    """PSPNet's pattern: adaptive pooling to fixed bins of an input of any size."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        pooled = F.adaptive_avg_pool2d(self.conv(x), 3)
+        return F.interpolate(pooled, x.shape[2:], mode="bilinear")
+
+
+def saved(layer, folder, shape=(None, 3, None, None)):
+    layer.eval()
+    static = paddle.jit.to_static(
+        layer, input_spec=[paddle.static.InputSpec(list(shape), "float32", "x")],
+        full_graph=True)
+    paddle.jit.save(static, str(folder / "model"))
+    return str(folder / "model.json"), str(folder / "model.pdiparams")
+
+
+def test_program_op_names_reads_the_saved_program(tmp_path):
+    model_file, _ = saved(_Unpooling(), tmp_path)
+    assert {"conv2d", "max_pool2d_with_index", "unpool"} <= program_op_names(model_file)
+
+
+def test_an_unsupported_operator_is_one_line_naming_it(tmp_path, capsys):
+    model_file, params_file = saved(_Unpooling(), tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        export_onnx_model(model_file, params_file, str(tmp_path / "model.onnx"))
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "no converter for unpool (max_unpool2d" in err and "Paddle Inference" in err
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_adaptive_pooling_of_a_dynamic_size_asks_for_a_static_shape(tmp_path, capsys):
+    model_file, params_file = saved(_PyramidPooling(), tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        export_onnx_model(model_file, params_file, str(tmp_path / "model.onnx"))
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--input-shape 1 3 HEIGHT WIDTH" in err
+
+    static = tmp_path / "static"
+    static.mkdir()
+    model_file, params_file = saved(_PyramidPooling(), static, (1, 3, 32, 48))
+    export_onnx_model(model_file, params_file, str(static / "model.onnx"))
+    assert (static / "model.onnx").stat().st_size > 0
