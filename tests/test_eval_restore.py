@@ -21,6 +21,7 @@ from segc.templates.fragments.data.datasets import (
     make_demo_data,
     read_image,
 )
+from segc.templates.fragments.data.portrait_transforms import ScalePadding
 from segc.templates.fragments.data.transforms import (
     Compose,
     Normalize,
@@ -64,6 +65,22 @@ def test_restore_logits_equals_paddleseg_reverse_transform():
                                  mode="bilinear")
     assert ours.shape == [1, 4, 30, 50]
     np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("height, width", [(30, 50), (50, 30), (40, 40)])
+def test_scale_padding_is_undone_on_the_logits(height, width):
+    """PortraitNet's ScalePadding (a centred square, resized): one-hot logits of the
+    transformed label come back as the label, but for pixels at the class boundary."""
+    label = np.zeros((height, width), np.uint8)
+    label[height // 3:, width // 4: 3 * width // 4] = 1
+    restore = []
+    image, transformed = Compose([ScalePadding((64, 64), label_padding_value=0)])(
+        np.zeros((height, width, 3), np.uint8), label, np.random.default_rng(0), restore)
+    assert image.shape == (3, 64, 64) and restore == [("scale_padding", (height, width))]
+    logits = paddle.to_tensor(np.eye(2, dtype="float32")[transformed].transpose(2, 0, 1)[None])
+    back = paddle.argmax(training.restore_logits(logits, restore), axis=1)[0].numpy()
+    assert back.shape == (height, width)
+    assert (back == label).mean() > 0.95
 
 
 def test_a_val_transform_that_cannot_be_undone_is_an_error():

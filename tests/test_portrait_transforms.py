@@ -276,10 +276,43 @@ def test_eg1800_layout_loads_and_the_label_follows_the_image(eg1800_root):
     original = cv2.imread(str(eg1800_root / "Labels" / "00000.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(label, paddleseg_label_rule(original))
     assert image.shape == (3, 120, 90) and restore == []
-    # ScalePadding's centred padding has no way back onto the logits in the runtime yet
+    # ScalePadding in evaluation: the image is padded and resized, the logits come back
     scale_padding = Compose([ScalePadding(target_size=(64, 64)), Normalize(MEAN, STD)])
-    with pytest.raises(SegDataError, match="ScalePadding changes the image size"):
-        load_dataset(spec, str(eg1800_root), "val", scale_padding)[0]
+    image, label, restore = load_dataset(spec, str(eg1800_root), "val", scale_padding)[0]
+    assert image.shape == (3, 64, 64) and label.shape == (120, 90)
+    assert restore == [("scale_padding", (120, 90))]
     (eg1800_root / "eg1800_test.txt").unlink()
     with pytest.raises(SegDataError, match="eg1800_test.txt"):
         load_dataset(spec, str(eg1800_root), "val", transforms)
+
+
+@pytest.mark.parametrize("shape", [(90, 120), (120, 90)])
+def test_infer_scale_padding_is_the_evaluation_transform(shape):
+    """infer.py runs deploy.yaml's ScalePadding as evaluation does, and brings the mask
+    back to the image."""
+    from segc.templates.fragments.data.infer_transforms import (
+        infer_normalize_coefficients,
+        infer_postprocess,
+        infer_preprocess,
+    )
+    from segc.templates.fragments.runtime.deploy_config import deploy_config_fields
+
+    rng = np.random.default_rng(0)
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (5, 5), 0)
+    transform = {"type": "ScalePadding", "target_size": [64, 64],
+                 "im_padding_value": [127.5, 100.2, 30.9]}
+    config = deploy_config_fields({"model": "m.json", "params": "m.pdiparams",
+                                   "transforms": [transform]}, "/nowhere")
+    scale, shift = infer_normalize_coefficients(MEAN, STD)
+    batch = infer_preprocess(rgb[..., ::-1].copy(), scale, shift,
+                             scale_padding=config["scale_padding"])
+    expected, _ = Compose([ScalePadding((64, 64), [127.5, 100.2, 30.9]), Normalize(MEAN, STD)])(
+        rgb, None, np.random.default_rng(0))
+    np.testing.assert_allclose(batch[0], expected, atol=1e-5)
+
+    label = np.zeros(shape, np.uint8)
+    label[shape[0] // 3:, shape[1] // 4: 3 * shape[1] // 4] = 1
+    _, transformed = ScalePadding((64, 64), label_padding_value=0)(rgb, label, None)
+    mask = infer_postprocess(transformed[None, None].astype(np.int64), (shape[1], shape[0]),
+                             square=True)
+    assert mask.shape == shape and (mask == label).mean() > 0.95

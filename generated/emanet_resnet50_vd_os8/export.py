@@ -65,7 +65,7 @@ def fail(message, status=2):
 # block-style YAML subset these files use (no YAML package needed).
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ScalePadding")
 
 # What the exported model appends to the logits (export.py --output-op); infer.py reads
 # class ids, probabilities or logits accordingly.
@@ -303,7 +303,8 @@ def load_deploy_config(path):
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
     per RGB channel), resize ((width, height) of a Resize transform, or None) and
     padding (a Padding transform's {"size": (width, height), "value": image padding
-    value}, or None).
+    value}, or None) and scale_padding (a ScalePadding transform's {"size": (width,
+    height), "value": (B, G, R) padding value}, or None).
     User errors end the program with one line (exit 2).
     """
     if os.path.isdir(path):
@@ -359,6 +360,7 @@ def deploy_config_fields(deploy, folder):
         "std": [0.5, 0.5, 0.5],
         "resize": None,
         "padding": None,
+        "scale_padding": None,
     }
     for transform in config["transforms"]:
         if not isinstance(transform, dict):
@@ -383,6 +385,19 @@ def deploy_config_fields(deploy, folder):
                 "size": (int(size[0]), int(size[1])),
                 "value": float(transform.get("im_padding_value", 127.5)),
             }
+        elif transform.get("type") == "ScalePadding":
+            size = transform.get("target_size", [512, 512])
+            size = [size, size] if isinstance(size, int) else size
+            value = transform.get("im_padding_value", 127.5)
+            value = [value] * 3 if isinstance(value, (int, float)) else value
+            # PaddleSeg pads a float canvas it then casts to uint8: 127.5 becomes 127;
+            # the value is given per RGB channel, the image is BGR here
+            config["scale_padding"] = {
+                "size": (int(size[0]), int(size[1])),
+                "value": tuple(float(int(v)) for v in value[::-1]),
+            }
+    if config["scale_padding"] is not None and (config["resize"] or config["padding"]):
+        raise ValueError("ScalePadding with a Resize or Padding is not supported")
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]

@@ -1529,12 +1529,20 @@ def load_pretrained(model, path):
 def restore_logits(logits, restore):
     """Undo the evaluation transforms' size changes on NCHW logits, last first: crop off
     Padding, resize (bilinear) back before Resize, as PaddleSeg's `reverse_transform`
-    does with its `trans_info`."""
+    does with its `trans_info`; and for ScalePadding (a centred square, resized), resize
+    to the square, then crop the image's part out of its centre."""
     for kind, (height, width) in reversed(restore):
         if kind == "crop":
             logits = logits[:, :, :height, :width]
-        else:
+        elif kind == "resize":
             logits = F.interpolate(logits, [height, width], mode="bilinear")
+        elif kind == "scale_padding":
+            side = max(height, width)
+            top, left = int((side - height) / 2), int((side - width) / 2)
+            logits = F.interpolate(logits, [side, side], mode="bilinear")
+            logits = logits[:, :, top : top + height, left : left + width]
+        else:
+            raise ValueError(f"no way to restore the logits after a {kind!r} step")
     return logits
 
 

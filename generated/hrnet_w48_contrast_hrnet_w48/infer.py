@@ -218,8 +218,9 @@ def run_inference_predictor(predictor, batch):
 
 # ---- data/infer_transforms.py ---------------------------------------------
 #
-# infer.py's image side: deploy.yaml's Resize, Padding and Normalize as one step into
-# the model's input, and the model's output back to a class-id mask of the image.
+# infer.py's image side: deploy.yaml's Resize, Padding (or ScalePadding) and Normalize
+# as one step into the model's input, and the model's output back to a class-id mask of
+# the image.
 
 
 def infer_normalize_coefficients(mean, std):
@@ -229,7 +230,13 @@ def infer_normalize_coefficients(mean, std):
     return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
 
 
-def infer_preprocess(image, scale, shift, resize=None, padding=None):
+def scale_padding_square(height, width):
+    """ScalePadding's square: its side and the image's (top, left) in it."""
+    side = max(height, width)
+    return side, int((side - height) / 2), int((side - width) / 2)
+
+
+def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_padding=None):
     """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
 
     One multiply-add per channel plane straight into the output (no float64, no
@@ -237,8 +244,23 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None):
     `resize` an optional (width, height); `padding` an optional {"size": (width,
     height), "value": v}: the (resized) image is placed top-left and the rest filled
     with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
-    than the padding size is a ValueError.
+    than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
+    height), "value": (B, G, R)}: the image is padded to a square around its centre
+    with that value, then resized (bicubic), as PortraitNet's ScalePadding does.
     """
+    if scale_padding is not None:
+        height, width = image.shape[:2]
+        side, top, left = scale_padding_square(height, width)
+        image = cv2.copyMakeBorder(
+            image,
+            top,
+            side - height - top,
+            left,
+            side - width - left,
+            cv2.BORDER_CONSTANT,
+            value=scale_padding["value"],
+        )
+        image = cv2.resize(image, tuple(scale_padding["size"]), interpolation=cv2.INTER_CUBIC)
     if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
         image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
     height, width = image.shape[:2]
@@ -264,13 +286,14 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None):
     return batch
 
 
-def infer_postprocess(output, size=None, valid=None):
+def infer_postprocess(output, size=None, valid=None, square=False):
     """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
 
     `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
     argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
     region to keep (the image within a padded input); `size`: optional (width, height)
-    to resize the result to.
+    to resize the result to; with `square` (ScalePadding's input), the result is resized
+    to the square around the image and the image's part cut out of its centre.
     """
     if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
         labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
@@ -279,6 +302,10 @@ def infer_postprocess(output, size=None, valid=None):
     if valid is not None:
         labels = labels[: valid[1], : valid[0]]
     mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    if square and size is not None:
+        side, top, left = scale_padding_square(size[1], size[0])
+        mask = cv2.resize(mask, (side, side), interpolation=cv2.INTER_NEAREST)
+        return np.ascontiguousarray(mask[top : top + size[1], left : left + size[0]])
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
     return mask
@@ -291,7 +318,7 @@ def infer_postprocess(output, size=None, valid=None):
 # block-style YAML subset these files use (no YAML package needed).
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ScalePadding")
 
 # What the exported model appends to the logits (export.py --output-op); infer.py reads
 # class ids, probabilities or logits accordingly.
@@ -529,7 +556,8 @@ def load_deploy_config(path):
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
     per RGB channel), resize ((width, height) of a Resize transform, or None) and
     padding (a Padding transform's {"size": (width, height), "value": image padding
-    value}, or None).
+    value}, or None) and scale_padding (a ScalePadding transform's {"size": (width,
+    height), "value": (B, G, R) padding value}, or None).
     User errors end the program with one line (exit 2).
     """
     if os.path.isdir(path):
@@ -585,6 +613,7 @@ def deploy_config_fields(deploy, folder):
         "std": [0.5, 0.5, 0.5],
         "resize": None,
         "padding": None,
+        "scale_padding": None,
     }
     for transform in config["transforms"]:
         if not isinstance(transform, dict):
@@ -609,6 +638,19 @@ def deploy_config_fields(deploy, folder):
                 "size": (int(size[0]), int(size[1])),
                 "value": float(transform.get("im_padding_value", 127.5)),
             }
+        elif transform.get("type") == "ScalePadding":
+            size = transform.get("target_size", [512, 512])
+            size = [size, size] if isinstance(size, int) else size
+            value = transform.get("im_padding_value", 127.5)
+            value = [value] * 3 if isinstance(value, (int, float)) else value
+            # PaddleSeg pads a float canvas it then casts to uint8: 127.5 becomes 127;
+            # the value is given per RGB channel, the image is BGR here
+            config["scale_padding"] = {
+                "size": (int(size[0]), int(size[1])),
+                "value": tuple(float(int(v)) for v in value[::-1]),
+            }
+    if config["scale_padding"] is not None and (config["resize"] or config["padding"]):
+        raise ValueError("ScalePadding with a Resize or Padding is not supported")
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
@@ -937,13 +979,20 @@ def infer_main(spec, argv=None):
                 *config["padding"]["size"]
             )
         )
+    if config["scale_padding"] is not None:
+        print(
+            "note: images are padded to a centred square, resized to {}x{}, and masks "
+            "brought back".format(*config["scale_padding"]["size"])
+        )
     stage_names = ("read", "preprocess", "inference", "postprocess", "write")
     totals = dict.fromkeys(stage_names, 0.0)
 
     def segment(image, where="video frame", clock=None):
         """The class map of one BGR image; appends stage end times to `clock`."""
         try:
-            batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
+            batch = infer_preprocess(
+                image, scale, shift, config["resize"], config["padding"], config["scale_padding"]
+            )
         except ValueError as error:
             fail(f"{where}: {error} of {config['path']}")
         if clock is not None:
@@ -958,7 +1007,7 @@ def infer_main(spec, argv=None):
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
         valid = None if config["padding"] is None else config["resize"] or size
-        return infer_postprocess(output, size, valid)
+        return infer_postprocess(output, size, valid, config["scale_padding"] is not None)
 
     if args.video is not None:
         segment_video(args, segment, palette)

@@ -1044,8 +1044,11 @@ class ScalePadding:
 
     PaddleSeg resizes the label bicubically too, which invents class ids between two
     classes at their boundary (and between a class and the ignore value 255); nearest
-    keeps the label a map of class ids.
+    keeps the label a map of class ids. In evaluation the logits are resized to the
+    square and its centre cropped out instead.
     """
+
+    restore_kind = "scale_padding"
 
     def __init__(self, target_size=(512, 512), im_padding_value=127.5, label_padding_value=255):
         if len(target_size) != 2:
@@ -1598,12 +1601,20 @@ def load_pretrained(model, path):
 def restore_logits(logits, restore):
     """Undo the evaluation transforms' size changes on NCHW logits, last first: crop off
     Padding, resize (bilinear) back before Resize, as PaddleSeg's `reverse_transform`
-    does with its `trans_info`."""
+    does with its `trans_info`; and for ScalePadding (a centred square, resized), resize
+    to the square, then crop the image's part out of its centre."""
     for kind, (height, width) in reversed(restore):
         if kind == "crop":
             logits = logits[:, :, :height, :width]
-        else:
+        elif kind == "resize":
             logits = F.interpolate(logits, [height, width], mode="bilinear")
+        elif kind == "scale_padding":
+            side = max(height, width)
+            top, left = int((side - height) / 2), int((side - width) / 2)
+            logits = F.interpolate(logits, [side, side], mode="bilinear")
+            logits = logits[:, :, top : top + height, left : left + width]
+        else:
+            raise ValueError(f"no way to restore the logits after a {kind!r} step")
     return logits
 
 

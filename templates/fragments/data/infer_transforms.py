@@ -1,5 +1,6 @@
-"""infer.py's image side: deploy.yaml's Resize, Padding and Normalize as one step into
-the model's input, and the model's output back to a class-id mask of the image."""
+"""infer.py's image side: deploy.yaml's Resize, Padding (or ScalePadding) and Normalize
+as one step into the model's input, and the model's output back to a class-id mask of
+the image."""
 
 import cv2
 import numpy as np
@@ -12,7 +13,13 @@ def infer_normalize_coefficients(mean, std):
     return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
 
 
-def infer_preprocess(image, scale, shift, resize=None, padding=None):
+def scale_padding_square(height, width):
+    """ScalePadding's square: its side and the image's (top, left) in it."""
+    side = max(height, width)
+    return side, int((side - height) / 2), int((side - width) / 2)
+
+
+def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_padding=None):
     """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
 
     One multiply-add per channel plane straight into the output (no float64, no
@@ -20,8 +27,23 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None):
     `resize` an optional (width, height); `padding` an optional {"size": (width,
     height), "value": v}: the (resized) image is placed top-left and the rest filled
     with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
-    than the padding size is a ValueError.
+    than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
+    height), "value": (B, G, R)}: the image is padded to a square around its centre
+    with that value, then resized (bicubic), as PortraitNet's ScalePadding does.
     """
+    if scale_padding is not None:
+        height, width = image.shape[:2]
+        side, top, left = scale_padding_square(height, width)
+        image = cv2.copyMakeBorder(
+            image,
+            top,
+            side - height - top,
+            left,
+            side - width - left,
+            cv2.BORDER_CONSTANT,
+            value=scale_padding["value"],
+        )
+        image = cv2.resize(image, tuple(scale_padding["size"]), interpolation=cv2.INTER_CUBIC)
     if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
         image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
     height, width = image.shape[:2]
@@ -47,13 +69,14 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None):
     return batch
 
 
-def infer_postprocess(output, size=None, valid=None):
+def infer_postprocess(output, size=None, valid=None, square=False):
     """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
 
     `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
     argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
     region to keep (the image within a padded input); `size`: optional (width, height)
-    to resize the result to.
+    to resize the result to; with `square` (ScalePadding's input), the result is resized
+    to the square around the image and the image's part cut out of its centre.
     """
     if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
         labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
@@ -62,6 +85,10 @@ def infer_postprocess(output, size=None, valid=None):
     if valid is not None:
         labels = labels[: valid[1], : valid[0]]
     mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    if square and size is not None:
+        side, top, left = scale_padding_square(size[1], size[0])
+        mask = cv2.resize(mask, (side, side), interpolation=cv2.INTER_NEAREST)
+        return np.ascontiguousarray(mask[top : top + size[1], left : left + size[0]])
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
     return mask

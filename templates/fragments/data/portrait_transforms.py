@@ -115,8 +115,11 @@ class ScalePadding:
 
     PaddleSeg resizes the label bicubically too, which invents class ids between two
     classes at their boundary (and between a class and the ignore value 255); nearest
-    keeps the label a map of class ids.
+    keeps the label a map of class ids. In evaluation the logits are resized to the
+    square and its centre cropped out instead.
     """
+
+    restore_kind = "scale_padding"
 
     def __init__(self, target_size=(512, 512), im_padding_value=127.5, label_padding_value=255):
         if len(target_size) != 2:

@@ -329,13 +329,20 @@ def infer_main(spec, argv=None):
                 *config["padding"]["size"]
             )
         )
+    if config["scale_padding"] is not None:
+        print(
+            "note: images are padded to a centred square, resized to {}x{}, and masks "
+            "brought back".format(*config["scale_padding"]["size"])
+        )
     stage_names = ("read", "preprocess", "inference", "postprocess", "write")
     totals = dict.fromkeys(stage_names, 0.0)
 
     def segment(image, where="video frame", clock=None):
         """The class map of one BGR image; appends stage end times to `clock`."""
         try:
-            batch = infer_preprocess(image, scale, shift, config["resize"], config["padding"])
+            batch = infer_preprocess(
+                image, scale, shift, config["resize"], config["padding"], config["scale_padding"]
+            )
         except ValueError as error:
             fail(f"{where}: {error} of {config['path']}")
         if clock is not None:
@@ -350,7 +357,7 @@ def infer_main(spec, argv=None):
         size = (image.shape[1], image.shape[0])
         # the image's own region of a padded input: its size after any Resize
         valid = None if config["padding"] is None else config["resize"] or size
-        return infer_postprocess(output, size, valid)
+        return infer_postprocess(output, size, valid, config["scale_padding"] is not None)
 
     if args.video is not None:
         segment_video(args, segment, palette)
