@@ -26,6 +26,7 @@ from . import (
     losses,
     optim,
     pyramid,
+    small_nets,
     stdc,
     two_branch,
     unets,
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, small_nets)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
