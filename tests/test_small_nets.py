@@ -98,3 +98,21 @@ def test_class_weights_for_another_class_count_leave_the_loss_unweighted(capsys)
     # weights that fit are used
     fitting = CrossEntropyLoss(255, weight=[1.0, 2.0, 3.0, 4.0, 5.0])
     assert float(fitting(logits, labels)) != pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "model_cls, kwargs",
+    [(ENet, {}), (ESPNetV1, {}), (ESPNetV2, {"scale": 0.5}), (PPHumanSegLite, {})],
+)
+def test_models_take_other_input_channel_counts(model_cls, kwargs):
+    # PaddleSeg's ENet and ESPNetV2 assume 3 image channels in places and fail otherwise.
+    model = model_cls(num_classes=5, in_channels=4, **kwargs)
+    model.eval()
+    with paddle.no_grad():
+        assert model(random_input((1, 4, 32, 48)))[0].shape == [1, 5, 32, 48]
+
+
+def test_espnetv1_says_it_needs_five_classes():
+    # its decoder's ESP module splits num_classes channels five ways (PaddleSeg's too)
+    with pytest.raises(ValueError, match="at least 5 classes"):
+        ESPNetV1(num_classes=4)

@@ -35,7 +35,8 @@ MODELS = [
         description="ESPNet (Mehta et al., ECCV 2018): efficient spatial pyramid modules "
         "(a 1x1 reduction, five parallel dilated 3x3 convs added up hierarchically) in an "
         "encoder at 1/2, 1/4 and 1/8 that re-injects the downsampled image; a light "
-        "decoder fuses the levels' class scores with transposed convs.",
+        "decoder fuses the levels' class scores with transposed convs. Needs at least 5 "
+        "classes (its decoder's ESP module splits them five ways).",
         args=(
             _IN_CHANNELS,
             Arg("level2_depth", POS_INT, 2, "ESP modules at 1/4 resolution."),

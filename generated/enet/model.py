@@ -115,7 +115,9 @@ def enet_size(x):
 
 class ENetInitialBlock(nn.Layer):
     """Halve the resolution two ways at once: a 3x3 stride-2 conv to 13 channels beside
-    a 3x3 stride-2 max pooling of the 3 image channels, concatenated to 16."""
+    a 3x3 stride-2 max pooling of the 3 image channels, concatenated to 16. (PaddleSeg
+    gives the conv 13 channels for any image channel count, and then fails for other
+    than 3; here the conv takes up the rest, the same for RGB.)"""
 
     def __init__(self, in_channels, out_channels, relu):
         super().__init__()

@@ -241,6 +241,9 @@ class ESPNetV1(nn.Layer):
 
     def __init__(self, num_classes, in_channels=3, level2_depth=2, level3_depth=3):
         super().__init__()
+        if num_classes < len(ESP_DILATIONS):
+            # the decoder's ESP module splits num_classes output channels five ways
+            raise ValueError(f"ESPNetV1 needs at least 5 classes, not {num_classes}")
         self.encoder = ESPNetV1Encoder(num_classes, in_channels, level2_depth, level3_depth)
         self.level3_up = nn.Conv2DTranspose(num_classes, num_classes, 2, stride=2, bias_attr=False)
         # `br3` and `level2_proj` are built but never used, as in PaddleSeg (the original

@@ -210,6 +210,9 @@ class ESPNetV1(nn.Layer):
 
     def __init__(self, num_classes, in_channels=3, level2_depth=2, level3_depth=3):
         super().__init__()
+        if num_classes < len(ESP_DILATIONS):
+            # the decoder's ESP module splits num_classes output channels five ways
+            raise ValueError(f"ESPNetV1 needs at least 5 classes, not {num_classes}")
         self.encoder = ESPNetV1Encoder(num_classes, in_channels, level2_depth, level3_depth)
         self.level3_up = nn.Conv2DTranspose(num_classes, num_classes, 2, stride=2, bias_attr=False)
         # `br3` and `level2_proj` are built but never used, as in PaddleSeg (the original
@@ -329,7 +332,9 @@ class ESPNetV2DownSampler(nn.Layer):
     ConvBNPReLU and a 1x1 ConvBN (PaddleSeg pools the image until its height matches,
     which is as many times as the downsamplings before this output); then PReLU."""
 
-    def __init__(self, in_channels, out_channels, kernel_size_maximum, image_poolings):
+    def __init__(
+        self, in_channels, out_channels, kernel_size_maximum, image_poolings, image_channels=3
+    ):
         super().__init__()
         if out_channels <= in_channels:
             raise ValueError(f"ESPNetV2 downsampler: {out_channels} <= {in_channels} channels")
@@ -341,10 +346,11 @@ class ESPNetV2DownSampler(nn.Layer):
             kernel_size_maximum=kernel_size_maximum,
         )
         self.avg = nn.AvgPool2D(kernel_size=3, padding=1, stride=2)
-        # the image's three channels, whatever the model's in_channels (as in PaddleSeg)
+        # PaddleSeg builds this for 3 image channels whatever the model's in_channels
+        # (and then fails for another count); the same layers for an RGB image.
         self.shortcut_layer = nn.Sequential(
-            ConvBNPReLU(3, 3, 3, bias_attr=False),
-            ConvBN(3, out_channels, 1, bias_attr=False),
+            ConvBNPReLU(image_channels, image_channels, 3, bias_attr=False),
+            ConvBN(image_channels, out_channels, 1, bias_attr=False),
         )
         self._act = nn.PReLU()
 
@@ -373,12 +379,12 @@ class EESPNetBackbone(nn.Layer):
         c1, c2, c3, c4 = self.out_channels = espnetv2_channels(scale)
         limits = ESPNETV2_KERNEL_LIMITS
         self.level1 = ConvBNPReLU(in_channels, c1, 3, stride=2, bias_attr=False)
-        self.level2 = ESPNetV2DownSampler(c1, c2, limits[0], image_poolings=2)
-        self.level3_0 = ESPNetV2DownSampler(c2, c3, limits[1], image_poolings=3)
+        self.level2 = ESPNetV2DownSampler(c1, c2, limits[0], 2, in_channels)
+        self.level3_0 = ESPNetV2DownSampler(c2, c3, limits[1], 3, in_channels)
         self.level3 = nn.LayerList(
             [EESP(c3, c3, kernel_size_maximum=limits[2]) for _ in range(ESPNETV2_LEVEL3_UNITS)]
         )
-        self.level4_0 = ESPNetV2DownSampler(c3, c4, limits[2], image_poolings=4)
+        self.level4_0 = ESPNetV2DownSampler(c3, c4, limits[2], 4, in_channels)
         self.level4 = nn.LayerList(
             [EESP(c4, c4, kernel_size_maximum=limits[3]) for _ in range(ESPNETV2_LEVEL4_UNITS)]
         )
