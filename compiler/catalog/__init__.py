@@ -27,6 +27,7 @@ from . import (
     optim,
     portrait,
     pyramid,
+    small_nets,
     stdc,
     two_branch,
     unets,
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets)
 
 
 def _collect(attribute: str) -> dict[str, Component]:

@@ -1032,13 +1032,30 @@ class CrossEntropyLoss(nn.Layer):
         super().__init__()
         self.ignore_index = ignore_index
         self.weight = None if weight is None else paddle.to_tensor(weight, dtype="float32")
+        self.said_unweighted = False
+
+    def class_weights(self, num_classes):
+        """The class weights, or None: also when they are not for `num_classes` classes.
+        A spec's weights are per class of its dataset (ESPNet's, Cityscapes' 19); data
+        with another class count (--num-classes, --data demo) has other classes, so the
+        loss is then unweighted, and says so once."""
+        if self.weight is None or self.weight.shape[0] == num_classes:
+            return self.weight
+        if not self.said_unweighted:
+            print(
+                f"warning: the loss's {self.weight.shape[0]} class weights are not for "
+                f"this data's {num_classes} classes; training with equal class weights"
+            )
+            self.said_unweighted = True
+        return None
 
     def forward(self, logits, label):
-        losses = pixel_cross_entropy(logits, label, self.weight, self.ignore_index)
+        weight = self.class_weights(logits.shape[1])
+        losses = pixel_cross_entropy(logits, label, weight, self.ignore_index)
         valid = (label != self.ignore_index).astype("float32")
-        if self.weight is not None:
+        if weight is not None:
             safe_label = paddle.where(label == self.ignore_index, paddle.zeros_like(label), label)
-            valid = valid * paddle.gather(self.weight, safe_label.flatten()).reshape(label.shape)
+            valid = valid * paddle.gather(weight, safe_label.flatten()).reshape(label.shape)
         return losses.squeeze(1).sum() / paddle.clip(valid.sum(), min=1e-8)
 
 
