@@ -108,7 +108,9 @@ def _figure(value) -> str:
 def figure_rows(variant: Variant) -> list[list[str]]:
     """The model card's figures: PaddleSeg's model zoo beside what `segc bench` measured."""
     ref, ours = variant.reference, variant.measured
-    rows = [["PaddleSeg model zoo (Cityscapes val; V100 inference)", _figure(ref.get("miou")),
+    source = ("PaddleSeg model zoo (Cityscapes val; V100 inference)"
+              if variant.dataset["type"] == "Cityscapes" else "PaddleSeg model zoo")
+    rows = [[source, _figure(ref.get("miou")),
              _figure(ref.get("gflops")), _figure(ref.get("params_m")),
              _figure(ref.get("inference_ms"))]]
     if ours:

@@ -2,8 +2,8 @@
 # Change the spec or the templates and run `segc compile` again.
 """Train FCN (HRNet_W18) as zoo_specs/fcn.yaml describes it.
 
-    python train.py --data demo --iters 50 --crop-size 256 128   # built-in demo data
-    python train.py --data data/cityscapes                       # the spec's recipe
+    python train.py --data demo --iters 50 --crop-size 256 128  # built-in demo data
+    python train.py --data data/cityscapes  # the spec's recipe
     python -m paddle.distributed.launch --devices 0,1 train.py --data data/cityscapes
 
 The recipe comes first: SPEC (the settings flags can override), the transforms, the

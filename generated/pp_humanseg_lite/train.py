@@ -2,9 +2,9 @@
 # Change the spec or the templates and run `segc compile` again.
 """Train PP-HumanSeg-Lite as zoo_specs/pp_humanseg_lite.yaml describes it.
 
-    python train.py --data demo --iters 50 --crop-size 256 128   # built-in demo data
-    python train.py --data data/cityscapes                       # the spec's recipe
-    python -m paddle.distributed.launch --devices 0,1 train.py --data data/cityscapes
+    python train.py --data demo --iters 50 --crop-size 256 128  # built-in demo data
+    python train.py --data data/mini_supervisely  # the spec's recipe
+    python -m paddle.distributed.launch --devices 0,1 train.py --data data/mini_supervisely
 
 The recipe comes first: SPEC (the settings flags can override), the transforms, the
 losses with their weights, the optimizer and its learning-rate schedule. The training
