@@ -196,10 +196,10 @@ class U2NetBase(nn.Layer):
                 paddle.concat([u2net_upsample_to(h, skip), skip], axis=1)
             )
             decoded.append(h)
-        sides = [
-            getattr(self, f"side{index}")(features)
-            for index, features in enumerate(reversed(decoded), start=1)
-        ]
+        # side k reads decoder stage k (side6: the deepest encoder stage), decoded[-k]
+        sides = []
+        for index in range(1, self.num_stages + 1):
+            sides.append(getattr(self, f"side{index}")(decoded[-index]))
         # side1 is at the input size already (stage1d runs at full resolution)
         sides = sides[:1] + [u2net_upsample_to(side, sides[0]) for side in sides[1:]]
         fused = self.outconv(paddle.concat(sides, axis=1))
