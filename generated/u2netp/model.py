@@ -5,11 +5,11 @@
 Qin et al., U²-Net, Going Deeper with Nested U-Structure for Salient Object Detection, Pattern Recognition 2020
 
 No backbone: a U-Net whose every stage is itself a small U-Net, a residual U-block that
-encodes and decodes its input with pooling (dilation in the two deepest stages) and adds
-the input back, so each stage sees multi-scale context. A 3x3 side classifier on every
-decoder stage and on the deepest encoder stage gives six side outputs at the input size;
-a 1x1 convolution fuses them into the main output. Training supervises the fused output
-and all six side outputs with equal weights.
+encodes and decodes its input with pooling (dilation instead at 1/16 and 1/32
+resolution) and adds the input back, so each stage sees multi-scale context. A 3x3 side
+classifier on every decoder stage and on the deepest encoder stage gives six side
+outputs at the input size; a 1x1 convolution fuses them into the main output. Training
+supervises the fused output and all six side outputs with equal weights.
 
 `build_model()` returns the untrained network; train.py and export.py import it from
 here. Parameter names and shapes follow PaddleSeg 2.8, so its checkpoints load as they
