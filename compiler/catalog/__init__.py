@@ -30,6 +30,7 @@ from . import (
     small_nets,
     stdc,
     two_branch,
+    u2nets,
     unets,
 )
 from .types import Arg, Component, ExtraOutput, Requirement, defaults
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
