@@ -100,7 +100,7 @@ def cmd_list(args) -> int:
     rows = [("combination", "architecture", "backbone", "mIoU%", "GFLOPs", "Params(M)")]
     for v in variants:
         ref = v.reference
-        rows.append((v.name, v.title, v.backbone.type if v.backbone else "-",
+        rows.append((v.name, v.variant_title or v.title, v.backbone.type if v.backbone else "-",
                      _figure(ref.get("miou")),
                      _figure(ref.get("gflops")), _figure(ref.get("params_m"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
