@@ -28,6 +28,7 @@ from . import (
     pyramid,
     stdc,
     two_branch,
+    unet_variants,
     unets,
 )
 from .types import Arg, Component, ExtraOutput, Requirement, defaults
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, unet_variants)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
