@@ -113,16 +113,18 @@ class SegNet(nn.Layer):
         )
 
     def forward(self, x):
+        encoders = (self.enco1, self.enco2, self.enco3, self.enco4, self.enco5)
+        decoders = (self.deco1, self.deco2, self.deco3, self.deco4, self.deco5)
         # each pooling's input size and argmax indices, shallowest first
         pooled = []
-        for k in range(1, len(SEGNET_ENCODER) + 1):
-            x = getattr(self, f"enco{k}")(x)
+        for encode in encoders:
+            x = encode(x)
             size = paddle.shape(x)[2:]
             x, indices = F.max_pool2d(x, kernel_size=2, stride=2, return_mask=True)
             pooled.append((size, indices))
-        for k, (size, indices) in enumerate(reversed(pooled), start=1):
+        for decode, (size, indices) in zip(decoders, reversed(pooled)):
             x = F.max_unpool2d(x, indices, kernel_size=2, stride=2, output_size=[size[0], size[1]])
-            x = getattr(self, f"deco{k}")(x)
+            x = decode(x)
         return [x]
 
 
