@@ -25,7 +25,8 @@ from ..layers.basic import ConvBNReLU
 # encoder blocks: (output channels, 3x3 convs), VGG16's
 SEGNET_ENCODER = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 # decoder blocks deco1 ... deco4, deepest first: (input channels, output channels, 3x3
-# convs); only the last conv of a block changes the channels (deco5 is the classifier's)
+# convs); only a block's last conv changes the channels. deco5, the last block, is one
+# ConvBNReLU and the classifier.
 SEGNET_DECODER = ((512, 512, 3), (512, 256, 3), (256, 128, 3), (128, 64, 3))
 
 
@@ -66,6 +67,8 @@ class SegNet(nn.Layer):
             size = paddle.shape(x)[2:]
             x, indices = F.max_pool2d(x, kernel_size=2, stride=2, return_mask=True)
             pooled.append((size, indices))
+        # unpool to the size the pooling saw (a tensor, so that the exported graph keeps
+        # dynamic sizes); an odd side, halved and rounded down, comes back whole
         for decode, (size, indices) in zip(decoders, reversed(pooled)):
             x = F.max_unpool2d(x, indices, kernel_size=2, stride=2, output_size=[size[0], size[1]])
             x = decode(x)
