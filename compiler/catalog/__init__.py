@@ -31,6 +31,7 @@ from . import (
     stdc,
     two_branch,
     u2nets,
+    unet_variants,
     unets,
 )
 from .types import Arg, Component, ExtraOutput, Requirement, defaults
@@ -52,7 +53,8 @@ __all__ = [
 ]
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
-            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets)
+            hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets,
+            unet_variants)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
