@@ -26,6 +26,8 @@ MODELS = [
             Arg("decoder_relu", BOOL, True,
                 "ReLU instead of PReLU in the decoder (the paper uses ReLU)."),
         ),
+        extra={"onnx_unsupported": "max_unpool2d (the decoder's unpooling with the "
+                                   "encoder's max-pooling indices)"},
     ),
     Component(
         name="ESPNetV1",
@@ -42,6 +44,9 @@ MODELS = [
             Arg("level2_depth", POS_INT, 2, "ESP modules at 1/4 resolution."),
             Arg("level3_depth", POS_INT, 3, "ESP modules at 1/8 resolution."),
         ),
+        extra={"onnx_unsupported": "an adaptive average pooling to a size computed at run "
+                                   "time (\"ksize's type is not constant\"), even at a fixed "
+                                   "--input-shape"},
     ),
     Component(
         name="ESPNetV2",
@@ -61,6 +66,7 @@ MODELS = [
             Arg("drop_prob", PROB, 0.1,
                 "Spatial dropout before the head's 1x1 classifiers."),
         ),
+        extra={"onnx_unsupported": "a dilated depthwise convolution with 'SAME' padding"},
     ),
     Component(
         name="PPHumanSegLite",

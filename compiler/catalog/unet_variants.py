@@ -66,5 +66,7 @@ MODELS = [
         "convolutions and a full-resolution classifier. Exports to Paddle Inference; "
         "paddle2onnx cannot convert the unpooling.",
         args=(_IN_CHANNELS,),
+        extra={"onnx_unsupported": "max_unpool2d (the decoder's unpooling with the "
+                                   "encoder's max-pooling indices)"},
     ),
 ]

@@ -43,7 +43,8 @@ def randomise_batch_norm_statistics(model, seed=0):
     """Non-trivial running statistics, so that a wrong BN mapping shows in the outputs."""
     rng = np.random.default_rng(seed)
     for layer in model.sublayers():
-        if isinstance(layer, (paddle.nn.BatchNorm2D, paddle.nn.SyncBatchNorm)):
+        # paddle.nn.BatchNorm: the older layer some PaddleSeg models (U-Net 3+) still use
+        if isinstance(layer, (paddle.nn.BatchNorm2D, paddle.nn.SyncBatchNorm, paddle.nn.BatchNorm)):
             n = layer._mean.shape[0]
             layer._mean.set_value(rng.normal(0, 0.1, n).astype("float32"))
             layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
