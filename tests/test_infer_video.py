@@ -67,7 +67,9 @@ def test_video_frames_are_segmented_like_images(work):
     # the video's frame 0 is --image's overlay of it (up to the codec's loss)
     overlay = cv2.imread(str(work / "image" / "frame0_overlay.jpg")).astype(float)
     to_overlay = np.abs(result[0] - overlay).mean()
-    assert to_overlay < 8 < np.abs(result[0] - source[0].astype(float)).mean()
+    to_source = np.abs(result[0] - source[0].astype(float)).mean()
+    print(f"video frame vs overlay {to_overlay:.2f}, vs source frame {to_source:.2f}")
+    assert to_overlay < 12 < to_source
 
 
 def test_keep_classes_puts_the_rest_on_the_background(work):
@@ -80,11 +82,16 @@ def test_keep_classes_puts_the_rest_on_the_background(work):
     frames = read_frames(work / "kept" / "clip.mp4")
     assert len(frames) == 3
     source = read_frames(work / "clip.mp4")[0].astype(float)
-    kept, dropped = mask == kept_class, mask != kept_class
+    # away from the mask's edges, where the codec blends the two sides
+    kernel = np.ones((5, 5), np.uint8)
+    kept = cv2.erode((mask == kept_class).astype(np.uint8), kernel).astype(bool)
+    dropped = cv2.erode((mask != kept_class).astype(np.uint8), kernel).astype(bool)
     frame = frames[0].astype(float)
-    assert np.abs(frame[kept] - source[kept]).mean() < 12
+    print(f"kept pixels vs source {np.abs(frame[kept] - source[kept]).mean():.2f}, "
+          f"dropped vs green {np.abs(frame[dropped] - [0, 255, 0]).mean():.2f}")
+    assert kept.any() and np.abs(frame[kept] - source[kept]).mean() < 12
     if dropped.any():
-        assert np.abs(frame[dropped] - [0, 255, 0]).mean() < 40
+        assert np.abs(frame[dropped] - [0, 255, 0]).mean() < 12
 
 
 @pytest.mark.parametrize("args, message", [
