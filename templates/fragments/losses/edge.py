@@ -142,7 +142,16 @@ def boundary_strength(x):
     grad_x = F.conv2d(x, along_x, padding=[0, 1], groups=channels)
     grad_y = F.conv2d(x, along_x.transpose([0, 1, 3, 2]), padding=[1, 0], groups=channels)
     magnitude = paddle.sqrt(grad_x * grad_x + grad_y * grad_y + 1e-6)
-    return magnitude / magnitude.max()
+    return magnitude / largest_value(magnitude)
+
+
+def largest_value(x):
+    """x.max(), reduced one axis at a time: the same value and gradient, but Paddle 3.3's
+    CPU gradient of a whole-tensor max is slow beyond use (15 s for 2x5x64x128 values,
+    most of GSCNN's training step), and one axis at a time takes milliseconds."""
+    for axis in reversed(range(x.ndim)):
+        x = x.max(axis=axis)
+    return x
 
 
 class DualTaskLoss(nn.Layer):
