@@ -145,7 +145,6 @@ def _banner(variant: Variant, script: str) -> str:
             "# Change the spec or the templates and run `segc compile` again.")
 
 
-
 def onnx_unsupported(variant: Variant) -> str | None:
     """Why paddle2onnx cannot convert this combination (its catalog components say it,
     under `extra["onnx_unsupported"]`), or None."""
@@ -154,6 +153,7 @@ def onnx_unsupported(variant: Variant) -> str | None:
         components.append(catalog.BACKBONES[variant.backbone.type])
     reasons = [c.extra["onnx_unsupported"] for c in components if "onnx_unsupported" in c.extra]
     return "; ".join(reasons) or None
+
 
 class Renderer:
     def __init__(self, directory: Path | None = None):
