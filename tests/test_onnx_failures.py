@@ -5,7 +5,11 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from segc.templates.fragments.runtime.onnx_export import export_onnx_model, program_op_names
+from segc.templates.fragments.runtime.onnx_export import (
+    converter_errors,
+    export_onnx_model,
+    program_op_names,
+)
 
 
 class _Unpooling(paddle.nn.Layer):
@@ -30,6 +34,17 @@ class _PyramidPooling(paddle.nn.Layer):
     def forward(self, x):
         pooled = F.adaptive_avg_pool2d(self.conv(x), 3)
         return F.interpolate(pooled, x.shape[2:], mode="bilinear")
+
+
+class _DilatedDepthwiseSame(paddle.nn.Layer):
+    """ESPNetV2's pattern: a dilated depthwise convolution with 'SAME' padding."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 3, 3, padding="SAME", dilation=2, groups=3)
+
+    def forward(self, x):
+        return self.conv(x)
 
 
 def saved(layer, folder, shape=(None, 3, None, None)):
@@ -70,3 +85,31 @@ def test_adaptive_pooling_of_a_dynamic_size_asks_for_a_static_shape(tmp_path, ca
     model_file, params_file = saved(_PyramidPooling(), static, (1, 3, 32, 48))
     export_onnx_model(model_file, params_file, str(static / "model.onnx"))
     assert (static / "model.onnx").stat().st_size > 0
+
+
+def test_any_other_converter_error_is_one_line_with_its_own_reason(tmp_path, capsys):
+    model_file, params_file = saved(_DilatedDepthwiseSame(), tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        export_onnx_model(model_file, params_file, str(tmp_path / "model.onnx"))
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: paddle2onnx cannot convert this model (")
+    # paddle2onnx's own reason, without its colour codes, tags or the staging path
+    assert "dilations != 1, cannot support padding = 'SAME'" in err
+    assert "\x1b" not in err and "[ERROR]" not in err and str(tmp_path) not in err
+    assert "Paddle Inference" in err
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_converter_errors_strips_the_noise_and_keeps_the_specific_reason():
+    output = (
+        "[Paddle2ONNX] Start parsing the Paddle model file...\n"
+        "\x1b[0;31m2026-12-06 13:22:32 [ERROR]\tFailed to convert: (Unimplemented) x\x1b[0m\n"
+        "[ERROR][Paddle2ONNX] There are unsupported features.\n"
+        "\x1b[0;31m2026-12-06 13:22:33 [ERROR]\tFailed to convert: (Unimplemented) x\x1b[0m\n"
+        "FatalError: `Process abort signal` is detected by the operating system.\n"
+    )
+    assert converter_errors(output) == ["Failed to convert: (Unimplemented) x"]
+    only_generic = "[ERROR][Paddle2ONNX] There are unsupported features.\n"
+    assert converter_errors(only_generic) == ["There are unsupported features."]
+    assert converter_errors("Segmentation fault\n") == []

@@ -558,9 +558,31 @@ def conversion_failure(model_file, output):
             "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
             "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
         )
-    errors = [line.strip() for line in output.splitlines() if "[ERROR]" in line or "Error" in line]
-    reason = errors[-1] if errors else "it stopped without a message"
-    return f"paddle2onnx cannot convert {model_file}: {reason}"
+    reasons = converter_errors(output)
+    reason = "; ".join(reasons) if reasons else "it stopped without a message"
+    return (
+        f"paddle2onnx cannot convert this model ({reason}); "
+        "deploy it with Paddle Inference (infer.py without --onnx)"
+    )
+
+
+# What paddle2onnx wraps its error lines in: colour codes, a time stamp, tags.
+CONVERTER_LINE_NOISE = re.compile(
+    r"\x1b\[[0-9;]*m|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\[ERROR\]|\[Paddle2ONNX\]"
+)
+
+
+def converter_errors(output):
+    """paddle2onnx's own error lines, bare and each once, most specific first (its
+    closing 'There are unsupported features.' only when it said nothing else)."""
+    reasons = []
+    for line in output.splitlines():
+        if "[ERROR]" in line:
+            reason = CONVERTER_LINE_NOISE.sub("", line).strip()
+            if reason and reason not in reasons:
+                reasons.append(reason)
+    specific = [r for r in reasons if r != "There are unsupported features."]
+    return specific or reasons
 
 
 def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):

@@ -22,6 +22,7 @@ with warnings.catch_warnings():
     # installed; these scripts compile no operators, so the warning is only noise.
     warnings.filterwarnings("ignore", message="No ccache found")
     import paddle
+    import paddle.nn.functional as F
     from paddle import nn
 
 # Classes of the spec's dataset (Cityscapes); build_model(n) builds another head.
@@ -93,6 +94,22 @@ class UNetPPDoubleConv(nn.Layer):
         return self.conv(x)
 
 
+class UNetPPUpsample2x(nn.Layer):
+    """Bilinear upsampling by 2, computed as nn.Upsample(scale_factor=2) computes it
+    (source pixel = (target + 0.5) / 2 - 0.5) but to an explicit output size:
+    paddle2onnx cannot read the float64 `scale` attribute Paddle 3 writes for a scale
+    factor ("the 0th elementwise MUST be ir::FloatAttribute"), so `export.py --onnx`
+    failed on it. It has no parameters, so the names around it stay PaddleSeg's."""
+
+    def __init__(self, align_corners):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        size = paddle.shape(x)[2:] * 2
+        return F.interpolate(x, size, mode="bilinear", align_corners=self.align_corners)
+
+
 class UNetPPUpSampling(nn.Layer):
     """A decoder node: upsample the node below by 2 (bilinear then a 1x1 conv, or a 2x2
     transposed conv with `use_deconv`) to the level's channels, concatenate it with the
@@ -108,7 +125,7 @@ class UNetPPUpSampling(nn.Layer):
             self.up = nn.Conv2DTranspose(in_channels, out_channels, kernel_size=2, stride=2)
         else:
             self.up = nn.Sequential(
-                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=align_corners),
+                UNetPPUpsample2x(align_corners),
                 nn.Conv2D(in_channels, out_channels, 1),
             )
         self.conv = UNetPPDoubleConv(num_inputs * out_channels, out_channels)
