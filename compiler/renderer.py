@@ -155,6 +155,16 @@ def onnx_unsupported(variant: Variant) -> str | None:
     return "; ".join(reasons) or None
 
 
+def export_spec(variant: Variant) -> dict:
+    """export.py's SPEC: the variant's, plus the export check its model asks for (catalog
+    `extra["export_check"]`, for a model whose output is not continuous in its input)."""
+    spec = variant.export_spec()
+    check = catalog.MODELS[variant.model.type].extra.get("export_check")
+    if check:
+        spec["export_check"] = dict(check)
+    return spec
+
+
 class Renderer:
     def __init__(self, directory: Path | None = None):
         self.directory = directory or templates_dir()
@@ -167,7 +177,7 @@ class Renderer:
             "display_title": variant.display_title,
             "description_lines": textwrap.wrap(variant.description, LINE_WIDTH - 8),
             "spec_literal": pretty_literal(variant.train_spec()),
-            "export_spec_literal": pretty_literal(variant.export_spec()),
+            "export_spec_literal": pretty_literal(export_spec(variant)),
             "infer_spec_literal": pretty_literal(variant.infer_spec()),
             "backbone_expr": call_expr(variant.backbone),
             "model_expr": call_expr(variant.model),

@@ -29,6 +29,8 @@ import numpy as np
 import paddle
 import pytest
 
+from segc import catalog
+
 from .conftest import GENERATED
 from .generated_scripts import combinations, load_script, normalize_args, resolved_spec
 
@@ -36,12 +38,13 @@ pytestmark = pytest.mark.slow
 
 ITERS = 10
 # Export check: class ids may differ only at near-ties (export.py also bounds the logits'
-# difference relative to their scale); a wrong layer misses both by far.
+# difference relative to their scale); a wrong layer misses both by far. A model whose
+# output is not continuous in its input (SegNet) names a looser bar in the catalog.
 MIN_CLASS_AGREEMENT = 0.999
 LOG_LINE = re.compile(r"\[iter (\d+)/\d+\] loss (\S+) ")
 EXPORT_CHECK = re.compile(r"export check \(Paddle Inference vs dynamic model\): max abs "
-                          r"difference (\S+) on input \S+ \(need <= (\S+)\), argmax "
-                          r"agreement (\S+) \(need")
+                          r"difference (\S+) on input \S+?(?:, \S+ of pixels)? \(need <= "
+                          r"(\S+)\), argmax agreement (\S+) \(need >= (\S+)\)")
 TRAIN_IMAGES = ("image_000", "image_001")
 # Training crop (width, height). A model far heavier than the rest (U-Net3+, 1610 GFLOPs
 # at 512x1024, three times the next) trains on a quarter of the pixels, which keeps its
@@ -56,6 +59,11 @@ def smoke_crop(combination):
     return HEAVY_CROP if gflops > HEAVY_GFLOPS else CROP
 SEED = 0
 LEARNING_RATE = 0.001
+# BiSeNetV1's main head barely moves at that rate in ten iterations: its fixed-batch loss
+# went 1.5425 -> 1.5425, 1e-5 down on one CPU and 7e-6 up on another (float order
+# decides); at 0.005 it falls to 1.20 (0.002: 1.37, 0.01: 1.12). Keyed by model type,
+# which PaddleSeg spells BiseNetV1.
+LEARNING_RATE_OF_ARCH = {"BiseNetV1": 0.005}
 
 
 def backbone_size(combination: str) -> int:
@@ -125,11 +133,12 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     two_images = tmp_path / "two_images.txt"
     two_images.write_text("".join(f"images/{name}.png labels/label{name[5:]}.png\n"
                                   for name in TRAIN_IMAGES))
+    learning_rate = LEARNING_RATE_OF_ARCH.get(resolved_spec(combination)["arch"], LEARNING_RATE)
     log = run(combination, "train.py", [
         "--data", "demo", "--train-list", str(two_images), "--iters", str(ITERS),
         "--batch-size", "2", "--crop-size", *map(str, smoke_crop(combination)),
         "--num-workers", "0",
-        "--seed", str(SEED), "--learning-rate", str(LEARNING_RATE), "--warmup-iters", "0",
+        "--seed", str(SEED), "--learning-rate", str(learning_rate), "--warmup-iters", "0",
         "--log-interval", "1",
         "--no-eval", "--save-interval", str(ITERS),
         "--save-dir", "train"], tmp_path)
@@ -155,11 +164,14 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
                                               "none", "--save-dir", "export"], tmp_path)
     check = EXPORT_CHECK.search(exported)
     assert check, exported
-    difference, allowed, agreement = (float(v) for v in check.groups())
+    difference, allowed, agreement, needed = (float(v) for v in check.groups())
+    model = catalog.MODELS[resolved_spec(combination)["arch"]]
+    assert needed == model.extra.get("export_check", {}).get("min_pixel_agreement",
+                                                             MIN_CLASS_AGREEMENT)
     # Figures for the record (pytest -rP shows them): what this run measured.
     print(f"{combination}: main loss on the fixed batch {before:.4f} -> {after:.4f}; "
           f"logged loss {losses[0]:.4f} -> {losses[-1]:.4f}; exported vs dynamic "
           f"max abs diff {difference:.3g} (allowed {allowed:.3g}), argmax agreement "
           f"{agreement:.6f}")
-    assert agreement >= MIN_CLASS_AGREEMENT and difference <= allowed
+    assert agreement >= needed and difference <= allowed
     assert (tmp_path / "export" / "deploy.yaml").is_file()

@@ -67,6 +67,15 @@ MODELS = [
         "paddle2onnx cannot convert the unpooling.",
         args=(_IN_CHANNELS,),
         extra={"onnx_unsupported": "max_unpool2d (the decoder's unpooling with the "
-                                   "encoder's max-pooling indices)"},
+                                   "encoder's max-pooling indices)",
+               # Its output is not continuous in its input: where two maxima of a pooling
+               # window are near-tied, float32 reordering (oneDNN) picks the other one
+               # and the unpooling puts the value elsewhere, which the decoder spreads.
+               # A 1e-6 change of the input moves some logits by up to 10 % of the
+               # largest. Ten untrained SegNets exported here: class maps equal at
+               # 99.30 to 100 % of pixels, 98 % of pixels within 0.47 % of the largest
+               # logit (up to 40 % of them beyond the default 0.1 %).
+               "export_check": {"min_pixel_agreement": 0.98, "max_relative_diff": 0.01,
+                                "pixel_share": 0.98}},
     ),
 ]

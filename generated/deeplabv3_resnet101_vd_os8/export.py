@@ -626,28 +626,49 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_diff):
-    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
-    Paddle Inference output; (passed, description). Class ids: share of equal pixels
-    >= min_agreement; probabilities or logits: also the largest difference <=
-    max_relative_diff x max(1, largest magnitude of `expected`)."""
-    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
-    where = f"input {'x'.join(map(str, batch.shape))}"
+def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
+    """Compare two outputs of one model on one input; (figure, passed, description).
+
+    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
+    logits: the class maps likewise, and the largest difference must be <= bound; with
+    `pixel_share`, the largest among that share of pixels (those differing least), for
+    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
+    value when two maxima are near-tied), where a few pixels may differ entirely.
+    """
     if actual.shape != expected.shape:
-        return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
     if not np.issubdtype(expected.dtype, np.floating):
         agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (
-            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
-        )
-    difference = float(np.abs(actual.astype(np.float64) - expected).max())
-    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        return agreement, agreement >= min_agreement, description
+    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
+    if pixel_share is None:
+        difference, scope = float(per_pixel.max()), ""
+    else:
+        difference = float(np.quantile(per_pixel, pixel_share))
+        scope = f", {pixel_share:.1%} of pixels"
     agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
     passed = difference <= bound and agreement >= min_agreement
-    return passed, (
-        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+    description = (
+        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
         f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
     )
+    return difference, passed, description
+
+
+def check_onnx_model(
+    onnx_file, batch, expected, min_agreement, max_relative_diff, pixel_share=None
+):
+    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
+    Paddle Inference output (`compare_outputs`; the bound is max_relative_diff x
+    max(1, largest magnitude of `expected`)); (passed, description)."""
+    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
+    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        actual, expected, where, min_agreement, bound, pixel_share
+    )
+    return passed, description
 
 
 # ---- runtime/predictor.py -------------------------------------------------
@@ -743,6 +764,19 @@ EXPORT_CHECK_SIZE = (128, 256)
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
 
 EXPORT_MAX_RELATIVE_DIFF = 1e-3
+
+
+def export_tolerance(spec):
+    """(least share of pixels with equal classes, largest difference relative to the
+    largest logit, share of pixels that bound holds at or None for all): the defaults,
+    or the model's own where its output is not continuous in its input (SPEC's
+    `export_check`, from segc's catalog: SegNet)."""
+    check = spec.get("export_check", {})
+    return (
+        check.get("min_pixel_agreement", EXPORT_MIN_PIXEL_AGREEMENT),
+        check.get("max_relative_diff", EXPORT_MAX_RELATIVE_DIFF),
+        check.get("pixel_share"),
+    )
 
 
 class SegExportWrapper(nn.Layer):
@@ -907,9 +941,9 @@ def load_export_weights(model, path):
     model.set_state_dict(weights)
 
 
-def check_exported_model(wrapped, folder, input_shape, output_op):
+def check_exported_model(wrapped, folder, input_shape, output_op, tolerance):
     """Run the saved model with Paddle Inference and the dynamic one on the same random
-    input; (figure, passed, description)."""
+    input, within `tolerance` (`export_tolerance`); (figure, passed, description)."""
     config = load_deploy_config(folder)
     default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
     shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
@@ -919,27 +953,13 @@ def check_exported_model(wrapped, folder, input_shape, output_op):
     with paddle.no_grad():
         logit = wrapped.model(paddle.to_tensor(batch))[0]
         dynamic = wrapped.apply_output_op(logit).numpy()
+    min_agreement, max_relative_diff, pixel_share = tolerance
+    bound = max_relative_diff * max(1.0, float(paddle.abs(logit).max()))
     where = f"input {'x'.join(map(str, shape))}"
-    if static.shape != dynamic.shape:
-        return None, False, f"output shape {list(static.shape)} vs {list(dynamic.shape)}"
-    if output_op == "argmax":
-        agreement = float((static == dynamic).mean())
-        description = (
-            f"argmax agreement {agreement:.6f} on {where} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
-        )
-        return agreement, agreement >= EXPORT_MIN_PIXEL_AGREEMENT, description
-    difference = float(np.abs(static.astype(np.float64) - dynamic).max())
-    bound = EXPORT_MAX_RELATIVE_DIFF * max(1.0, float(paddle.abs(logit).max()))
-    agreement = float((static.argmax(axis=1) == dynamic.argmax(axis=1)).mean())
-    description = (
-        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
-        f"argmax agreement {agreement:.6f} (need >= {EXPORT_MIN_PIXEL_AGREEMENT})"
-    )
-    passed = difference <= bound and agreement >= EXPORT_MIN_PIXEL_AGREEMENT
-    return difference, passed, description
+    return compare_outputs(static, dynamic, where, min_agreement, bound, pixel_share)
 
 
-def export_onnx(folder, input_shape, opset):
+def export_onnx(folder, input_shape, opset, tolerance):
     """export.py --onnx: convert the saved model in `folder` to ONNX and check onnxruntime's
     output against Paddle Inference's on the same random input."""
     config = load_deploy_config(folder)
@@ -950,9 +970,7 @@ def export_onnx(folder, input_shape, opset):
     batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
     predictor = create_inference_predictor(config["model_file"], config["params_file"])
     expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(
-        onnx_file, batch, expected, EXPORT_MIN_PIXEL_AGREEMENT, EXPORT_MAX_RELATIVE_DIFF
-    )
+    passed, description = check_onnx_model(onnx_file, batch, expected, *tolerance)
     if not passed:
         fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
     print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
@@ -994,14 +1012,15 @@ def export_main(spec, build_model, argv=None):
         with open(os.path.join(work, "deploy.yaml"), "w", encoding="utf-8") as f:
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
+        tolerance = export_tolerance(spec)
         _, passed, description = check_exported_model(
-            wrapped, work, args.input_shape, args.output_op
+            wrapped, work, args.input_shape, args.output_op, tolerance
         )
         if not passed:
             fail(f"the exported model does not match the dynamic model: {description}", status=1)
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
-            export_onnx(work, args.input_shape, args.onnx_opset)
+            export_onnx(work, args.input_shape, args.onnx_opset, tolerance)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):

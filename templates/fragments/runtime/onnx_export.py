@@ -151,25 +151,46 @@ def run_onnx_session(session, batch):
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 
-def check_onnx_model(onnx_file, batch, expected, min_agreement, max_relative_diff):
-    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
-    Paddle Inference output; (passed, description). Class ids: share of equal pixels
-    >= min_agreement; probabilities or logits: also the largest difference <=
-    max_relative_diff x max(1, largest magnitude of `expected`)."""
-    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
-    where = f"input {'x'.join(map(str, batch.shape))}"
+def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
+    """Compare two outputs of one model on one input; (figure, passed, description).
+
+    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
+    logits: the class maps likewise, and the largest difference must be <= bound; with
+    `pixel_share`, the largest among that share of pixels (those differing least), for
+    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
+    value when two maxima are near-tied), where a few pixels may differ entirely.
+    """
     if actual.shape != expected.shape:
-        return False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
     if not np.issubdtype(expected.dtype, np.floating):
         agreement = float((actual == expected).mean())
-        return agreement >= min_agreement, (
-            f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
-        )
-    difference = float(np.abs(actual.astype(np.float64) - expected).max())
-    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        return agreement, agreement >= min_agreement, description
+    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
+    if pixel_share is None:
+        difference, scope = float(per_pixel.max()), ""
+    else:
+        difference = float(np.quantile(per_pixel, pixel_share))
+        scope = f", {pixel_share:.1%} of pixels"
     agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
     passed = difference <= bound and agreement >= min_agreement
-    return passed, (
-        f"max abs difference {difference:.3g} on {where} (need <= {bound:.3g}), "
+    description = (
+        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
         f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
     )
+    return difference, passed, description
+
+
+def check_onnx_model(
+    onnx_file, batch, expected, min_agreement, max_relative_diff, pixel_share=None
+):
+    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
+    Paddle Inference output (`compare_outputs`; the bound is max_relative_diff x
+    max(1, largest magnitude of `expected`)); (passed, description)."""
+    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
+    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        actual, expected, where, min_agreement, bound, pixel_share
+    )
+    return passed, description
