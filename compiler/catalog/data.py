@@ -8,6 +8,21 @@ from .types import NUM, PROB, RGB, SIZE, Arg, Component, Requirement
 ONE_SIZE = Requirement("fixed_size", "training batches samples, so the training transforms "
                        "must give every image one size")
 
+# RandomDistort's four photometric jitters (PortraitNet's RandomDistortSharpness adds a fifth).
+DISTORT_ARGS = (
+    Arg("brightness_range", {"type": "number", "minimum": 0}, 0.5,
+        "Brightness factor drawn from [1 - r, 1 + r]."),
+    Arg("brightness_prob", PROB, 0.5, "Probability of brightness jitter."),
+    Arg("contrast_range", {"type": "number", "minimum": 0}, 0.5,
+        "Contrast factor drawn from [1 - r, 1 + r]."),
+    Arg("contrast_prob", PROB, 0.5, "Probability of contrast jitter."),
+    Arg("saturation_range", {"type": "number", "minimum": 0}, 0.5,
+        "Saturation factor drawn from [1 - r, 1 + r]."),
+    Arg("saturation_prob", PROB, 0.5, "Probability of saturation jitter."),
+    Arg("hue_range", {"type": "number", "minimum": 0}, 18, "Hue shift drawn from [-r, r]."),
+    Arg("hue_prob", PROB, 0.5, "Probability of hue jitter."),
+)
+
 TRANSFORMS = [
     Component(
         name="ResizeStepScaling",
@@ -79,19 +94,7 @@ TRANSFORMS = [
         name="RandomDistort",
         symbol="RandomDistort",
         description="Random photometric jitter: brightness, contrast, saturation, hue.",
-        args=(
-            Arg("brightness_range", {"type": "number", "minimum": 0}, 0.5,
-                "Brightness factor drawn from [1 - r, 1 + r]."),
-            Arg("brightness_prob", PROB, 0.5, "Probability of brightness jitter."),
-            Arg("contrast_range", {"type": "number", "minimum": 0}, 0.5,
-                "Contrast factor drawn from [1 - r, 1 + r]."),
-            Arg("contrast_prob", PROB, 0.5, "Probability of contrast jitter."),
-            Arg("saturation_range", {"type": "number", "minimum": 0}, 0.5,
-                "Saturation factor drawn from [1 - r, 1 + r]."),
-            Arg("saturation_prob", PROB, 0.5, "Probability of saturation jitter."),
-            Arg("hue_range", {"type": "number", "minimum": 0}, 18, "Hue shift drawn from [-r, r]."),
-            Arg("hue_prob", PROB, 0.5, "Probability of hue jitter."),
-        ),
+        args=DISTORT_ARGS,
     ),
     Component(
         name="Normalize",

@@ -4,7 +4,7 @@ the transforms of PaddleSeg's portrait recipes."""
 from __future__ import annotations
 
 from .classic import MODEL_RUNTIME_ARGS
-from .data import ONE_SIZE
+from .data import DISTORT_ARGS, ONE_SIZE
 from .types import BOOL, NUM, POS_INT, PROB, RGB, SIZE, Arg, Component, ExtraOutput
 
 
@@ -124,17 +124,7 @@ TRANSFORMS = [
         "PaddleSeg's RandomDistort does given sharpness_range and sharpness_prob); the five "
         "operations run in a random order.",
         args=(
-            Arg("brightness_range", {"type": "number", "minimum": 0}, 0.5,
-                "Brightness factor drawn from [1 - r, 1 + r]."),
-            Arg("brightness_prob", PROB, 0.5, "Probability of brightness jitter."),
-            Arg("contrast_range", {"type": "number", "minimum": 0}, 0.5,
-                "Contrast factor drawn from [1 - r, 1 + r]."),
-            Arg("contrast_prob", PROB, 0.5, "Probability of contrast jitter."),
-            Arg("saturation_range", {"type": "number", "minimum": 0}, 0.5,
-                "Saturation factor drawn from [1 - r, 1 + r]."),
-            Arg("saturation_prob", PROB, 0.5, "Probability of saturation jitter."),
-            Arg("hue_range", {"type": "number", "minimum": 0}, 18, "Hue shift drawn from [-r, r]."),
-            Arg("hue_prob", PROB, 0.5, "Probability of hue jitter."),
+            *DISTORT_ARGS,
             Arg("sharpness_range", {"type": "number", "minimum": 0}, 0.5,
                 "Sharpness factor drawn from [1 - r, 1 + r] (0 smooths, above 1 sharpens)."),
             Arg("sharpness_prob", PROB, 0.0, "Probability of sharpness jitter."),
