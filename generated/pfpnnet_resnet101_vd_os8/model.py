@@ -69,6 +69,29 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
     ]
 
 
+def upsample_by(x, factor, align_corners=False):
+    """`x` bilinearly upsampled by an integer `factor`, computed as
+    F.interpolate(scale_factor=factor) computes it (source = (target + 0.5) / factor -
+    0.5, or the corners aligned) but to an explicit output size: for a scale factor,
+    Paddle 3 writes a float64 `scale` attribute into the exported program, which
+    paddle2onnx cannot read ("the 0th elementwise MUST be ir::FloatAttribute"), so
+    `export.py --onnx` failed on every model that used one."""
+    size = paddle.shape(x)[2:] * factor
+    return F.interpolate(x, size, mode="bilinear", align_corners=align_corners)
+
+
+class Upsample2x(nn.Layer):
+    """nn.Upsample(scale_factor=2, mode="bilinear") through `upsample_by`. It has no
+    parameters, so the names of the layers around it stay PaddleSeg's."""
+
+    def __init__(self, align_corners=False):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        return upsample_by(x, 2, self.align_corners)
+
+
 # ---- backbones/resnet_vd.py -----------------------------------------------
 #
 # Dilated ResNet-vd backbone for semantic segmentation.
@@ -315,7 +338,7 @@ def pfpn_scale_head(in_channels, channels, num_steps, upsample):
     for step in range(num_steps):
         steps.append(ConvBNReLU(in_channels if step == 0 else channels, channels, 3, padding=1))
         if upsample:
-            steps.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+            steps.append(Upsample2x())
     return nn.Sequential(*steps)
 
 

@@ -59,6 +59,29 @@ class ConvBNReLU(ConvBN):
         return F.relu(self._batch_norm(self._conv(x)))
 
 
+def upsample_by(x, factor, align_corners=False):
+    """`x` bilinearly upsampled by an integer `factor`, computed as
+    F.interpolate(scale_factor=factor) computes it (source = (target + 0.5) / factor -
+    0.5, or the corners aligned) but to an explicit output size: for a scale factor,
+    Paddle 3 writes a float64 `scale` attribute into the exported program, which
+    paddle2onnx cannot read ("the 0th elementwise MUST be ir::FloatAttribute"), so
+    `export.py --onnx` failed on every model that used one."""
+    size = paddle.shape(x)[2:] * factor
+    return F.interpolate(x, size, mode="bilinear", align_corners=align_corners)
+
+
+class Upsample2x(nn.Layer):
+    """nn.Upsample(scale_factor=2, mode="bilinear") through `upsample_by`. It has no
+    parameters, so the names of the layers around it stay PaddleSeg's."""
+
+    def __init__(self, align_corners=False):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        return upsample_by(x, 2, self.align_corners)
+
+
 # ---- backbones/resnet_vd.py -----------------------------------------------
 #
 # Dilated ResNet-vd backbone for semantic segmentation.
@@ -360,9 +383,7 @@ class PointRendFPNHead(nn.Layer):
                     )
                 )
                 if stride != feature_strides[0]:
-                    steps.append(
-                        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=align_corners)
-                    )
+                    steps.append(Upsample2x(align_corners))
             self.scale_heads.append(nn.Sequential(*steps))
         self.dropout = nn.Dropout2D(dropout_ratio) if dropout_ratio else None
         self.conv_seg = nn.Conv2D(channels, num_classes, 1)
@@ -461,12 +482,7 @@ class PointHead(nn.Layer):
         the map is smaller)."""
         logits = coarse
         for _ in range(self.subdivision_steps):
-            logits = F.interpolate(
-                logits,
-                scale_factor=self.scale_factor,
-                mode="bilinear",
-                align_corners=self.align_corners,
-            )
+            logits = upsample_by(logits, self.scale_factor, self.align_corners)
             shape = paddle.shape(logits)
             height, width = shape[2], shape[3]
             uncertainty = pointrend_uncertainty(logits).flatten(1)  # N x HW

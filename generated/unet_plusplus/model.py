@@ -29,6 +29,37 @@ with warnings.catch_warnings():
 NUM_CLASSES = 19
 
 
+# ---- layers/basic.py ------------------------------------------------------
+#
+# Building blocks shared by backbones and heads.
+#
+# Attribute names (`_conv`, `_batch_norm`) follow PaddleSeg 2.8 so that its
+# checkpoints load without renaming.
+
+
+def upsample_by(x, factor, align_corners=False):
+    """`x` bilinearly upsampled by an integer `factor`, computed as
+    F.interpolate(scale_factor=factor) computes it (source = (target + 0.5) / factor -
+    0.5, or the corners aligned) but to an explicit output size: for a scale factor,
+    Paddle 3 writes a float64 `scale` attribute into the exported program, which
+    paddle2onnx cannot read ("the 0th elementwise MUST be ir::FloatAttribute"), so
+    `export.py --onnx` failed on every model that used one."""
+    size = paddle.shape(x)[2:] * factor
+    return F.interpolate(x, size, mode="bilinear", align_corners=align_corners)
+
+
+class Upsample2x(nn.Layer):
+    """nn.Upsample(scale_factor=2, mode="bilinear") through `upsample_by`. It has no
+    parameters, so the names of the layers around it stay PaddleSeg's."""
+
+    def __init__(self, align_corners=False):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        return upsample_by(x, 2, self.align_corners)
+
+
 # ---- layers/sequential_conv.py --------------------------------------------
 #
 # Conv + batch norm + ReLU as bare layers, and PaddleSeg's He-normal initialisation,
@@ -94,22 +125,6 @@ class UNetPPDoubleConv(nn.Layer):
         return self.conv(x)
 
 
-class UNetPPUpsample2x(nn.Layer):
-    """Bilinear upsampling by 2, computed as nn.Upsample(scale_factor=2) computes it
-    (source pixel = (target + 0.5) / 2 - 0.5) but to an explicit output size:
-    paddle2onnx cannot read the float64 `scale` attribute Paddle 3 writes for a scale
-    factor ("the 0th elementwise MUST be ir::FloatAttribute"), so `export.py --onnx`
-    failed on it. It has no parameters, so the names around it stay PaddleSeg's."""
-
-    def __init__(self, align_corners):
-        super().__init__()
-        self.align_corners = align_corners
-
-    def forward(self, x):
-        size = paddle.shape(x)[2:] * 2
-        return F.interpolate(x, size, mode="bilinear", align_corners=self.align_corners)
-
-
 class UNetPPUpSampling(nn.Layer):
     """A decoder node: upsample the node below by 2 (bilinear then a 1x1 conv, or a 2x2
     transposed conv with `use_deconv`) to the level's channels, concatenate it with the
@@ -125,7 +140,7 @@ class UNetPPUpSampling(nn.Layer):
             self.up = nn.Conv2DTranspose(in_channels, out_channels, kernel_size=2, stride=2)
         else:
             self.up = nn.Sequential(
-                UNetPPUpsample2x(align_corners),
+                Upsample2x(align_corners),
                 nn.Conv2D(in_channels, out_channels, 1),
             )
         self.conv = UNetPPDoubleConv(num_inputs * out_channels, out_channels)

@@ -89,3 +89,26 @@ def resize_to_input(logits, x, align_corners, align_mode=0):
         )
         for logit in logits
     ]
+
+
+def upsample_by(x, factor, align_corners=False):
+    """`x` bilinearly upsampled by an integer `factor`, computed as
+    F.interpolate(scale_factor=factor) computes it (source = (target + 0.5) / factor -
+    0.5, or the corners aligned) but to an explicit output size: for a scale factor,
+    Paddle 3 writes a float64 `scale` attribute into the exported program, which
+    paddle2onnx cannot read ("the 0th elementwise MUST be ir::FloatAttribute"), so
+    `export.py --onnx` failed on every model that used one."""
+    size = paddle.shape(x)[2:] * factor
+    return F.interpolate(x, size, mode="bilinear", align_corners=align_corners)
+
+
+class Upsample2x(nn.Layer):
+    """nn.Upsample(scale_factor=2, mode="bilinear") through `upsample_by`. It has no
+    parameters, so the names of the layers around it stay PaddleSeg's."""
+
+    def __init__(self, align_corners=False):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, x):
+        return upsample_by(x, 2, self.align_corners)

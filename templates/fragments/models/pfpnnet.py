@@ -14,7 +14,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from ..layers.basic import ConvBNReLU, resize_to_input
+from ..layers.basic import ConvBNReLU, Upsample2x, resize_to_input
 from ..layers.fpn import FPNNeck
 
 
@@ -24,7 +24,7 @@ def pfpn_scale_head(in_channels, channels, num_steps, upsample):
     for step in range(num_steps):
         steps.append(ConvBNReLU(in_channels if step == 0 else channels, channels, 3, padding=1))
         if upsample:
-            steps.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+            steps.append(Upsample2x())
     return nn.Sequential(*steps)
 
 

@@ -17,6 +17,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
+from ..layers.basic import Upsample2x, upsample_by
 from ..layers.fpn import FPNNeck
 
 
@@ -78,9 +79,7 @@ class PointRendFPNHead(nn.Layer):
                     )
                 )
                 if stride != feature_strides[0]:
-                    steps.append(
-                        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=align_corners)
-                    )
+                    steps.append(Upsample2x(align_corners))
             self.scale_heads.append(nn.Sequential(*steps))
         self.dropout = nn.Dropout2D(dropout_ratio) if dropout_ratio else None
         self.conv_seg = nn.Conv2D(channels, num_classes, 1)
@@ -179,12 +178,7 @@ class PointHead(nn.Layer):
         the map is smaller)."""
         logits = coarse
         for _ in range(self.subdivision_steps):
-            logits = F.interpolate(
-                logits,
-                scale_factor=self.scale_factor,
-                mode="bilinear",
-                align_corners=self.align_corners,
-            )
+            logits = upsample_by(logits, self.scale_factor, self.align_corners)
             shape = paddle.shape(logits)
             height, width = shape[2], shape[3]
             uncertainty = pointrend_uncertainty(logits).flatten(1)  # N x HW

@@ -19,9 +19,9 @@ sequences inside) follow PaddleSeg 2.8 so that its checkpoints load unchanged.
 """
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
+from ..layers.basic import Upsample2x
 from ..layers.sequential_conv import conv_bn_relu_layers, kaiming_normal_conv_weights
 
 # channels of the five levels, full resolution first
@@ -42,22 +42,6 @@ class UNetPPDoubleConv(nn.Layer):
         return self.conv(x)
 
 
-class UNetPPUpsample2x(nn.Layer):
-    """Bilinear upsampling by 2, computed as nn.Upsample(scale_factor=2) computes it
-    (source pixel = (target + 0.5) / 2 - 0.5) but to an explicit output size:
-    paddle2onnx cannot read the float64 `scale` attribute Paddle 3 writes for a scale
-    factor ("the 0th elementwise MUST be ir::FloatAttribute"), so `export.py --onnx`
-    failed on it. It has no parameters, so the names around it stay PaddleSeg's."""
-
-    def __init__(self, align_corners):
-        super().__init__()
-        self.align_corners = align_corners
-
-    def forward(self, x):
-        size = paddle.shape(x)[2:] * 2
-        return F.interpolate(x, size, mode="bilinear", align_corners=self.align_corners)
-
-
 class UNetPPUpSampling(nn.Layer):
     """A decoder node: upsample the node below by 2 (bilinear then a 1x1 conv, or a 2x2
     transposed conv with `use_deconv`) to the level's channels, concatenate it with the
@@ -73,7 +57,7 @@ class UNetPPUpSampling(nn.Layer):
             self.up = nn.Conv2DTranspose(in_channels, out_channels, kernel_size=2, stride=2)
         else:
             self.up = nn.Sequential(
-                UNetPPUpsample2x(align_corners),
+                Upsample2x(align_corners),
                 nn.Conv2D(in_channels, out_channels, 1),
             )
         self.conv = UNetPPDoubleConv(num_inputs * out_channels, out_channels)
