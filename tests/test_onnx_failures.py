@@ -150,3 +150,13 @@ def test_only_segnet_loosens_its_export_check():
         if tolerance != (export.EXPORT_MIN_PIXEL_AGREEMENT, export.EXPORT_MAX_RELATIVE_DIFF, None):
             loosened[combination] = tolerance
     assert loosened == {"segnet": (0.98, 0.01, 0.98)}
+
+
+def test_a_converter_crash_without_a_message_names_the_signal(tmp_path):
+    from segc.templates.fragments.runtime.onnx_export import conversion_failure
+
+    model_file, _ = saved(_PyramidPooling(), tmp_path, (1, 3, 32, 48))  # no unpool in it
+    crashed = conversion_failure(model_file, "FatalError: `Segmentation fault`\n", -11)
+    assert "(it crashed with SIGSEGV)" in crashed and "Paddle Inference" in crashed
+    silent = conversion_failure(model_file, "", 1)
+    assert "(it stopped without a message)" in silent

@@ -2,7 +2,9 @@
 ONNX" paragraph converts (onnxruntime agreeing with Paddle Inference), a card with one
 stops with one line and exit 2, leaving no export folder behind.
 
-Covered: the U-Net family and the small nets (issue 9), whose exports take seconds.
+Covered: the U-Net family and the small nets (issue 9), whose exports take seconds, and
+the models whose status changed since: PFPNNet and PointRend (which convert since their
+2x upsampling has an explicit size) and GSCNN (which cannot).
 """
 
 import subprocess
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.slow
 COMBINATIONS = (
     "unet", "u2net", "u2netp", "attention_unet", "unet_plusplus", "unet_3plus", "segnet",
     "enet", "espnetv1", "espnetv2", "pp_humanseg_lite", "portraitnet_mobilenetv2_x1_0",
+    "pfpnnet_resnet101_vd_os8", "pointrend_resnet50_vd_os8", "gscnn_resnet50_vd_os8",
 )
 
 

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -521,6 +522,7 @@ paddle2onnx.export(model_file, params_file, onnx_file, **options)
 # Operators of segc's models that paddle2onnx has no converter for, and what they are.
 ONNX_UNSUPPORTED_OPS = {
     "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
+    "trunc": "paddle.trunc, in GSCNN's in-graph Canny edge detector",
 }
 
 
@@ -543,9 +545,9 @@ def program_op_names(model_file):
     return names
 
 
-def conversion_failure(model_file, output):
+def conversion_failure(model_file, output, returncode=1):
     """One line saying why paddle2onnx failed on `model_file` and what to do, from its
-    output (it names no operator itself when it aborts)."""
+    output and exit status (it names no operator itself when it aborts)."""
     unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
     if unsupported:
         ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
@@ -559,7 +561,12 @@ def conversion_failure(model_file, output):
             "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
         )
     reasons = converter_errors(output)
-    reason = "; ".join(reasons) if reasons else "it stopped without a message"
+    if reasons:
+        reason = "; ".join(reasons)
+    elif returncode < 0:  # killed by a signal: a crash inside paddle2onnx
+        reason = f"it crashed with {signal.Signals(-returncode).name}"
+    else:
+        reason = "it stopped without a message"
     return (
         f"paddle2onnx cannot convert this model ({reason}); "
         "deploy it with Paddle Inference (infer.py without --onnx)"
@@ -596,7 +603,11 @@ def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
         check=False,
     )
     if completed.returncode != 0 or not os.path.isfile(onnx_file):
-        fail(conversion_failure(model_file, completed.stdout + completed.stderr))
+        fail(
+            conversion_failure(
+                model_file, completed.stdout + completed.stderr, completed.returncode
+            )
+        )
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
