@@ -155,13 +155,34 @@ def onnx_unsupported(variant: Variant) -> str | None:
     return "; ".join(reasons) or None
 
 
+def onnx_fixed_input(variant: Variant) -> dict | None:
+    """For a model whose adaptive pooling paddle2onnx converts only at a static input size,
+    and exactly only where each bin count divides the pooled map (catalog
+    `extra["onnx_fixed_input"]`): what pools, the map's stride, the bins, the multiple of
+    pixels both sides must be, and an example size near 512x1024; else None."""
+    fixed = catalog.MODELS[variant.model.type].extra.get("onnx_fixed_input")
+    if not fixed:
+        return None
+    bins = fixed["bins"]
+    bins = list(variant.model.args[bins] if isinstance(bins, str) else bins)
+    stride = fixed.get("stride") or variant.backbone.args["output_stride"]
+    multiple = stride * math.lcm(*bins)
+    example = [max(1, round(side / multiple)) * multiple for side in (512, 1024)]
+    return {"what": fixed["what"], "stride": stride, "bins": bins, "multiple": multiple,
+            "example": example}
+
+
 def export_spec(variant: Variant) -> dict:
     """export.py's SPEC: the variant's, plus the export check its model asks for (catalog
-    `extra["export_check"]`, for a model whose output is not continuous in its input)."""
+    `extra["export_check"]`, for a model whose output is not continuous in its input)
+    and the input multiple its ONNX conversion needs (`onnx_fixed_input`)."""
     spec = variant.export_spec()
     check = catalog.MODELS[variant.model.type].extra.get("export_check")
     if check:
         spec["export_check"] = dict(check)
+    fixed = onnx_fixed_input(variant)
+    if fixed:
+        spec["onnx_fixed_input"] = {k: fixed[k] for k in ("what", "multiple", "example")}
     return spec
 
 
@@ -189,6 +210,7 @@ class Renderer:
             "reference": thaw(variant.reference),
             "figure_rows": figure_rows(variant),
             "onnx_unsupported": onnx_unsupported(variant),
+            "onnx_fixed_input": onnx_fixed_input(variant),
         }
 
     def render(self, variant: Variant) -> tuple[dict[str, str], dict[str, list[Path]]]:

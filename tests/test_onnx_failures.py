@@ -160,3 +160,30 @@ def test_a_converter_crash_without_a_message_names_the_signal(tmp_path):
     assert "(it crashed with SIGSEGV)" in crashed and "Paddle Inference" in crashed
     silent = conversion_failure(model_file, "", 1)
     assert "(it stopped without a message)" in silent
+
+
+def test_onnx_fixed_input_sizes_are_the_pooled_stride_times_the_bins_lcm():
+    """Adaptive pooling converts exactly only where each bin count divides the pooled map:
+    sides that are multiples of stride x lcm(bins); everything else needs nothing."""
+    from .generated_scripts import combinations, load_script
+
+    multiples = {}
+    for combination in combinations():
+        export = load_script(combination, "export.py")
+        fixed = export.SPEC.get("onnx_fixed_input")
+        if fixed:
+            multiples[combination] = fixed["multiple"]
+            assert all(side % fixed["multiple"] == 0 for side in fixed["example"])
+            assert export.onnx_input_problem(export.SPEC, [1, 3, *fixed["example"]]) is None
+            problem = export.onnx_input_problem(export.SPEC, [1, 3, -1, -1])
+            assert f"multiples of {fixed['multiple']}" in problem
+        else:
+            assert export.onnx_input_problem(export.SPEC, [1, 3, -1, -1]) is None
+    assert multiples == {
+        "pspnet_resnet50_vd_os8": 48, "pspnet_resnet101_vd_os8": 48,  # 1/8, bins 1 2 3 6
+        "sfnet_resnet18_vd_os8": 48, "sfnet_resnet50_vd_os8": 48,  # 1/8, bins 1 2 3 6
+        "ann_resnet50_vd_os8": 192, "ann_resnet101_vd_os8": 192,  # 1/8, bins 1 3 6 8
+        "dmnet_resnet101_vd_os8": 840,  # 1/8, filters 1 3 5 7
+        "fastscnn": 192,  # 1/32, bins 1 2 3 6
+        "pp_liteseg_stdc1": 128, "pp_liteseg_stdc2": 128,  # 1/32, bins 1 2 4
+    }

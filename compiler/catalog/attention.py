@@ -28,7 +28,8 @@ MODELS = [
         "(AFNB) attends from the last stage to the third, a pyramid block (APNB) to itself.",
         extra_outputs=(AUXILIARY,),
         backbones=("ResNet",),
-        extra={"num_backbone_indices": 2},
+        extra={"num_backbone_indices": 2,
+               "onnx_fixed_input": {"what": "pyramid sampling", "bins": "psp_size"}},
         args=(
             _indices("Backbone feature maps used: [low-level (AFNB keys and values, "
                      "auxiliary head), high-level (AFNB queries)]."),

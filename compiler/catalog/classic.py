@@ -16,7 +16,8 @@ MODELS = [
         "over the last backbone stage, optional auxiliary head on the third.",
         extra_outputs=(ExtraOutput("auxiliary", when="enable_auxiliary_loss"),),
         backbones=("ResNet",),
-        extra={"num_backbone_indices": 2},
+        extra={"num_backbone_indices": 2,
+               "onnx_fixed_input": {"what": "pyramid pooling", "bins": "bin_sizes"}},
         args=(
             Arg("backbone_indices", INT_LIST, [2, 3],
                 "Backbone feature maps used: [auxiliary head input, main head input]."),

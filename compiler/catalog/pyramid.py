@@ -27,7 +27,8 @@ MODELS = [
         extra_outputs=tuple(ExtraOutput(f"auxiliary_stage{stage}", when="enable_auxiliary_loss")
                             for stage in (3, 2, 1)),
         backbones=("ResNet",),
-        extra={"num_backbone_indices": 4},
+        extra={"num_backbone_indices": 4,
+               "onnx_fixed_input": {"what": "pyramid pooling", "bins": (1, 2, 3, 6)}},
         args=(
             FOUR_STAGES,
             Arg("enable_auxiliary_loss", BOOL, False,
@@ -118,6 +119,7 @@ MODELS = [
         name="DMNet",
         symbol="DMNet",
         runtime_args=MODEL_RUNTIME_ARGS,
+        extra={"onnx_fixed_input": {"what": "dynamic filters", "bins": "filter_sizes"}},
         description="Dynamic Multi-scale Network (He et al., ICCV 2019): dynamic convolutional "
         "modules generate per-image depthwise filters of several sizes from the last stage; "
         "an FCN head on the third stage adds deep supervision in training.",

@@ -59,7 +59,9 @@ MODELS = [
         "narrowing towards the finer maps; training classifies every decoder level.",
         extra_outputs=(ExtraOutput("decoder_16"), ExtraOutput("decoder_32")),
         backbones=("STDC",),
-        extra={"num_backbone_indices": 3},
+        extra={"num_backbone_indices": 3,
+               "onnx_fixed_input": {"what": "simple pyramid pooling",
+                                    "bins": "cm_bin_sizes", "stride": 32}},
         args=(
             Arg("backbone_indices", INT_LIST, [2, 3, 4],
                 "Backbone feature maps the decoder fuses, finest first."),

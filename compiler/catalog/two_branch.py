@@ -53,6 +53,8 @@ MODELS = [
         symbol="FastSCNN",
         takes_backbone=False,
         runtime_args=(("num_classes", "num_classes"),),
+        extra={"onnx_fixed_input": {"what": "pyramid pooling", "bins": (1, 2, 3, 6),
+                                    "stride": 32}},
         description="Fast-SCNN (Poudel et al., BMVC 2019): a shared learning-to-downsample "
         "module to 1/8, a global feature extractor of inverted bottlenecks and pyramid "
         "pooling to 1/32, fused back onto the 1/8 features; no separate backbone. The "

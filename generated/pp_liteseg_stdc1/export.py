@@ -37,6 +37,7 @@ SPEC = {
     "dataset": {"num_classes": 19},
     "export": {"output_op": "argmax"},
     "val_transforms": [{"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}],
+    "onnx_fixed_input": {"what": "simple pyramid pooling", "multiple": 128, "example": [512, 1024]},
 }
 
 
@@ -790,6 +791,27 @@ def export_tolerance(spec):
     )
 
 
+def onnx_input_problem(spec, input_shape):
+    """Why `input_shape` cannot give this model an exact ONNX conversion, or None. A model
+    with adaptive pooling to several bins (SPEC's `onnx_fixed_input`) converts only at a
+    static size, and exactly only where each bin count divides the pooled map: at sides
+    that are multiples of `multiple` pixels."""
+    fixed = spec.get("onnx_fixed_input")
+    if not fixed:
+        return None
+    height, width = input_shape[2:]
+    multiple = fixed["multiple"]
+    if height > 0 and width > 0 and height % multiple == 0 and width % multiple == 0:
+        return None
+    example = " ".join(map(str, fixed["example"]))
+    return (
+        f"--onnx needs a fixed --input-shape for this model, both sides multiples of "
+        f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
+        f"at a static size, and exactly only where the bins divide it), e.g. "
+        f"--input-shape 1 3 {example}"
+    )
+
+
 class SegExportWrapper(nn.Layer):
     """The model as deployed: main output only (auxiliary heads pruned), then the output op.
 
@@ -990,6 +1012,8 @@ def export_onnx(folder, input_shape, opset, tolerance):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
+    if args.onnx and onnx_input_problem(spec, args.input_shape):
+        fail(onnx_input_problem(spec, args.input_shape))
     if args.model_path:
         args.model_path = find_model_weights(args.model_path)
     num_classes = export_num_classes(spec, args.model_path, args.num_classes)
