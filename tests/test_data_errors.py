@@ -116,3 +116,75 @@ def test_truncated_jpeg_image_is_named(tmp_path):
     truncated_jpeg(tmp_path / "img" / "a.jpg")
     assert_one_line_error(run_train(tmp_path, [line.replace("a.png", "a.jpg", 1)]),
                           "img/a.jpg", "truncated JPEG")
+
+
+def data_errors(completed):
+    return [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_check_data_reports_every_problem_of_every_file_and_stops(tmp_path):
+    lines = [write_pair(tmp_path, "good"),
+             write_pair(tmp_path, "small", label_size=(32, 32)),
+             write_pair(tmp_path, "value", label_value=19),
+             write_pair(tmp_path, "broken")]
+    (tmp_path / "img" / "broken.png").write_bytes(b"not a png")
+    colour = np.zeros((32, 64, 3), np.uint8)
+    colour[:, :, 2] = 128  # an RGB colour label, not a map of class ids
+    cv2.imwrite(str(tmp_path / "lbl" / "colour.png"), colour)
+    cv2.imwrite(str(tmp_path / "img" / "colour.png"), np.zeros((32, 64, 3), np.uint8))
+    lines.append("img/colour.png lbl/colour.png")
+    completed = run_train(tmp_path, lines, extra=["--check-data"])
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    errors = data_errors(completed)
+    assert len(errors) == 4, completed.stderr
+    assert "lbl/small.png: label is 32x32 but its image is 64x32" in errors[0]
+    assert "lbl/value.png: label value 19 is not a class" in errors[1]
+    assert "img/broken.png" in errors[2]
+    assert "lbl/colour.png: label has 3 different channels" in errors[3]
+    assert "train: 5 samples, 4 problem(s)" in completed.stdout
+    assert "train: label values (share of pixels): 1 " in completed.stdout
+    assert "19 " in completed.stdout  # the out-of-range value is counted too
+    assert not (tmp_path / "out").exists()  # nothing trained, nothing written
+
+
+def test_check_data_on_good_data_says_so(tmp_path):
+    completed = run_train(tmp_path, [write_pair(tmp_path, "a"), write_pair(tmp_path, "b")],
+                          extra=["--check-data"])
+    assert completed.returncode == 0, completed.stderr
+    assert "train: 2 samples, 0 problem(s)" in completed.stdout
+    assert "train: label values (share of pixels): 1 100.0%" in completed.stdout
+    assert "data check: no problem found" in completed.stdout and not data_errors(completed)
+
+
+def test_binary_masks_saved_as_0_and_255_are_named_with_the_fix(tmp_path):
+    """255 is the ignore value: every foreground pixel of a 0/255 mask would be ignored,
+    which no per-file check sees (both values are valid)."""
+    lines = [write_pair(tmp_path, "a", label_value=0), write_pair(tmp_path, "b", label_value=255)]
+    completed = run_train(tmp_path, lines, extra=["--check-data", "--num-classes", "2"])
+    assert completed.returncode == 2
+    [error] = data_errors(completed)
+    assert "train split: the labels hold only 0 and the ignore value 255" in error
+    assert "label // 255" in error
+
+
+def test_class_ids_counted_from_1_are_named_with_the_fix(tmp_path):
+    lines = [write_pair(tmp_path, "a", label_value=1), write_pair(tmp_path, "b", label_value=2)]
+    completed = run_train(tmp_path, lines, extra=["--check-data", "--num-classes", "2"])
+    assert completed.returncode == 2
+    errors = data_errors(completed)
+    assert len(errors) == 2 and "lbl/b.png: label value 2 is not a class" in errors[0]
+    assert "the labels hold 1..2 and no 0: class ids counted from 1?" in errors[1]
+
+
+def test_a_run_checks_its_first_samples_before_its_first_step(tmp_path):
+    """Two bad labels among the first samples: both named, and no training step runs
+    (before, the run stopped at the first batch that read one, after whatever came
+    before it)."""
+    lines = [write_pair(tmp_path, "a"), write_pair(tmp_path, "b", label_value=30),
+             write_pair(tmp_path, "c", label_value=40)]
+    completed = run_train(tmp_path, lines, extra=["--iters", "3"])
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    errors = data_errors(completed)
+    assert [e.split(":")[1].strip() for e in errors[:2]] == [
+        str(tmp_path / "lbl" / "b.png"), str(tmp_path / "lbl" / "c.png")]
+    assert "[iter" not in completed.stdout

@@ -15,3 +15,9 @@ def fail(message, status=2):
     """
     report_error(message)
     raise SystemExit(status)
+
+
+def stop(status=2):
+    """Exit with `status` after the errors were reported one by one (report_error), or
+    with 0 after a check that found none."""
+    raise SystemExit(status)

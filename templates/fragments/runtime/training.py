@@ -18,8 +18,9 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from ..data.data_check import DATA_CHECK_AT_START, report_data_check
 from ..data.datasets import SegDataError, load_dataset
-from .errors import fail
+from .errors import fail, stop
 from .metrics import confusion_matrix, segmentation_metrics
 
 # Finished checkpoints the save directory keeps (best_model apart).
@@ -97,6 +98,13 @@ def train_arguments(spec, argv):
     parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
     parser.add_argument("--log-interval", type=int, default=train["log_interval"])
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
+    parser.add_argument(
+        "--check-data",
+        action="store_true",
+        help="read every image and label of the training and validation data, report each "
+        "problem (one line naming the file) and the label values, then stop: exit 0 when "
+        "the data are fine, else 2 (every run checks its first samples anyway)",
+    )
     parser.add_argument(
         "--eval-scales",
         type=float,
@@ -524,6 +532,12 @@ def train_main(
         )
     except SegDataError as error:
         fail(str(error))
+    splits = [("train", train_set), ("val", val_set)]
+    if args.check_data:
+        clean = report_data_check(splits, verbose=True, report=rank == 0)
+        if clean and rank == 0:
+            print("data check: no problem found")
+        stop(0 if clean else 2)
 
     model = build_model(train_set.num_classes)
     if args.pretrained:
@@ -553,6 +567,10 @@ def train_main(
             print(f"nothing to do: the checkpoint is already at --iters {args.iters}")
             return
 
+    # the first samples of each split, so that the common mistakes stop the run before
+    # its first step rather than at the batch that reads them
+    if not report_data_check(splits, limit=DATA_CHECK_AT_START, report=rank == 0):
+        stop(2)
     losses = build_losses(train_set.ignore_index)
     # what each batch holds after the images, in order: the label, then the target maps
     target_names = ["label", *train_set.target_maps]
