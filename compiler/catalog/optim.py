@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from .types import Arg, Component
 
+# Adam's and AdamW's moment estimates (PaddleSeg's and Paddle's defaults).
+_ADAM_MOMENT_ARGS = (
+    Arg("beta1", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.9,
+        "Decay rate of the first-moment estimate."),
+    Arg("beta2", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.999,
+        "Decay rate of the second-moment estimate."),
+    Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}, 1.0e-8,
+        "Added to the denominator for numerical stability."),
+)
+
 OPTIMIZERS = [
     Component(
         name="SGD",
@@ -23,12 +33,7 @@ OPTIMIZERS = [
         description="Adam; weight decay is L2 regularisation added to the gradient, as "
         "PaddleSeg's Adam passes it to paddle.optimizer.Adam.",
         args=(
-            Arg("beta1", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.9,
-                "Decay rate of the first-moment estimate."),
-            Arg("beta2", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.999,
-                "Decay rate of the second-moment estimate."),
-            Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}, 1.0e-8,
-                "Added to the denominator for numerical stability."),
+            *_ADAM_MOMENT_ARGS,
             Arg("weight_decay", {"type": ["number", "null"], "minimum": 0}, None,
                 "L2 regularisation coefficient (null: none)."),
         ),
@@ -40,12 +45,7 @@ OPTIMIZERS = [
         description="Adam with decoupled weight decay (Loshchilov and Hutter): the weights "
         "shrink by lr x weight_decay each step, apart from the gradient's moments.",
         args=(
-            Arg("beta1", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.9,
-                "Decay rate of the first-moment estimate."),
-            Arg("beta2", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, 0.999,
-                "Decay rate of the second-moment estimate."),
-            Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}, 1.0e-8,
-                "Added to the denominator for numerical stability."),
+            *_ADAM_MOMENT_ARGS,
             Arg("weight_decay", {"type": "number", "minimum": 0}, 0.01,
                 "Decoupled weight-decay coefficient."),
         ),

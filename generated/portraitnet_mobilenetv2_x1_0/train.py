@@ -1145,18 +1145,12 @@ class CrossEntropyLoss(nn.Layer):
 # Learning-rate schedules.
 
 
-def warmup_lr(step, warmup_iters, start_lr, base_lr):
-    """The learning rate at `step` of a linear warm-up from start_lr to base_lr."""
-    return start_lr + (base_lr - start_lr) * step / warmup_iters
+class WarmupLR(lr_schedules.LRScheduler):
+    """A linear warm-up from warmup_start_lr to the base rate over warmup_iters, then the
+    subclass's `decayed_lr(t)`, t counting iterations after the warm-up (as Paddle's
+    LinearWarmup restarts the schedule it wraps)."""
 
-
-class StepLR(lr_schedules.LRScheduler):
-    """Linear warm-up, then lr = base * gamma ** (t // step_size), t counting iterations
-    after the warm-up (as Paddle's LinearWarmup restarts the schedule it wraps)."""
-
-    def __init__(self, learning_rate, step_size, gamma=0.1, warmup_iters=0, warmup_start_lr=0.0):
-        self.step_size = step_size
-        self.gamma = gamma
+    def __init__(self, learning_rate, warmup_iters=0, warmup_start_lr=0.0):
         self.warmup_iters = warmup_iters
         self.warmup_start_lr = warmup_start_lr
         super().__init__(learning_rate)
@@ -1164,8 +1158,24 @@ class StepLR(lr_schedules.LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step < self.warmup_iters:
-            return warmup_lr(step, self.warmup_iters, self.warmup_start_lr, self.base_lr)
-        return self.base_lr * self.gamma ** ((step - self.warmup_iters) // self.step_size)
+            progress = step / self.warmup_iters
+            return self.warmup_start_lr + (self.base_lr - self.warmup_start_lr) * progress
+        return self.decayed_lr(step - self.warmup_iters)
+
+    def decayed_lr(self, t):
+        raise NotImplementedError
+
+
+class StepLR(WarmupLR):
+    """Linear warm-up, then lr = base * gamma ** (t // step_size)."""
+
+    def __init__(self, learning_rate, step_size, gamma=0.1, warmup_iters=0, warmup_start_lr=0.0):
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(learning_rate, warmup_iters, warmup_start_lr)
+
+    def decayed_lr(self, t):
+        return self.base_lr * self.gamma ** (t // self.step_size)
 
 
 # ---- runtime/errors.py ----------------------------------------------------

@@ -1126,12 +1126,28 @@ class DetailAggregateLoss(nn.Layer):
 # Learning-rate schedules.
 
 
-def warmup_lr(step, warmup_iters, start_lr, base_lr):
-    """The learning rate at `step` of a linear warm-up from start_lr to base_lr."""
-    return start_lr + (base_lr - start_lr) * step / warmup_iters
+class WarmupLR(lr_schedules.LRScheduler):
+    """A linear warm-up from warmup_start_lr to the base rate over warmup_iters, then the
+    subclass's `decayed_lr(t)`, t counting iterations after the warm-up (as Paddle's
+    LinearWarmup restarts the schedule it wraps)."""
+
+    def __init__(self, learning_rate, warmup_iters=0, warmup_start_lr=0.0):
+        self.warmup_iters = warmup_iters
+        self.warmup_start_lr = warmup_start_lr
+        super().__init__(learning_rate)
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step < self.warmup_iters:
+            progress = step / self.warmup_iters
+            return self.warmup_start_lr + (self.base_lr - self.warmup_start_lr) * progress
+        return self.decayed_lr(step - self.warmup_iters)
+
+    def decayed_lr(self, t):
+        raise NotImplementedError
 
 
-class PolynomialLR(lr_schedules.LRScheduler):
+class PolynomialLR(WarmupLR):
     """Linear warm-up, then polynomial decay to `end_lr` at `decay_steps`.
 
     lr = (base - end_lr) * (1 - t / T) ** power + end_lr, where t counts iterations
@@ -1145,16 +1161,11 @@ class PolynomialLR(lr_schedules.LRScheduler):
         self.decay_steps = decay_steps
         self.end_lr = end_lr
         self.power = power
-        self.warmup_iters = warmup_iters
-        self.warmup_start_lr = warmup_start_lr
-        super().__init__(learning_rate)
+        super().__init__(learning_rate, warmup_iters, warmup_start_lr)
 
-    def get_lr(self):
-        step = self.last_epoch
-        if step < self.warmup_iters:
-            return warmup_lr(step, self.warmup_iters, self.warmup_start_lr, self.base_lr)
+    def decayed_lr(self, t):
         decay_span = max(self.decay_steps - self.warmup_iters, 1)
-        progress = min(step - self.warmup_iters, decay_span) / decay_span
+        progress = min(t, decay_span) / decay_span
         return (self.base_lr - self.end_lr) * (1 - progress) ** self.power + self.end_lr
 
 
