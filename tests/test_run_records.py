@@ -17,7 +17,7 @@ import numpy as np
 import paddle
 import pytest
 
-from segc.templates.fragments.runtime import precision, run_log, training
+from segc.templates.fragments.runtime import precision, run_log, run_plot, training
 
 from .conftest import GENERATED
 from .generated_scripts import load_script
@@ -218,21 +218,26 @@ def test_use_vdl_without_visualdl_stops_before_training(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_plot_names_a_missing_log_and_a_missing_matplotlib(tmp_path):
-    one_error_line(train_py(["--plot", "nowhere"], tmp_path),
-                   "error: nowhere/train_log.jsonl: no such run record; pass the --save-dir "
-                   "of a training run")
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "train_log.jsonl").write_text(
-        json.dumps({"event": "start", "start_iter": 0}) + "\n")
-    one_error_line(train_py(["--plot", "run"], tmp_path),
-                   "error: run/train_log.jsonl: no training iteration logged yet; train first, "
-                   "then plot")
-    with open(tmp_path / "run" / "train_log.jsonl", "a") as f:
-        f.write(json.dumps({"event": "train", "iter": 1, "loss": 1.0, "loss_terms": {}}) + "\n")
-    one_error_line(train_py(["--plot", "run"], tmp_path,
-                            pythonpath=blocking(tmp_path, "matplotlib")),
-                   "error: --plot needs the 'matplotlib' package: pip install matplotlib")
+def test_plot_names_a_missing_log_and_a_missing_matplotlib(tmp_path, monkeypatch, capsys):
+    def plot_error(save_dir):
+        with pytest.raises(SystemExit) as stopped:
+            run_plot.plot_run(str(save_dir))
+        assert stopped.value.code == 2
+        return capsys.readouterr().err
+
+    assert plot_error(tmp_path / "nowhere") == (
+        f"error: {tmp_path}/nowhere/train_log.jsonl: no such run record; pass the --save-dir "
+        "of a training run\n")
+    record = run_log.RunRecord(str(tmp_path / "run"))
+    record.start(start_iter=0)
+    assert plot_error(tmp_path / "run") == (
+        f"error: {tmp_path}/run/train_log.jsonl: no training iteration logged yet; train "
+        "first, then plot\n")
+    record.train(1, 1, 1.0, {}, 0.1, 0.5, 0.1)
+    record.close()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what import finds uninstalled
+    assert plot_error(tmp_path / "run") == (
+        "error: --plot needs the 'matplotlib' package: pip install matplotlib\n")
     assert not (tmp_path / "run" / "loss.png").exists()
 
 
@@ -339,3 +344,15 @@ def test_float32_is_the_plain_step_and_keeps_no_scaler_state():
     # d(mean(xW + b))/dW = 1 for each weight: SGD moves each by -0.1
     assert np.allclose(model.weight.numpy(), before - 0.1)
     mixed.load_scaler_state({"scale": 512.0})  # no scaler: a no-op, not an error
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--keep-checkpoint-max", "-1"], "--keep-checkpoint-max must be 0 (keep all) or more"),
+    (["--amp-level", "O2"], "--amp-level O2 needs --precision fp16 or bf16"),
+])
+def test_flags_out_of_range_are_usage_errors(capsys, flags, message):
+    module = load_script(COMBINATION)
+    with pytest.raises(SystemExit) as stopped:
+        module.train_arguments(module.SPEC, ["--data", "demo", *flags])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f": error: {message}")

@@ -1734,7 +1734,9 @@ def train_arguments(spec, argv):
         metavar=("W", "H"),
         help=f"training crop (default: {train['crop_size']})",
     )
-    parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
+    parser.add_argument(
+        "--save-dir", default="output", help="checkpoints and the run record, train_log.jsonl"
+    )
     parser.add_argument("--save-interval", type=int, default=train["save_interval"])
     parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
     parser.add_argument("--log-interval", type=int, default=train["log_interval"])
@@ -1744,14 +1746,14 @@ def train_arguments(spec, argv):
         type=int,
         default=KEEP_CHECKPOINT_MAX,
         metavar="N",
-        help="iter_N checkpoints kept, the newest (best_model apart; 0 keeps all; "
+        help="keep the newest N iter_* checkpoints (best_model always stays; 0 keeps all; "
         "default: %(default)s)",
     )
     parser.add_argument(
         "--precision",
         choices=list(PRECISION_DTYPES),
         default="fp32",
-        help="fp16 or bf16: mixed precision through paddle.amp (a GPU only; default: %(default)s)",
+        help="fp16 or bf16: mixed precision through paddle.amp, on a GPU (default: %(default)s)",
     )
     parser.add_argument(
         "--amp-level",
