@@ -253,13 +253,17 @@ def test_a_line_cut_by_a_crash_is_ended_and_skipped(tmp_path, capsys):
     record = run_log.RunRecord(str(tmp_path))
     record.start(start_iter=1, spec="x")
     record.train(2, 1, 1.5, {"a_0": 1.5}, 0.1, 0.5, 0.1)
-    record.evaluation(2, {"miou": float("nan"), "accuracy": 0.5, "kappa": 0.0,
+    record.evaluation(2, {"miou": 0.5, "accuracy": 0.5, "kappa": float("nan"),
                           "class_iou": [np.float32(0.5)], "class_accuracy": [0.5]})
+    with open(tmp_path / run_log.RUN_LOG_FILE, "a") as f:  # not ours: no loss
+        f.write(json.dumps({"event": "train", "iter": 3}) + "\n")
     record.close()
     _, train, evals = run_log.read_run_log(str(tmp_path / run_log.RUN_LOG_FILE))
     assert [(r["iter"], r["loss"]) for r in train] == [(1, 2.0), (2, 1.5)]
-    assert evals[0]["miou"] is None and evals[0]["class_iou"] == [0.5]  # strict JSON
-    assert f"{run_log.RUN_LOG_FILE}:3 is not a run record; skipped" in capsys.readouterr().out
+    assert evals[0]["kappa"] is None and evals[0]["class_iou"] == [0.5]  # strict JSON
+    out = capsys.readouterr().out
+    assert f"{run_log.RUN_LOG_FILE}:3 is not a run record; skipped" in out
+    assert f"{run_log.RUN_LOG_FILE}:7 is not a run record; skipped" in out
 
 
 def test_a_fresh_run_in_an_old_save_dir_starts_a_new_curve(tmp_path):

@@ -1547,6 +1547,8 @@ def read_run_log(path):
             try:
                 record = json.loads(line)
                 event, iteration = record["event"], int(record.get("iter", 0))
+                # the figures a plot needs are numbers
+                float(record["loss"] if event == "train" else record.get("miou", 0))
             except (ValueError, KeyError, TypeError, AttributeError):
                 print(f"warning: {path}:{number} is not a run record; skipped")
                 continue
@@ -1740,6 +1742,11 @@ def segmentation_metrics(confusion):
 # optional package, like PaddleSeg's VisualDL).
 
 
+def nan_for_none(value):
+    """A gap in the curve where a record lacks the figure (or JSON's null for NaN)."""
+    return float("nan") if value is None else value
+
+
 def curve_figure(title, ylabel):
     """A matplotlib Figure with one set of axes, without pyplot (no GUI, no global state)."""
     figure = importlib.import_module("matplotlib.figure").Figure(figsize=(8, 4.5), dpi=100)
@@ -1764,12 +1771,7 @@ def plot_run(save_dir):
     if len(terms) > 1:
         for term in terms:
             values = [(record.get("loss_terms") or {}).get(term) for record in train]
-            axes.plot(
-                iterations,
-                [float("nan") if v is None else v for v in values],
-                label=term,
-                linewidth=1,
-            )
+            axes.plot(iterations, [nan_for_none(v) for v in values], label=term, linewidth=1)
     axes.legend()
     written = [os.path.join(save_dir, "loss.png")]
     figure.savefig(written[-1])
@@ -1777,8 +1779,9 @@ def plot_run(save_dir):
     if evals:
         figure, axes = curve_figure(f"{name}: validation", "mIoU / accuracy")
         eval_iterations = [record["iter"] for record in evals]
+        accuracy = [record.get("acc") for record in evals]
         axes.plot(eval_iterations, [record["miou"] for record in evals], "o-", label="mIoU")
-        axes.plot(eval_iterations, [record["acc"] for record in evals], "s--", label="accuracy")
+        axes.plot(eval_iterations, [nan_for_none(v) for v in accuracy], "s--", label="accuracy")
         axes.set_ylim(0, 1)
         axes.legend()
         written.append(os.path.join(save_dir, "miou.png"))

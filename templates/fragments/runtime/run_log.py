@@ -188,6 +188,8 @@ def read_run_log(path):
             try:
                 record = json.loads(line)
                 event, iteration = record["event"], int(record.get("iter", 0))
+                # the figures a plot needs are numbers
+                float(record["loss"] if event == "train" else record.get("miou", 0))
             except (ValueError, KeyError, TypeError, AttributeError):
                 print(f"warning: {path}:{number} is not a run record; skipped")
                 continue
