@@ -2406,10 +2406,10 @@ def train_main(
             record.close()
 
     if is_main:
-        summary = f"done: checkpoints in {args.save_dir}"
+        done = f"done: checkpoints in {args.save_dir}"
         if best["iter"] is not None:
-            summary += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
-        print(summary)
+            done += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
+        print(done)
 
 
 def main(argv=None):
