@@ -153,3 +153,7 @@ def test_two_process_data_parallel_training_on_cpu(tmp_path):
     assert "x 2 process(es)" in worker_log, output + worker_log
     assert sorted(logged_losses(worker_log)) == [1, 2, 3]
     assert (tmp_path / "dist" / "iter_3" / "model.pdparams").is_file()
+    # the run record is the first process's alone: each iteration once
+    log = [json.loads(line) for line in (tmp_path / "dist" / "train_log.jsonl").open()]
+    assert [r["event"] for r in log] == ["start", "train", "train", "train"]
+    assert log[0]["world_size"] == 2 and [r["iter"] for r in log[1:]] == [1, 2, 3]

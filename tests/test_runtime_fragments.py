@@ -252,7 +252,7 @@ def test_old_checkpoints_are_pruned_but_latest_kept(tmp_path):
         training.save_checkpoint(str(tmp_path), f"iter_{iteration}", model,
                                  {"iter": iteration, "seed": 0},
                                  paddle.optimizer.SGD(parameters=model.parameters()))
-        training.record_latest_checkpoint(str(tmp_path), f"iter_{iteration}")
+        training.record_latest_checkpoint(str(tmp_path), f"iter_{iteration}", keep=3)
     kept = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("iter_"))
     assert kept == ["iter_3", "iter_4", "iter_5"]
 

@@ -97,6 +97,15 @@ def fail(message, status=2):
     raise SystemExit(status)
 
 
+def import_optional(module, flag):
+    """Import an optional package (an extra a flag needs: paddle2onnx, visualdl,
+    matplotlib), or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
 # ---- runtime/onnx_export.py -----------------------------------------------
 #
 # ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
@@ -105,14 +114,6 @@ def fail(message, status=2):
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
-
-
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):

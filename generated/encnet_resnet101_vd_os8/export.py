@@ -59,6 +59,15 @@ def fail(message, status=2):
     raise SystemExit(status)
 
 
+def import_optional(module, flag):
+    """Import an optional package (an extra a flag needs: paddle2onnx, visualdl,
+    matplotlib), or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
 # ---- runtime/deploy_config.py ---------------------------------------------
 #
 # deploy.yaml, both ways: export.py writes it as PaddleSeg's export does, infer.py
@@ -494,15 +503,6 @@ ONNX_MODEL_FILE = "model.onnx"
 
 # Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
 ONNX_OPSET = 11
-
-
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"{flag} needs the '{module}' package: pip install {module}")
-
 
 # paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
 # aborts the whole process (SIGABRT from C++), which must not take export.py with it.

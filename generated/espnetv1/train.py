@@ -5,6 +5,7 @@
     python train.py --data demo --iters 50 --crop-size 256 128  # built-in demo data
     python train.py --data data/cityscapes  # the spec's recipe
     python -m paddle.distributed.launch --devices 0,1 train.py --data data/cityscapes
+    python train.py --plot output  # loss and mIoU curves from output/train_log.jsonl
 
 The recipe comes first: SPEC (the settings flags can override), the transforms, the
 losses with their weights, the optimizer and its learning-rate schedule. The training
@@ -14,7 +15,10 @@ Importing this file runs nothing.
 
 import argparse
 import collections
+import contextlib
+import datetime
 import glob
+import importlib
 import itertools
 import json
 import math
@@ -1163,6 +1167,15 @@ def stop(status=2):
     raise SystemExit(status)
 
 
+def import_optional(module, flag):
+    """Import an optional package (an extra a flag needs: paddle2onnx, visualdl,
+    matplotlib), or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
 # ---- data/data_check.py ---------------------------------------------------
 #
 # Check training data before spending hours on it: every image and label read once,
@@ -1257,6 +1270,330 @@ def report_data_check(splits, limit=None, verbose=False, report=True):
     return clean
 
 
+# ---- runtime/run_log.py ---------------------------------------------------
+#
+# The record of a training run, for programs and plots rather than for the eye.
+#
+# train.py appends to `train_log.jsonl` in its --save-dir one JSON object per line,
+# written and flushed as it happens (a crash keeps every line before it), by the first
+# process only:
+#
+#     {"event": "start", "start_iter": 0, "spec": ..., "paddle": ..., "args": {...}, ...}
+#     {"event": "train", "iter": 10, "epoch": 1, "loss": 0.93, "loss_terms": {...}, "lr": ...,
+#      "batch_cost": ..., "reader_cost": ..., "ips": ..., "memory_mb": ..., "eta_s": ...}
+#     {"event": "eval", "iter": 50, "miou": 0.41, "acc": 0.88, "kappa": 0.7, "class_iou": [...]}
+#
+# A resumed run appends its own "start" record (its `start_iter` is the checkpoint's
+# iteration) and goes on from there. With --use-vdl the same scalars also go to VisualDL
+# (<save-dir>/vdl, under PaddleSeg's tags: Train/loss, Train/loss_0..., Train/lr,
+# Train/batch_cost, Train/reader_cost, Evaluate/mIoU, Evaluate/Acc).
+
+# The run record's file name in the save directory.
+RUN_LOG_FILE = "train_log.jsonl"
+
+# VisualDL's folder in the save directory (`visualdl --logdir output/vdl` shows it).
+VDL_FOLDER = "vdl"
+
+
+def json_value(value):
+    """`value` as strict JSON data: numpy scalars and arrays as Python numbers and lists,
+    NaN and infinities as null (JSON has no spelling for them)."""
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    if hasattr(value, "tolist"):  # a numpy scalar or array
+        return json_value(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def loss_term_names(losses):
+    """One name per (loss, coefficient, target) of build_losses: the loss's class and the
+    index of the model output it scores, e.g. CrossEntropyLoss_0, CrossEntropyLoss_1."""
+    return [f"{type(loss_fn).__name__}_{index}" for index, (loss_fn, _, _) in enumerate(losses)]
+
+
+def peak_memory_mb(device):
+    """The most memory this process has held so far, in MiB: what Paddle allocated on the
+    GPU, or on the CPU the peak resident set size (None where the OS cannot say)."""
+    if device == "gpu":
+        return paddle.device.cuda.max_memory_allocated() / 2**20
+    try:
+        resource = importlib.import_module("resource")  # Unix only
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes there, KiB here
+
+
+class LogWindow:
+    """The iterations since the last log line: their losses and timings, to average."""
+
+    def __init__(self):
+        self.losses, self.terms, self.batch_costs, self.reader_costs = [], [], [], []
+
+    def add(self, loss, terms, batch_cost, reader_cost):
+        """One iteration: its total loss, its weighted loss terms, its seconds in all
+        (`batch_cost`) and waiting for its batch (`reader_cost`)."""
+        self.losses.append(loss)
+        self.terms.append(terms)
+        self.batch_costs.append(batch_cost)
+        self.reader_costs.append(reader_cost)
+
+    def summary(self):
+        return {
+            "loss": float(np.mean(self.losses)),
+            "terms": [float(v) for v in np.mean(self.terms, axis=0)],
+            "batch_cost": float(np.mean(self.batch_costs)),
+            "reader_cost": float(np.mean(self.reader_costs)),
+        }
+
+
+class RunRecord:
+    """train_log.jsonl of one run (appended to), and VisualDL's scalars when `visualdl`
+    (the imported package) is given."""
+
+    def __init__(self, save_dir, visualdl=None):
+        self.path = os.path.join(save_dir, RUN_LOG_FILE)
+        os.makedirs(save_dir, exist_ok=True)
+        # a run killed in the middle of a line leaves it unfinished: end it, so that
+        # this run's first record starts a line of its own (readers skip the broken one)
+        ends_cleanly = True
+        if os.path.isfile(self.path) and os.path.getsize(self.path) > 0:
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                ends_cleanly = f.read(1) == b"\n"
+        self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+        if not ends_cleanly:
+            self.file.write("\n")
+        self.vdl = None
+        if visualdl is not None:
+            self.vdl = visualdl.LogWriter(logdir=os.path.join(save_dir, VDL_FOLDER))
+
+    def write(self, event, **fields):
+        record = {"event": event, **fields}
+        record["time"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.file.write(json.dumps(json_value(record), allow_nan=False) + "\n")
+        self.file.flush()
+
+    def start(self, **fields):
+        """The run's settings: where it starts (`start_iter`), its arguments, versions."""
+        self.write("start", paddle=paddle.__version__, **fields)
+
+    def train(self, iteration, epoch, loss, loss_terms, lr, batch_cost, reader_cost, **fields):
+        """One logged iteration: the losses averaged over the iterations since the last
+        log, each term weighted by its coefficient (they add up to `loss`)."""
+        self.write(
+            "train",
+            iter=iteration,
+            epoch=epoch,
+            loss=loss,
+            loss_terms=loss_terms,
+            lr=lr,
+            batch_cost=batch_cost,
+            reader_cost=reader_cost,
+            **fields,
+        )
+        if self.vdl is not None:
+            self.vdl.add_scalar("Train/loss", loss, iteration)
+            if len(loss_terms) > 1:  # PaddleSeg's tags: loss_<index>
+                for index, value in enumerate(loss_terms.values()):
+                    self.vdl.add_scalar(f"Train/loss_{index}", value, iteration)
+            self.vdl.add_scalar("Train/lr", lr, iteration)
+            self.vdl.add_scalar("Train/batch_cost", batch_cost, iteration)
+            self.vdl.add_scalar("Train/reader_cost", reader_cost, iteration)
+
+    def evaluation(self, iteration, metrics):
+        """One evaluation (segmentation_metrics' figures)."""
+        self.write(
+            "eval",
+            iter=iteration,
+            miou=metrics["miou"],
+            acc=metrics["accuracy"],
+            kappa=metrics["kappa"],
+            class_iou=metrics["class_iou"],
+            class_acc=metrics["class_accuracy"],
+        )
+        if self.vdl is not None:
+            self.vdl.add_scalar("Evaluate/mIoU", metrics["miou"], iteration)
+            self.vdl.add_scalar("Evaluate/Acc", metrics["accuracy"], iteration)
+
+    def close(self):
+        self.file.close()
+        if self.vdl is not None:
+            self.vdl.close()
+
+
+def open_visualdl():
+    """The visualdl package for --use-vdl, or one line saying how to install it."""
+    return import_optional("visualdl", "--use-vdl")
+
+
+def read_run_log(path):
+    """(last start record, train records, eval records) of a train_log.jsonl, by
+    iteration, as the run that wrote the last of them got there.
+
+    Iterations can be logged more than once: a run killed after iteration 7 and resumed
+    from its checkpoint at 5 logs 6 and 7 again. A "start" record at iteration k ends
+    what earlier runs logged after k (that timeline was abandoned), and of two records
+    of one iteration the later wins. A line a crash cut short is skipped, saying so.
+    """
+    if not os.path.isfile(path):
+        fail(f"{path}: no such run record; pass the --save-dir of a training run")
+    start, train, evals = {}, {}, {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                event, iteration = record["event"], int(record.get("iter", 0))
+                # the figures a plot needs are numbers
+                float(record["loss"] if event == "train" else record.get("miou", 0))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                print(f"warning: {path}:{number} is not a run record; skipped")
+                continue
+            if event == "start":
+                start, resumed_at = record, int(record.get("start_iter") or 0)
+                for records in (train, evals):
+                    for later in [i for i in records if i > resumed_at]:
+                        del records[later]
+            elif event == "train":
+                train[iteration] = record
+            elif event == "eval":
+                evals[iteration] = record
+    if not train:
+        fail(f"{path}: no training iteration logged yet; train first, then plot")
+    return start, [train[i] for i in sorted(train)], [evals[i] for i in sorted(evals)]
+
+
+# ---- runtime/precision.py -------------------------------------------------
+#
+# Mixed-precision training: train.py --precision fp16|bf16 with --amp-level O1|O2.
+#
+# As PaddleSeg 2.8's trainer does it for fp16, through paddle.amp: the forward pass and
+# the losses run under `auto_cast`, with PaddleSeg's own additions to Paddle's op lists;
+# fp16 scales the loss (GradScaler, dynamic, from 1024) so that small gradients survive
+# its narrow exponent, and O2 casts the model's parameters to half precision
+# (`paddle.amp.decorate`, float32 master weights in the optimizer, float32 checkpoints).
+# bf16 has float32's exponent range and so needs no loss scaling (PaddleSeg 2.8 has no
+# bf16; Paddle's auto_cast does the same with dtype bfloat16). Paddle's AMP runs on GPUs
+# only: on a CPU it silently does nothing, so train.py refuses the flag there.
+
+# What --precision may be, and the dtype auto_cast computes in.
+PRECISION_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+# PaddleSeg 2.8 (paddleseg/core/train.py) runs these in half precision on top of
+# Paddle's white list (additions and batch norm are cheap and safe in fp16)...
+AMP_CUSTOM_WHITE_LIST = ("elementwise_add", "batch_norm", "sync_batch_norm")
+
+# ...and keeps bilinear resizing, which every model applies to its logits, in float32.
+AMP_CUSTOM_BLACK_LIST = ("bilinear_interp_v2",)
+
+# PaddleSeg's first loss scale for fp16; GradScaler then halves it after a step whose
+# gradients overflowed (the step is skipped) and doubles it after 1000 clean ones.
+AMP_INIT_LOSS_SCALING = 1024
+
+
+def check_precision_device(precision, device):
+    """Stop in one line when --precision asks for half precision where Paddle cannot
+    compute in it: on the CPU (Paddle's AMP does nothing there) or on a GPU without
+    the dtype's kernels (bf16 needs compute capability 8.0, e.g. A100, or newer)."""
+    if precision == "fp32":
+        return
+    if device != "gpu" or not paddle.is_compiled_with_cuda():
+        fail(
+            f"--precision {precision} needs a GPU: install paddlepaddle-gpu and train "
+            "with --device gpu, or leave --precision at fp32 on the CPU"
+        )
+    supported = (
+        paddle.amp.is_float16_supported("gpu")
+        if precision == "fp16"
+        else paddle.amp.is_bfloat16_supported("gpu")
+    )
+    if not supported:
+        fail(f"--precision {precision}: this GPU has no {PRECISION_DTYPES[precision]} kernels")
+
+
+class MixedPrecision:
+    """How a run computes and updates: plain float32 (`precision` "fp32"), or fp16/bf16
+    under paddle.amp at `level` O1 (per-op casts by the lists) or O2 (half-precision
+    parameters). One object per run, built after paddle.set_device (GradScaler enables
+    itself only when the device is a GPU)."""
+
+    def __init__(self, precision="fp32", level="O1"):
+        self.precision = precision
+        self.level = level
+        self.enabled = precision != "fp32"
+        self.scaler = (
+            paddle.amp.GradScaler(init_loss_scaling=AMP_INIT_LOSS_SCALING)
+            if precision == "fp16"
+            else None
+        )
+
+    def autocast_arguments(self):
+        """The keyword arguments of paddle.amp.auto_cast for this run."""
+        return {
+            "enable": self.enabled,
+            "level": self.level,
+            "dtype": PRECISION_DTYPES[self.precision] if self.enabled else "float16",
+            "custom_white_list": set(AMP_CUSTOM_WHITE_LIST),
+            "custom_black_list": set(AMP_CUSTOM_BLACK_LIST),
+        }
+
+    def autocast(self):
+        """The context the forward pass and the losses run in (evaluation too: O2's
+        half-precision parameters need their inputs cast)."""
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return paddle.amp.auto_cast(**self.autocast_arguments())
+
+    def decorate(self, model, optimizer):
+        """(model, optimizer), at O2 with half-precision parameters, the optimizer keeping
+        float32 master weights and state dicts saved as float32, so that a checkpoint
+        loads into any run; unchanged otherwise. Call it after loading a checkpoint (as
+        PaddleSeg does) and before wrapping the model in paddle.DataParallel."""
+        if not (self.enabled and self.level == "O2"):
+            return model, optimizer
+        return paddle.amp.decorate(
+            models=model,
+            optimizers=optimizer,
+            level="O2",
+            dtype=PRECISION_DTYPES[self.precision],
+            save_dtype="float32",
+        )
+
+    def backward_and_step(self, loss, optimizer):
+        """Backpropagate `loss` and update the parameters (the caller clears gradients).
+        With fp16 the loss is scaled first, and the update unscales the gradients and is
+        skipped when one overflowed; then the scale adapts."""
+        if self.scaler is None:
+            loss.backward()
+            optimizer.step()
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def scaler_state(self):
+        """The GradScaler's state as plain JSON data for a checkpoint's meta.json (the
+        scale as a float), or None when there is no scaler or it is disabled."""
+        state = self.scaler.state_dict() if self.scaler is not None else {}
+        if not state:
+            return None
+        plain = {key: value for key, value in state.items() if key != "scale"}
+        return {"scale": float(np.asarray(state["scale"]).reshape(-1)[0]), **plain}
+
+    def load_scaler_state(self, state):
+        """Restore what scaler_state() returned, when this run has a scaler and the
+        checkpoint one (a checkpoint of an fp32 or bf16 run starts a fresh scale)."""
+        if self.scaler is None or not state:
+            return
+        self.scaler.load_state_dict({**state, "scale": np.array([state["scale"]], dtype="float32")})
+
+
 # ---- runtime/metrics.py ---------------------------------------------------
 #
 # Segmentation metrics from a confusion matrix.
@@ -1298,12 +1635,74 @@ def segmentation_metrics(confusion):
     }
 
 
+# ---- runtime/run_plot.py --------------------------------------------------
+#
+# train.py --plot SAVE_DIR: a run's curves from its train_log.jsonl, as PNG files.
+#
+# loss.png holds the training loss against the iteration (the total, and each term when
+# the model has several: auxiliary heads, edge losses); miou.png the validation mIoU and
+# pixel accuracy at each evaluation. Matplotlib draws them (imported only here: an
+# optional package, like PaddleSeg's VisualDL).
+
+
+def nan_for_none(value):
+    """A gap in the curve where a record lacks the figure (or JSON's null for NaN)."""
+    return float("nan") if value is None else value
+
+
+def curve_figure(title, ylabel):
+    """A matplotlib Figure with one set of axes, without pyplot (no GUI, no global state)."""
+    figure = importlib.import_module("matplotlib.figure").Figure(figsize=(8, 4.5), dpi=100)
+    axes = figure.subplots()
+    axes.set_title(title)
+    axes.set_xlabel("iteration")
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    return figure, axes
+
+
+def plot_run(save_dir):
+    """Write save_dir/loss.png and, when the run evaluated, save_dir/miou.png."""
+    start, train, evals = read_run_log(os.path.join(save_dir, RUN_LOG_FILE))
+    import_optional("matplotlib", "--plot")
+    name = start.get("spec") or os.path.basename(os.path.abspath(save_dir))
+    iterations = [record["iter"] for record in train]
+
+    figure, axes = curve_figure(f"{name}: training loss", "loss")
+    axes.plot(iterations, [record["loss"] for record in train], label="total", linewidth=2)
+    terms = train[-1].get("loss_terms") or {}
+    if len(terms) > 1:
+        for term in terms:
+            values = [(record.get("loss_terms") or {}).get(term) for record in train]
+            axes.plot(iterations, [nan_for_none(v) for v in values], label=term, linewidth=1)
+    axes.legend()
+    written = [os.path.join(save_dir, "loss.png")]
+    figure.savefig(written[-1])
+
+    if evals:
+        figure, axes = curve_figure(f"{name}: validation", "mIoU / accuracy")
+        eval_iterations = [record["iter"] for record in evals]
+        accuracy = [record.get("acc") for record in evals]
+        axes.plot(eval_iterations, [record["miou"] for record in evals], "o-", label="mIoU")
+        axes.plot(eval_iterations, [nan_for_none(v) for v in accuracy], "s--", label="accuracy")
+        axes.set_ylim(0, 1)
+        axes.legend()
+        written.append(os.path.join(save_dir, "miou.png"))
+        figure.savefig(written[-1])
+    else:
+        print("no evaluation in the run record (trained with --no-eval?): no miou.png")
+    print(
+        f"wrote {', '.join(written)} from {len(train)} logged iterations and "
+        f"{len(evals)} evaluation(s)"
+    )
+
+
 # ---- runtime/training.py --------------------------------------------------
 #
 # The training loop behind every generated train.py.
 
-# Finished checkpoints the save directory keeps (best_model apart).
-KEEP_CHECKPOINTS = 3
+# iter_N checkpoints a save directory keeps by default (best_model apart), as PaddleSeg.
+KEEP_CHECKPOINT_MAX = 5
 
 
 def argparse_literal(text):
@@ -1372,11 +1771,45 @@ def train_arguments(spec, argv):
         metavar=("W", "H"),
         help=f"training crop (default: {train['crop_size']})",
     )
-    parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
+    parser.add_argument(
+        "--save-dir", default="output", help="checkpoints and the run record, train_log.jsonl"
+    )
     parser.add_argument("--save-interval", type=int, default=train["save_interval"])
     parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
     parser.add_argument("--log-interval", type=int, default=train["log_interval"])
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
+    parser.add_argument(
+        "--keep-checkpoint-max",
+        type=int,
+        default=KEEP_CHECKPOINT_MAX,
+        metavar="N",
+        help="keep the newest N iter_* checkpoints (best_model always stays; 0 keeps all; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=list(PRECISION_DTYPES),
+        default="fp32",
+        help="fp16 or bf16: mixed precision through paddle.amp, on a GPU (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--amp-level",
+        choices=["O1", "O2"],
+        default="O1",
+        help="with --precision fp16/bf16: O1 casts op by op (Paddle's lists), O2 keeps the "
+        "parameters in half precision too (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--use-vdl",
+        action="store_true",
+        help="also write VisualDL scalars to SAVE_DIR/vdl (pip install visualdl)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="SAVE_DIR",
+        help="draw loss.png and miou.png in SAVE_DIR from its train_log.jsonl (pip install "
+        "matplotlib), then stop: nothing is trained",
+    )
     parser.add_argument(
         "--check-data",
         action="store_true",
@@ -1443,6 +1876,10 @@ def train_arguments(spec, argv):
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
         parser.error("--eval-scales must be numbers in (0, 4]")
+    if args.keep_checkpoint_max < 0:
+        parser.error("--keep-checkpoint-max must be 0 (keep all) or more")
+    if args.amp_level == "O2" and args.precision == "fp32":
+        parser.error("--amp-level O2 needs --precision fp16 or bf16")
     return args
 
 
@@ -1563,17 +2000,26 @@ def save_checkpoint(save_dir, name, model, meta, optimizer=None):
     atomic_save_folder(os.path.join(save_dir, name), write)
 
 
-def record_latest_checkpoint(save_dir, name):
-    """Point save_dir/latest.json at a finished checkpoint and prune old ones."""
+def record_latest_checkpoint(save_dir, name, keep=KEEP_CHECKPOINT_MAX):
+    """Point save_dir/latest.json at the finished checkpoint `name` (iter_N), then keep
+    `keep` iter_* checkpoints (0: all): `name` and the newest ones before it.
+
+    Only iter_* folders below `name` go, and only once latest.json names `name`, so a
+    kill at any point leaves a checkpoint to resume from, and best_model stays. Folders
+    numbered above `name` are a run's that this one resumed from an earlier checkpoint
+    of: they stay until this run saves over them.
+    """
     write_json_atomically(os.path.join(save_dir, "latest.json"), {"checkpoint": name})
-    finished = sorted(
+    if keep <= 0:
+        return
+    numbered = sorted(
         (int(entry[len("iter_") :]), entry)
         for entry in os.listdir(save_dir)
         if entry.startswith("iter_") and entry[len("iter_") :].isdigit()
     )
-    for _, entry in finished[:-KEEP_CHECKPOINTS]:
-        if entry != name:
-            shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
+    older = [entry for iteration, entry in numbered if iteration < int(name[len("iter_") :])]
+    for entry in older[: max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
 
 
 class CheckpointError(Exception):
@@ -1769,6 +2215,12 @@ def train_main(
     """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
     adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
+    if args.plot:
+        plot_run(args.plot)
+        return
+    # what this run needs that a flag asked for, before any work
+    check_precision_device(args.precision, args.device)
+    visualdl = open_visualdl() if args.use_vdl else None
     # Paddle 3's BatchNorm warns on its first training forward that it "now always
     # tracks global mean and variance": a note on its own history, not on this run.
     warnings.filterwarnings("ignore", message="When training, we now always track global")
@@ -1824,7 +2276,8 @@ def train_main(
     optimizer, lr_scheduler = build_optimizer(
         model, args.learning_rate, args.iters, args.warmup_iters
     )
-    start_iter, best = 0, {"miou": -1.0, "iter": None}
+    precision = MixedPrecision(args.precision, args.amp_level)
+    start_iter, best, checkpoint = 0, {"miou": -1.0, "iter": None}, None
     if rank == 0:
         clean_interrupted_saves(args.save_dir)
     if args.resume:
@@ -1838,6 +2291,7 @@ def train_main(
             )
         model.set_state_dict(model_state)
         optimizer.set_state_dict(optimizer_state)
+        precision.load_scaler_state(meta.get("grad_scaler"))
         start_iter, seed = meta["iter"], meta["seed"]
         train_set.seed = seed  # the interrupted run's augmentation stream
         best = meta.get("best", best)
@@ -1851,98 +2305,156 @@ def train_main(
     if not report_data_check(splits, limit=DATA_CHECK_AT_START, report=rank == 0):
         stop(2)
     losses = build_losses(train_set.ignore_index)
+    term_names = loss_term_names(losses)
     # what each batch holds after the images, in order: the label, then the target maps
     target_names = ["label", *train_set.target_maps]
+    model, optimizer = precision.decorate(model, optimizer)
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size, start_iter)
     batch_keys = itertools.islice(sampler, args.iters - start_iter)
     batches = training_batches(train_set, batch_keys, args.num_workers)
     is_main = rank == 0
+    record = None
     if is_main:
-        os.makedirs(args.save_dir, exist_ok=True)
+        record = RunRecord(args.save_dir, visualdl)
+        record.start(
+            start_iter=start_iter,
+            resumed_from=checkpoint,
+            spec=spec["name"],
+            spec_file=spec["spec_file"],
+            args=vars(args),
+            seed=seed,
+            world_size=world_size,
+            num_classes=train_set.num_classes,
+            train_images=len(train_set),
+            loss_terms=[
+                {"name": name, "loss": type(loss_fn).__name__, "coef": coef, "target": target}
+                for name, (loss_fn, coef, target) in zip(term_names, losses, strict=True)
+            ],
+            memory="peak GPU memory Paddle allocated"
+            if args.device == "gpu"
+            else "peak resident set size of the main process",
+        )
         print(
             f"training {spec['name']} on {len(train_set)} images "
             f"({train_set.num_classes} classes), {args.iters} iterations of "
             f"{args.batch_size} x {world_size} process(es), seed {seed}"
+            + ("" if args.precision == "fp32" else f", {args.precision} {args.amp_level}")
         )
 
     def meta_for(iteration):
-        return {
+        meta = {
             "iter": iteration,
             "seed": seed,
             "num_classes": train_set.num_classes,
             "ignore_index": train_set.ignore_index,
             "arch": spec["name"],
             "best": best,
+            "precision": args.precision,
         }
+        scaler_state = precision.scaler_state()
+        if scaler_state is not None:  # fp16 on a GPU: the loss scale goes on from here
+            meta["grad_scaler"] = scaler_state
+        return meta
 
     model.train()
-    iteration, window_start, window_loss = start_iter, time.time(), []
-    run_start, run_start_iter = window_start, start_iter
-    while iteration < args.iters:
-        try:
-            images, *target_arrays = next(batches)
-        except SegDataError as error:
-            fail(str(error))
-        targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
-        outputs = parallel_model(paddle.to_tensor(images))
-        loss = sum(
-            coef * loss_fn(output, targets[target])
-            for (loss_fn, coef, target), output in zip(losses, outputs, strict=True)
-        )
-        loss.backward()
-        optimizer.step()
-        optimizer.clear_grad()
-        lr_scheduler.step()
-        iteration += 1
-        window_loss.append(float(loss))
-        if not np.isfinite(window_loss[-1]):
-            fail(
-                f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
-                "rate or check the labels"
-            )
-
-        if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
-            now = time.time()
-            samples_per_s = (
-                len(window_loss) * args.batch_size * world_size / max(now - window_start, 1e-9)
-            )
-            eta = (now - run_start) / (iteration - run_start_iter) * (args.iters - iteration)
-            print(
-                f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
-                f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
-                f"eta {format_duration(eta)}",
-                flush=True,
-            )
-            window_start, window_loss = now, []
-
-        last = iteration == args.iters
-        if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+    iteration, window = start_iter, LogWindow()
+    samples_per_iter = args.batch_size * world_size
+    train_seconds = 0.0  # stepping only (no evaluation, no saving): for the ETA
+    try:
+        while iteration < args.iters:
+            step_start = time.time()
             try:
-                metrics = evaluate(model, val_set, args.eval_scales)
+                images, *target_arrays = next(batches)
             except SegDataError as error:
                 fail(str(error))
-            print(
-                f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
-                f" kappa {metrics['kappa']:.4f}"
-            )
-            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]), flush=True)
-            if metrics["miou"] > best["miou"]:
-                best = {"miou": metrics["miou"], "iter": iteration}
-                save_checkpoint(
-                    args.save_dir, "best_model", model, {**meta_for(iteration), "metrics": metrics}
+            reader_cost = time.time() - step_start
+            targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
+            with precision.autocast():
+                outputs = parallel_model(paddle.to_tensor(images))
+                terms = [
+                    coef * loss_fn(output, targets[target])
+                    for (loss_fn, coef, target), output in zip(losses, outputs, strict=True)
+                ]
+                loss = sum(terms)
+            precision.backward_and_step(loss, optimizer)
+            optimizer.clear_grad()
+            lr = optimizer.get_lr()  # the rate this step used: the schedule moves on now
+            lr_scheduler.step()
+            iteration += 1
+            loss_value = float(loss)
+            if not np.isfinite(loss_value):
+                fail(
+                    f"loss became {loss_value} at iteration {iteration}; lower the learning "
+                    "rate or check the labels"
                 )
-        if is_main and (iteration % args.save_interval == 0 or last):
-            save_checkpoint(
-                args.save_dir, f"iter_{iteration}", model, meta_for(iteration), optimizer
-            )
-            record_latest_checkpoint(args.save_dir, f"iter_{iteration}")
+            batch_cost = time.time() - step_start
+            train_seconds += batch_cost
+            window.add(loss_value, [float(term) for term in terms], batch_cost, reader_cost)
+
+            if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
+                summary = window.summary()
+                eta = train_seconds / (iteration - start_iter) * (args.iters - iteration)
+                samples_per_s = samples_per_iter / max(summary["batch_cost"], 1e-9)
+                print(
+                    f"[iter {iteration}/{args.iters}] loss {summary['loss']:.4f} "
+                    f"lr {lr:.6f} samples/s {samples_per_s:.2f} eta {format_duration(eta)}",
+                    flush=True,
+                )
+                record.train(
+                    iteration,
+                    (iteration * samples_per_iter - 1) // len(train_set) + 1,
+                    summary["loss"],
+                    dict(zip(term_names, summary["terms"], strict=True)),
+                    lr,
+                    summary["batch_cost"],
+                    summary["reader_cost"],
+                    ips=samples_per_s,
+                    memory_mb=peak_memory_mb(args.device),
+                    eta_s=eta,
+                )
+                window = LogWindow()
+
+            last = iteration == args.iters
+            if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+                try:
+                    with precision.autocast():
+                        metrics = evaluate(model, val_set, args.eval_scales)
+                except SegDataError as error:
+                    fail(str(error))
+                print(
+                    f"[eval {iteration}] mIoU {metrics['miou']:.4f} "
+                    f"acc {metrics['accuracy']:.4f} kappa {metrics['kappa']:.4f}"
+                )
+                print(
+                    "  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                    flush=True,
+                )
+                record.evaluation(iteration, metrics)
+                if metrics["miou"] > best["miou"]:
+                    best = {"miou": metrics["miou"], "iter": iteration}
+                    save_checkpoint(
+                        args.save_dir,
+                        "best_model",
+                        model,
+                        {**meta_for(iteration), "metrics": metrics},
+                    )
+            if is_main and (iteration % args.save_interval == 0 or last):
+                save_checkpoint(
+                    args.save_dir, f"iter_{iteration}", model, meta_for(iteration), optimizer
+                )
+                record_latest_checkpoint(
+                    args.save_dir, f"iter_{iteration}", args.keep_checkpoint_max
+                )
+    finally:
+        if record is not None:
+            record.close()
 
     if is_main:
-        summary = f"done: checkpoints in {args.save_dir}"
+        done = f"done: checkpoints in {args.save_dir}"
         if best["iter"] is not None:
-            summary += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
-        print(summary)
+            done += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
+        print(done)
 
 
 def main(argv=None):

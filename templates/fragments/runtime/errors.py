@@ -1,5 +1,6 @@
 """The one way a generated script reports a user error or a failed check, and stops."""
 
+import importlib
 import sys
 
 
@@ -21,3 +22,12 @@ def stop(status=2):
     """Exit with `status` after the errors were reported one by one (report_error), or
     with 0 after a check that found none."""
     raise SystemExit(status)
+
+
+def import_optional(module, flag):
+    """Import an optional package (an extra a flag needs: paddle2onnx, visualdl,
+    matplotlib), or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")

@@ -2,7 +2,6 @@
 inference model, onnxruntime runs it. Both packages are optional extras, imported only
 when asked for, with a one-line message when missing."""
 
-import importlib
 import json
 import os
 import re
@@ -12,21 +11,13 @@ import sys
 
 import numpy as np
 
-from .errors import fail
+from .errors import fail, import_optional
 
 # File name of the ONNX model beside deploy.yaml.
 ONNX_MODEL_FILE = "model.onnx"
 
 # Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
 ONNX_OPSET = 11
-
-
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"{flag} needs the '{module}' package: pip install {module}")
 
 
 # paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx

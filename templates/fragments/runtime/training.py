@@ -22,9 +22,12 @@ from ..data.data_check import DATA_CHECK_AT_START, report_data_check
 from ..data.datasets import SegDataError, load_dataset
 from .errors import fail, stop
 from .metrics import confusion_matrix, segmentation_metrics
+from .precision import PRECISION_DTYPES, MixedPrecision, check_precision_device
+from .run_log import LogWindow, RunRecord, loss_term_names, open_visualdl, peak_memory_mb
+from .run_plot import plot_run
 
-# Finished checkpoints the save directory keeps (best_model apart).
-KEEP_CHECKPOINTS = 3
+# iter_N checkpoints a save directory keeps by default (best_model apart), as PaddleSeg.
+KEEP_CHECKPOINT_MAX = 5
 
 
 def argparse_literal(text):
@@ -93,11 +96,45 @@ def train_arguments(spec, argv):
         metavar=("W", "H"),
         help=f"training crop (default: {train['crop_size']})",
     )
-    parser.add_argument("--save-dir", default="output", help="checkpoints and logs")
+    parser.add_argument(
+        "--save-dir", default="output", help="checkpoints and the run record, train_log.jsonl"
+    )
     parser.add_argument("--save-interval", type=int, default=train["save_interval"])
     parser.add_argument("--eval-interval", type=int, default=train["eval_interval"])
     parser.add_argument("--log-interval", type=int, default=train["log_interval"])
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation")
+    parser.add_argument(
+        "--keep-checkpoint-max",
+        type=int,
+        default=KEEP_CHECKPOINT_MAX,
+        metavar="N",
+        help="keep the newest N iter_* checkpoints (best_model always stays; 0 keeps all; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=list(PRECISION_DTYPES),
+        default="fp32",
+        help="fp16 or bf16: mixed precision through paddle.amp, on a GPU (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--amp-level",
+        choices=["O1", "O2"],
+        default="O1",
+        help="with --precision fp16/bf16: O1 casts op by op (Paddle's lists), O2 keeps the "
+        "parameters in half precision too (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--use-vdl",
+        action="store_true",
+        help="also write VisualDL scalars to SAVE_DIR/vdl (pip install visualdl)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="SAVE_DIR",
+        help="draw loss.png and miou.png in SAVE_DIR from its train_log.jsonl (pip install "
+        "matplotlib), then stop: nothing is trained",
+    )
     parser.add_argument(
         "--check-data",
         action="store_true",
@@ -164,6 +201,10 @@ def train_arguments(spec, argv):
         parser.error("--crop-size must be two positive integers W H")
     if not all(0 < scale <= 4 for scale in args.eval_scales):
         parser.error("--eval-scales must be numbers in (0, 4]")
+    if args.keep_checkpoint_max < 0:
+        parser.error("--keep-checkpoint-max must be 0 (keep all) or more")
+    if args.amp_level == "O2" and args.precision == "fp32":
+        parser.error("--amp-level O2 needs --precision fp16 or bf16")
     return args
 
 
@@ -284,17 +325,26 @@ def save_checkpoint(save_dir, name, model, meta, optimizer=None):
     atomic_save_folder(os.path.join(save_dir, name), write)
 
 
-def record_latest_checkpoint(save_dir, name):
-    """Point save_dir/latest.json at a finished checkpoint and prune old ones."""
+def record_latest_checkpoint(save_dir, name, keep=KEEP_CHECKPOINT_MAX):
+    """Point save_dir/latest.json at the finished checkpoint `name` (iter_N), then keep
+    `keep` iter_* checkpoints (0: all): `name` and the newest ones before it.
+
+    Only iter_* folders below `name` go, and only once latest.json names `name`, so a
+    kill at any point leaves a checkpoint to resume from, and best_model stays. Folders
+    numbered above `name` are a run's that this one resumed from an earlier checkpoint
+    of: they stay until this run saves over them.
+    """
     write_json_atomically(os.path.join(save_dir, "latest.json"), {"checkpoint": name})
-    finished = sorted(
+    if keep <= 0:
+        return
+    numbered = sorted(
         (int(entry[len("iter_") :]), entry)
         for entry in os.listdir(save_dir)
         if entry.startswith("iter_") and entry[len("iter_") :].isdigit()
     )
-    for _, entry in finished[:-KEEP_CHECKPOINTS]:
-        if entry != name:
-            shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
+    older = [entry for iteration, entry in numbered if iteration < int(name[len("iter_") :])]
+    for entry in older[: max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(os.path.join(save_dir, entry), ignore_errors=True)
 
 
 class CheckpointError(Exception):
@@ -490,6 +540,12 @@ def train_main(
     """train.py's work. `target_maps` ({name: function(label, num_classes, ignore_index)})
     adds maps computed from each training label, for the losses whose target names them."""
     args = train_arguments(spec, argv)
+    if args.plot:
+        plot_run(args.plot)
+        return
+    # what this run needs that a flag asked for, before any work
+    check_precision_device(args.precision, args.device)
+    visualdl = open_visualdl() if args.use_vdl else None
     # Paddle 3's BatchNorm warns on its first training forward that it "now always
     # tracks global mean and variance": a note on its own history, not on this run.
     warnings.filterwarnings("ignore", message="When training, we now always track global")
@@ -545,7 +601,8 @@ def train_main(
     optimizer, lr_scheduler = build_optimizer(
         model, args.learning_rate, args.iters, args.warmup_iters
     )
-    start_iter, best = 0, {"miou": -1.0, "iter": None}
+    precision = MixedPrecision(args.precision, args.amp_level)
+    start_iter, best, checkpoint = 0, {"miou": -1.0, "iter": None}, None
     if rank == 0:
         clean_interrupted_saves(args.save_dir)
     if args.resume:
@@ -559,6 +616,7 @@ def train_main(
             )
         model.set_state_dict(model_state)
         optimizer.set_state_dict(optimizer_state)
+        precision.load_scaler_state(meta.get("grad_scaler"))
         start_iter, seed = meta["iter"], meta["seed"]
         train_set.seed = seed  # the interrupted run's augmentation stream
         best = meta.get("best", best)
@@ -572,95 +630,153 @@ def train_main(
     if not report_data_check(splits, limit=DATA_CHECK_AT_START, report=rank == 0):
         stop(2)
     losses = build_losses(train_set.ignore_index)
+    term_names = loss_term_names(losses)
     # what each batch holds after the images, in order: the label, then the target maps
     target_names = ["label", *train_set.target_maps]
+    model, optimizer = precision.decorate(model, optimizer)
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
     sampler = TrainBatchSampler(len(train_set), args.batch_size, seed, rank, world_size, start_iter)
     batch_keys = itertools.islice(sampler, args.iters - start_iter)
     batches = training_batches(train_set, batch_keys, args.num_workers)
     is_main = rank == 0
+    record = None
     if is_main:
-        os.makedirs(args.save_dir, exist_ok=True)
+        record = RunRecord(args.save_dir, visualdl)
+        record.start(
+            start_iter=start_iter,
+            resumed_from=checkpoint,
+            spec=spec["name"],
+            spec_file=spec["spec_file"],
+            args=vars(args),
+            seed=seed,
+            world_size=world_size,
+            num_classes=train_set.num_classes,
+            train_images=len(train_set),
+            loss_terms=[
+                {"name": name, "loss": type(loss_fn).__name__, "coef": coef, "target": target}
+                for name, (loss_fn, coef, target) in zip(term_names, losses, strict=True)
+            ],
+            memory="peak GPU memory Paddle allocated"
+            if args.device == "gpu"
+            else "peak resident set size of the main process",
+        )
         print(
             f"training {spec['name']} on {len(train_set)} images "
             f"({train_set.num_classes} classes), {args.iters} iterations of "
             f"{args.batch_size} x {world_size} process(es), seed {seed}"
+            + ("" if args.precision == "fp32" else f", {args.precision} {args.amp_level}")
         )
 
     def meta_for(iteration):
-        return {
+        meta = {
             "iter": iteration,
             "seed": seed,
             "num_classes": train_set.num_classes,
             "ignore_index": train_set.ignore_index,
             "arch": spec["name"],
             "best": best,
+            "precision": args.precision,
         }
+        scaler_state = precision.scaler_state()
+        if scaler_state is not None:  # fp16 on a GPU: the loss scale goes on from here
+            meta["grad_scaler"] = scaler_state
+        return meta
 
     model.train()
-    iteration, window_start, window_loss = start_iter, time.time(), []
-    run_start, run_start_iter = window_start, start_iter
-    while iteration < args.iters:
-        try:
-            images, *target_arrays = next(batches)
-        except SegDataError as error:
-            fail(str(error))
-        targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
-        outputs = parallel_model(paddle.to_tensor(images))
-        loss = sum(
-            coef * loss_fn(output, targets[target])
-            for (loss_fn, coef, target), output in zip(losses, outputs, strict=True)
-        )
-        loss.backward()
-        optimizer.step()
-        optimizer.clear_grad()
-        lr_scheduler.step()
-        iteration += 1
-        window_loss.append(float(loss))
-        if not np.isfinite(window_loss[-1]):
-            fail(
-                f"loss became {window_loss[-1]} at iteration {iteration}; lower the learning "
-                "rate or check the labels"
-            )
-
-        if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
-            now = time.time()
-            samples_per_s = (
-                len(window_loss) * args.batch_size * world_size / max(now - window_start, 1e-9)
-            )
-            eta = (now - run_start) / (iteration - run_start_iter) * (args.iters - iteration)
-            print(
-                f"[iter {iteration}/{args.iters}] loss {np.mean(window_loss):.4f} "
-                f"lr {optimizer.get_lr():.6f} samples/s {samples_per_s:.2f} "
-                f"eta {format_duration(eta)}",
-                flush=True,
-            )
-            window_start, window_loss = now, []
-
-        last = iteration == args.iters
-        if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+    iteration, window = start_iter, LogWindow()
+    samples_per_iter = args.batch_size * world_size
+    train_seconds = 0.0  # stepping only (no evaluation, no saving): for the ETA
+    try:
+        while iteration < args.iters:
+            step_start = time.time()
             try:
-                metrics = evaluate(model, val_set, args.eval_scales)
+                images, *target_arrays = next(batches)
             except SegDataError as error:
                 fail(str(error))
-            print(
-                f"[eval {iteration}] mIoU {metrics['miou']:.4f} acc {metrics['accuracy']:.4f}"
-                f" kappa {metrics['kappa']:.4f}"
-            )
-            print("  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]), flush=True)
-            if metrics["miou"] > best["miou"]:
-                best = {"miou": metrics["miou"], "iter": iteration}
-                save_checkpoint(
-                    args.save_dir, "best_model", model, {**meta_for(iteration), "metrics": metrics}
+            reader_cost = time.time() - step_start
+            targets = dict(zip(target_names, map(paddle.to_tensor, target_arrays), strict=True))
+            with precision.autocast():
+                outputs = parallel_model(paddle.to_tensor(images))
+                terms = [
+                    coef * loss_fn(output, targets[target])
+                    for (loss_fn, coef, target), output in zip(losses, outputs, strict=True)
+                ]
+                loss = sum(terms)
+            precision.backward_and_step(loss, optimizer)
+            optimizer.clear_grad()
+            lr = optimizer.get_lr()  # the rate this step used: the schedule moves on now
+            lr_scheduler.step()
+            iteration += 1
+            loss_value = float(loss)
+            if not np.isfinite(loss_value):
+                fail(
+                    f"loss became {loss_value} at iteration {iteration}; lower the learning "
+                    "rate or check the labels"
                 )
-        if is_main and (iteration % args.save_interval == 0 or last):
-            save_checkpoint(
-                args.save_dir, f"iter_{iteration}", model, meta_for(iteration), optimizer
-            )
-            record_latest_checkpoint(args.save_dir, f"iter_{iteration}")
+            batch_cost = time.time() - step_start
+            train_seconds += batch_cost
+            window.add(loss_value, [float(term) for term in terms], batch_cost, reader_cost)
+
+            if is_main and (iteration % args.log_interval == 0 or iteration == args.iters):
+                summary = window.summary()
+                eta = train_seconds / (iteration - start_iter) * (args.iters - iteration)
+                samples_per_s = samples_per_iter / max(summary["batch_cost"], 1e-9)
+                print(
+                    f"[iter {iteration}/{args.iters}] loss {summary['loss']:.4f} "
+                    f"lr {lr:.6f} samples/s {samples_per_s:.2f} eta {format_duration(eta)}",
+                    flush=True,
+                )
+                record.train(
+                    iteration,
+                    (iteration * samples_per_iter - 1) // len(train_set) + 1,
+                    summary["loss"],
+                    dict(zip(term_names, summary["terms"], strict=True)),
+                    lr,
+                    summary["batch_cost"],
+                    summary["reader_cost"],
+                    ips=samples_per_s,
+                    memory_mb=peak_memory_mb(args.device),
+                    eta_s=eta,
+                )
+                window = LogWindow()
+
+            last = iteration == args.iters
+            if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
+                try:
+                    with precision.autocast():
+                        metrics = evaluate(model, val_set, args.eval_scales)
+                except SegDataError as error:
+                    fail(str(error))
+                print(
+                    f"[eval {iteration}] mIoU {metrics['miou']:.4f} "
+                    f"acc {metrics['accuracy']:.4f} kappa {metrics['kappa']:.4f}"
+                )
+                print(
+                    "  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                    flush=True,
+                )
+                record.evaluation(iteration, metrics)
+                if metrics["miou"] > best["miou"]:
+                    best = {"miou": metrics["miou"], "iter": iteration}
+                    save_checkpoint(
+                        args.save_dir,
+                        "best_model",
+                        model,
+                        {**meta_for(iteration), "metrics": metrics},
+                    )
+            if is_main and (iteration % args.save_interval == 0 or last):
+                save_checkpoint(
+                    args.save_dir, f"iter_{iteration}", model, meta_for(iteration), optimizer
+                )
+                record_latest_checkpoint(
+                    args.save_dir, f"iter_{iteration}", args.keep_checkpoint_max
+                )
+    finally:
+        if record is not None:
+            record.close()
 
     if is_main:
-        summary = f"done: checkpoints in {args.save_dir}"
+        done = f"done: checkpoints in {args.save_dir}"
         if best["iter"] is not None:
-            summary += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
-        print(summary)
+            done += f"; best mIoU {best['miou']:.4f} at iteration {best['iter']}"
+        print(done)
