@@ -12,6 +12,7 @@ short), so figures equal to 1e-6 mean the same pixels predicted the same.
 
 import csv
 import json
+import sys
 
 import numpy as np
 import paddle
@@ -287,3 +288,32 @@ def test_bad_input_is_one_line_and_exit_2(script, argv, expected, setup, monkeyp
     errors = [line for line in err.splitlines() if "error:" in line]
     assert stopped.value.code == 2 and len(errors) == 1 and "Traceback" not in err, err
     assert expected in errors[0], err
+
+
+def test_without_matplotlib_the_png_is_skipped_saying_how_to_get_it(
+    setup, monkeypatch, capsys
+):
+    work, _, _ = setup
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    save_dir = work / "no_matplotlib"
+    out = run_script(
+        "evaluate.py",
+        ["--model-path", "weights.pdparams", "--data", "demo", "--val-list", "val_few.txt",
+         "--scales", "1.0", "--save-dir", save_dir],
+        work, monkeypatch, capsys,
+    )
+    assert "confusion_matrix.png skipped: it needs matplotlib (pip install matplotlib)" in out
+    assert sorted(p.name for p in save_dir.iterdir()) == ["confusion_matrix.csv", "metrics.json"]
+
+
+def test_class_names_come_from_the_dataset():
+    """Cityscapes' 19 names in the recipe (segc's catalog), the demo's for --data demo,
+    numbered classes where the count differs (--num-classes on other data)."""
+    evaluate = load_script(COMBINATION, "evaluate.py")
+    dataset = evaluate.SPEC["dataset"]
+    assert dataset["type"] == "Cityscapes" and len(dataset["class_names"]) == 19
+    assert dataset["class_names"][:3] == ["road", "sidewalk", "building"]
+    assert evaluate.dataset_class_names(dataset, "data/cityscapes", 19) == dataset["class_names"]
+    assert evaluate.dataset_class_names(dataset, "demo", 5) == list(DEMO_CLASS_NAMES)
+    assert evaluate.dataset_class_names(dataset, "data/mine", 3) == [
+        "class 0", "class 1", "class 2"]
