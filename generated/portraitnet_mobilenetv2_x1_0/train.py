@@ -1400,18 +1400,14 @@ class InferenceMode:
         else:
             parts = ["sliding {}x{} windows, stride {}x{}".format(*self.crop_size, *self.stride)]
         if self.aug:
-            parts.append("scales " + ", ".join(f"{scale:g}" for scale in self.scales))
-            flips = [
-                name
-                for name, on in (
-                    ("horizontal", self.flip_horizontal),
-                    ("vertical", self.flip_vertical),
-                )
-                if on
-            ]
-            if flips:
-                parts.append(" and ".join(flips) + " flips")
-            parts.append("logits averaged")
+            scales = ", ".join(f"{scale:g}" for scale in self.scales)
+            parts.append(f"scale{'s' if len(self.scales) > 1 else ''} {scales}")
+            flips = flip_combinations(self.flip_horizontal, self.flip_vertical)
+            names = [name for name, on in zip(("horizontal", "vertical"), flips[-1]) if on]
+            if names:
+                parts.append(f"{' and '.join(names)} flip{'s' if len(names) > 1 else ''}")
+            if len(self.scales) * len(flips) > 1:
+                parts.append("logits averaged")
         return "; ".join(parts)
 
     def as_dict(self):

@@ -205,7 +205,8 @@ def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
         type=float,
         nargs="+",
         metavar="S",
-        help=f"augmentation scales (default: the spec's, {' '.join(map(str, spec['val']['scales']))})",
+        help="input scales, logits averaged (default: the spec's, "
+        f"{' '.join(map(str, spec['val']['scales']))}; 1 alone: the whole image at its size)",
     )
     group.add_argument(
         "--flip-horizontal", action="store_true", help="augmentation: also left-right flipped"
@@ -217,8 +218,9 @@ def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
 
 def inference_mode_from_arguments(parser, args, spec):
     """The InferenceMode the mode flags ask for; a bad combination stops with one line.
-    Giving --scales or a flip turns augmentation on, as does a spec whose evaluation
-    scales are not just 1 (PP-LiteSeg's half scale): that is how training evaluates."""
+    Augmentation is on with --aug-eval, a flip, or scales other than just 1 (--scales, or
+    else the spec's: PP-LiteSeg's recipe evaluates at half scale, as training does);
+    --scales 1 alone is the whole image at its size."""
     if args.is_slide and (args.crop_size is None or args.stride is None):
         parser.error("--is-slide needs --crop-size W H and --stride W H")
     if not args.is_slide and (args.crop_size is not None or args.stride is not None):
@@ -231,9 +233,9 @@ def inference_mode_from_arguments(parser, args, spec):
     scales = args.scales or spec["val"]["scales"]
     if not all(0 < scale <= 4 for scale in scales):
         parser.error("--scales must be numbers in (0, 4]")
-    aug = args.aug or bool(args.scales) or args.flip_horizontal or args.flip_vertical
+    aug = args.aug or args.flip_horizontal or args.flip_vertical or list(scales) != [1.0]
     return InferenceMode(
-        aug=aug or list(scales) != [1.0],
+        aug=aug,
         scales=scales,
         flip_horizontal=args.flip_horizontal,
         flip_vertical=args.flip_vertical,
