@@ -236,13 +236,14 @@ class FragmentLibrary:
         return self.assemble_with_sources(body, banner)[0]
 
     def assemble_with_sources(self, body: str, banner: str,
-                              sibling: tuple[str, set[str]] | None = None
+                              siblings: list[tuple[str, set[str]]] = ()
                               ) -> tuple[str, list[str], set[str]]:
         """banner + body docstring + merged imports + body, with the units `body` needs;
         the fragments those units came from; and the names of those units.
 
-        `sibling` = (module, names): units a sibling module of the generated folder
-        already defines (model.py's), imported from it instead of written again.
+        `siblings` = [(module, names), ...]: units sibling modules of the generated folder
+        already define (model.py's, train.py's), imported from the first that defines
+        each instead of written again.
 
         The units go where the body has a line `# @units` (so a script can put its
         recipe above the generic code and its entry point below), else before the body.
@@ -285,10 +286,11 @@ class FragmentLibrary:
                 n.id for n in names if n.id not in dir(builtins) and n.id not in body_imports
             )
         )
-        module, provided = sibling or ("", set())
+        provided = set().union(*(names for _, names in siblings))
         units = self.closure(roots, stop=provided)
         needed = set(roots).union(*(unit.uses for unit in units))
         for name in sorted(needed & provided):
+            module = next(module for module, names in siblings if name in names)
             body_imports.setdefault(name, Import(module, name, name))
         imports = {alias: imp for alias, imp in self.imports.items() if alias in needed}
         for alias, imp in body_imports.items():
@@ -371,6 +373,13 @@ def _format_imports(imports) -> str:
     return "\n\n".join(sections[group] for group in sorted(sections)) + "\n"
 
 
+def _member_key(name: str) -> tuple:
+    """isort's (and ruff's) order of the names of one from-import: constants, then
+    classes, then everything else, each case-insensitively."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower(), name
+
+
 def _import_sections(imports) -> dict[int, str]:
     """The import lines of each non-empty isort section (0 standard library, 1 third
     party, 2 the script's siblings)."""
@@ -388,7 +397,8 @@ def _import_sections(imports) -> dict[int, str]:
     for section in sorted(groups):
         lines = []
         for (kind, module, _), entry in sorted(groups[section].items()):
-            lines.append(entry if kind == 0 else f"from {module} import {', '.join(sorted(entry))}")
+            lines.append(entry if kind == 0 else
+                         f"from {module} import {', '.join(sorted(entry, key=_member_key))}")
         if lines:
             sections[section] = "\n".join(lines)
     return sections

@@ -66,7 +66,8 @@ def run_demo(args) -> int:
 
 
 def run_scripts(scripts: Path, iters: int, workdir: Path) -> dict[str, float]:
-    """Train, export and infer with one combination's scripts; seconds per step."""
+    """Train, evaluate, export and infer with one combination's scripts; seconds per
+    step."""
     python = sys.executable
     return {
         "train": run_step("train", [
@@ -75,6 +76,9 @@ def run_scripts(scripts: Path, iters: int, workdir: Path) -> dict[str, float]:
             "--eval-interval", str(max(iters // 2, 1)),
             "--save-interval", str(max(iters // 2, 1)), "--log-interval", "10",
             "--num-workers", "2", "--seed", "0", "--save-dir", "train"], workdir),
+        "evaluate": run_step("evaluate", [
+            python, str(scripts / "evaluate.py"), "--model-path", "train", "--data", "demo",
+            "--save-dir", "eval"], workdir),
         "export": run_step("export", [
             python, str(scripts / "export.py"), "--model-path", "train/best_model/model.pdparams",
             "--save-dir", "export"], workdir),

@@ -20,8 +20,11 @@ from .assembler import FragmentLibrary
 from .ir import Call, Loss, Variant, thaw
 from .locations import templates_dir
 
-SCRIPTS = ("model.py", "train.py", "export.py", "infer.py")  # model.py first: others use it
-MODEL_USERS = ("train.py", "export.py")
+# model.py first, then train.py: the scripts after them import from them
+SCRIPTS = ("model.py", "train.py", "export.py", "infer.py", "evaluate.py", "predict.py")
+# The siblings each script imports from rather than repeat what they define.
+SIBLINGS = {"train.py": ("model",), "export.py": ("model",),
+            "evaluate.py": ("model", "train"), "predict.py": ("model", "train")}
 LINE_WIDTH = 96  # for text the formatter does not touch: docstrings, literals in comments
 
 
@@ -218,15 +221,16 @@ class Renderer:
         for one variant; Python files are still unformatted."""
         context = self.context(variant)
         files, made_from = {}, {}
-        model_names: set[str] = set()
+        defined: dict[str, set[str]] = {}  # sibling module: the names it defines
         for script in SCRIPTS:
             body = self.env.get_template(f"{script}.j2").render(context)
-            # train.py and export.py import what model.py defines rather than repeat it
-            sibling = ("model", model_names) if script in MODEL_USERS else None
+            siblings = [(module, defined[module]) for module in SIBLINGS.get(script, ())]
             files[script], fragments, names = self.library.assemble_with_sources(
-                body, _banner(variant, script), sibling)
+                body, _banner(variant, script), siblings)
             if script == "model.py":
-                model_names = names | {"build_model", "NUM_CLASSES"}
+                defined["model"] = names | {"build_model", "NUM_CLASSES"}
+            elif script == "train.py":
+                defined["train"] = names
             made_from[script] = [self.directory / f"{script}.j2"] + [
                 self.library.directory / f"{fragment}.py" for fragment in fragments]
         files["README.md"] = self.env.get_template("README.md.j2").render(context)

@@ -61,6 +61,16 @@ def _ordered(section: dict, first: tuple[str, ...]) -> dict:
     return {**{k: section[k] for k in first if k in section}, **section}
 
 
+def _dataset(written: dict) -> dict:
+    """The dataset section with its defaults, and the class names of its type (catalog
+    `extra["class_names"]`) when it names none and has as many classes."""
+    dataset = dict(DATASET_DEFAULTS, **written)
+    known = catalog.DATASETS[dataset["type"]].extra.get("class_names")
+    if dataset.get("class_names") is None and known and len(known) == dataset["num_classes"]:
+        dataset["class_names"] = list(known)
+    return dataset
+
+
 def resolve(doc: Document, project_root: Path, figures: MeasuredFigures) -> list[Variant]:
     data = doc.data
     spec_sources = [(relative_to_root(s, project_root), hashlib.sha256(s.read_bytes()).hexdigest())
@@ -93,7 +103,7 @@ def resolve(doc: Document, project_root: Path, figures: MeasuredFigures) -> list
             eval_scales=tuple(float(s) for s in data["val"].get("scales", VAL_DEFAULTS["scales"])),
             optimizer=_call("optimizer", spec["optimizer"]),
             lr_scheduler=_call("lr_scheduler", spec["lr_scheduler"]),
-            dataset=freeze(_ordered(dict(DATASET_DEFAULTS, **spec["dataset"]),
+            dataset=freeze(_ordered(_dataset(spec["dataset"]),
                                     ("type", "root", "num_classes", "ignore_index"))),
             train=freeze(train),
             export=freeze(dict(EXPORT_DEFAULTS, **data.get("export", {}))),

@@ -231,6 +231,13 @@ def build() -> dict:
                     "val_list": {"type": ["string", "null"], "pattern": ONE_LINE,
                                  "default": DATASET_DEFAULTS["val_list"],
                                  "description": "FileList: validation list relative to root."},
+                    "class_names": {
+                        "type": "array", "minItems": 2, "maxItems": 255,
+                        "items": {"type": "string", "minLength": 1, "pattern": ONE_LINE},
+                        "description": "Names of the classes in class-id order, one per class "
+                        "(evaluate.py reports per-class figures by them); default: the dataset "
+                        "type's own (Cityscapes', EG1800's), else 'class 0', 'class 1'...",
+                        "examples": [["background", "person"]]},
                 },
             },
             "train": {

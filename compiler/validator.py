@@ -178,6 +178,11 @@ def _semantic_check(doc: Document) -> list[Diagnostic]:
         for key in ("train_list", "val_list"):
             if not data["dataset"].get(key):
                 found.append(doc.diagnostic(("dataset",), f"a FileList dataset needs '{key}'"))
+    names = data["dataset"].get("class_names")
+    if names is not None and len(names) != data["dataset"].get("num_classes", len(names)):
+        found.append(doc.diagnostic(("dataset", "class_names"),
+                                    f"{len(names)} class names for "
+                                    f"{data['dataset']['num_classes']} classes; give one per class"))
     # required once the bases are merged (an editor checks each file alone, so the schema
     # cannot ask it of every file)
     for key in ("type", "num_classes"):

@@ -21,26 +21,31 @@ def _exec(path: Path, name: str):
     return module
 
 
+# The sibling modules each generated script imports (model.py first).
+SIBLINGS = {"model.py": (), "infer.py": (), "train.py": ("model",), "export.py": ("model",),
+            "evaluate.py": ("model", "train"), "predict.py": ("model", "train")}
+
+
 def load_script(combination: str, script: str = "train.py", root: Path = GENERATED):
-    """A generated script as a module. train.py and export.py import their sibling
-    model.py as `model`: each gets its own folder's, under a name of its own, so the
-    combinations of one test session never share a `model` module."""
+    """A generated script as a module. Scripts import their siblings (model.py as `model`,
+    train.py as `train`): each gets its own folder's, under a name of its own, so the
+    combinations of one test session never share a `model` or `train` module."""
     path = root / combination / script
     name = f"segc_generated_{root.name}_{combination}_{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
-    if script == "model.py":
-        return _exec(path, name)
-    model = load_script(combination, "model.py", root)
-    saved = sys.modules.get("model")
-    sys.modules["model"] = model
+    siblings = {sibling: load_script(combination, f"{sibling}.py", root)
+                for sibling in SIBLINGS.get(script, ("model",))}
+    saved = {sibling: sys.modules.get(sibling) for sibling in siblings}
+    sys.modules.update(siblings)
     try:
         return _exec(path, name)
     finally:
-        if saved is None:
-            sys.modules.pop("model", None)
-        else:
-            sys.modules["model"] = saved
+        for sibling, module in saved.items():
+            if module is None:
+                sys.modules.pop(sibling, None)
+            else:
+                sys.modules[sibling] = module
 
 
 def combinations() -> list[str]:

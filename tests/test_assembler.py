@@ -12,7 +12,7 @@ from .conftest import GENERATED, REPO
 
 FRAGMENTS = REPO / "templates" / "fragments"
 # the standard library, paddle, numpy and OpenCV, and the folder's own model.py
-ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2", "model"}
+ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"paddle", "numpy", "cv2", "model", "train"}
 
 
 def test_fragment_library_loads_and_is_lint_clean():
@@ -96,6 +96,13 @@ def test_the_model_is_written_once_per_folder():
             assert "from model import build_model" in text, folder / script
             assert not model & _top_level_names(folder / script), folder / script
         assert "import model" not in (folder / "infer.py").read_text()
+        # evaluate.py and predict.py take the model and the recipe from their siblings
+        train = _top_level_names(folder / "train.py")
+        for script in ("evaluate.py", "predict.py"):
+            text = (folder / script).read_text()
+            assert "from model import build_model" in text, folder / script
+            assert "from train import" in text and "SPEC" in text, folder / script
+            assert not (model | train) & _top_level_names(folder / script) - {"main"}, script
 
 
 def test_fragments_are_formatted_as_the_generated_code_is():
@@ -141,9 +148,18 @@ def test_units_a_sibling_defines_are_imported_not_repeated(tmp_path):
     (tmp_path / "a.py").write_text("def shared():\n    return 1\n\n\ndef user():\n"
                                    "    return shared()\n")
     text, _, names = FragmentLibrary(tmp_path).assemble_with_sources(
-        "user()\n", "# banner", ("model", {"shared"}))
+        "user()\n", "# banner", [("model", {"shared"})])
     assert "from model import shared" in text and "def shared" not in text
     assert names == {"user"}
+
+
+def test_a_unit_comes_from_the_first_sibling_that_defines_it(tmp_path):
+    (tmp_path / "a.py").write_text("def one():\n    return 1\n\n\ndef two():\n"
+                                   "    return 2\n\n\ndef three():\n    return one() + two()\n")
+    text, _, names = FragmentLibrary(tmp_path).assemble_with_sources(
+        "three()\n", "# banner", [("model", {"one"}), ("train", {"one", "two"})])
+    assert "from model import one" in text and "from train import two" in text
+    assert "def one" not in text and "def two" not in text and names == {"three"}
 
 
 def test_generated_python_that_does_not_parse_stops_the_compile():

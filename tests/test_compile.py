@@ -86,7 +86,8 @@ def test_manifest_records_provenance(run_segc, project):
     assert set(entry["specs"]) == {
         "zoo_specs/pspnet.yaml", "zoo_specs/_base_/cityscapes.yaml",
         "zoo_specs/measured.json#pspnet_resnet50_vd_os8"}
-    assert set(entry["files"]) == {"model.py", "train.py", "export.py", "infer.py", "README.md"}
+    assert set(entry["files"]) == {"model.py", "train.py", "export.py", "infer.py", "evaluate.py",
+                                   "predict.py", "README.md"}
     # each file records only what it was made from
     model = entry["files"]["model.py"]["made_from"]
     assert {"templates/model.py.j2", "templates/fragments/models/pspnet.py",

@@ -161,3 +161,11 @@ def test_hostile_strings_in_code_bearing_fields_are_rejected(run_segc, project, 
                       flags=re.MULTILINE)
     lines = compile_bad(run_segc, project, text)
     assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_class_names_must_name_every_class(run_segc, project):
+    text = GOOD + "dataset:\n  num_classes: 3\n  class_names: [road, sky]\n"
+    lines = compile_bad(run_segc, project, text)
+    assert len(lines) == 1
+    assert re.match(r"zoo_specs/bad\.yaml:\d+:\d+: error: dataset\.class_names: 2 class names "
+                    r"for 3 classes; give one per class", lines[0]), lines

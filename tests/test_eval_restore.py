@@ -29,7 +29,8 @@ from segc.templates.fragments.data.transforms import (
     RandomPaddingCrop,
     Resize,
 )
-from segc.templates.fragments.runtime import training
+from segc.templates.fragments.runtime import evaluation
+from segc.templates.fragments.runtime.metrics import confusion_matrix, segmentation_metrics
 
 from .oracle.runtime import fix_metrics_area
 
@@ -60,7 +61,7 @@ def test_compose_records_how_to_undo_each_size_change():
 
 def test_restore_logits_equals_paddleseg_reverse_transform():
     logits = paddle.to_tensor(np.random.default_rng(0).normal(size=(1, 4, 40, 80)), "float32")
-    ours = training.restore_logits(logits, [("resize", (30, 50)), ("crop", (32, 64))])
+    ours = evaluation.restore_logits(logits, [("resize", (30, 50)), ("crop", (32, 64))])
     expected = reverse_transform(logits, [("resize", (30, 50)), ("padding", (32, 64))],
                                  mode="bilinear")
     assert ours.shape == [1, 4, 30, 50]
@@ -78,7 +79,7 @@ def test_scale_padding_is_undone_on_the_logits(height, width):
         np.zeros((height, width, 3), np.uint8), label, np.random.default_rng(0), restore)
     assert image.shape == (3, 64, 64) and restore == [("scale_padding", (height, width))]
     logits = paddle.to_tensor(np.eye(2, dtype="float32")[transformed].transpose(2, 0, 1)[None])
-    back = paddle.argmax(training.restore_logits(logits, restore), axis=1)[0].numpy()
+    back = paddle.argmax(evaluation.restore_logits(logits, restore), axis=1)[0].numpy()
     assert back.shape == (height, width)
     assert (back == label).mean() > 0.95
 
@@ -96,7 +97,7 @@ def test_evaluate_with_resize_equals_paddleseg_evaluate(tmp_path, size):
     model = _StridedClassifier(DEMO_NUM_CLASSES)
     model.eval()
 
-    ours = training.evaluate(model, SegDataset(
+    ours = evaluation.evaluate(model, SegDataset(
         file_list_samples(root, "val.txt"), Compose([Resize(size), Normalize()]),
         DEMO_NUM_CLASSES, 255, evaluation=True))
     oracle = PaddleSegDataset(
@@ -116,10 +117,10 @@ def test_evaluate_with_resize_equals_paddleseg_evaluate(tmp_path, size):
     with paddle.no_grad():
         for index in range(len(resized_label)):
             image, label = resized_label[index]
-            prediction = training.predict_classes(model, image)
-            confusion = confusion + training.confusion_matrix(prediction, label,
+            prediction = evaluation.predict_classes(model, image)
+            confusion = confusion + confusion_matrix(prediction, label,
                                                               DEMO_NUM_CLASSES, 255)
-    assert training.segmentation_metrics(confusion)["miou"] != pytest.approx(miou, abs=1e-6)
+    assert segmentation_metrics(confusion)["miou"] != pytest.approx(miou, abs=1e-6)
 
 
 def test_evaluate_with_padding_equals_paddleseg_evaluate(tmp_path):
@@ -129,7 +130,7 @@ def test_evaluate_with_padding_equals_paddleseg_evaluate(tmp_path):
     model.eval()
     image_size = read_image(str(root / "images" / "image_032.png")).shape[:2]
     target = (image_size[1] + 13, image_size[0] + 7)
-    ours = training.evaluate(model, SegDataset(
+    ours = evaluation.evaluate(model, SegDataset(
         file_list_samples(root, "val.txt"), Compose([Padding(target), Normalize()]),
         DEMO_NUM_CLASSES, 255, evaluation=True))
     oracle = PaddleSegDataset(

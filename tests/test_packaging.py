@@ -20,6 +20,7 @@ def test_wheel_works_outside_the_repository(tmp_path):
     wheel = next(wheels.glob("segc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("segc/schema/segspec.schema.json", "segc/templates/train.py.j2",
+                   "segc/templates/evaluate.py.j2", "segc/templates/predict.py.j2",
                    "segc/templates/fragments/layers/basic.py", "segc/zoo_specs/pspnet.yaml",
                    "segc/zoo_specs/_base_/cityscapes.yaml"):
         assert needed in names

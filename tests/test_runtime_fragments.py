@@ -12,7 +12,7 @@ import pytest
 from paddle.optimizer import lr as paddle_lr
 
 from segc.templates.fragments.losses.cross_entropy import CrossEntropyLoss, OhemCrossEntropyLoss
-from segc.templates.fragments.runtime import training
+from segc.templates.fragments.runtime import evaluation, training
 from segc.templates.fragments.runtime.errors import fail
 from segc.templates.fragments.runtime.metrics import confusion_matrix, segmentation_metrics
 from segc.templates.fragments.runtime.schedules import PolynomialLR, StepLR
@@ -164,6 +164,12 @@ def test_metrics_follow_paddleseg_definitions():
     assert ours["accuracy"] == pytest.approx(po)
     assert ours["kappa"] == pytest.approx((po - pe) / (1 - pe))
     assert 0.5 < ours["miou"] < 1.0
+    # class precision and recall, Dice = 2 TP / (pred + label) and its mean
+    assert ours["class_precision"] == pytest.approx(list(tp / pred_area))
+    assert ours["class_recall"] == pytest.approx(list(tp / label_area))
+    dice = 2 * tp / (pred_area + label_area)
+    assert ours["class_dice"] == pytest.approx(list(dice))
+    assert ours["dice"] == pytest.approx(dice.mean())
 
 
 def test_interrupted_checkpoint_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -319,7 +325,7 @@ def test_predict_classes_at_scales_matches_paddleseg_aug_inference(scales):
     model.eval()
     image = np.random.default_rng(0).normal(size=(3, 37, 50)).astype("float32")
     with paddle.no_grad():
-        ours = training.predict_classes(model, image, scales)
+        ours = evaluation.predict_classes(model, image, scales)
         batch = paddle.to_tensor(image[None])
         if scales == [1.0]:  # PaddleSeg's evaluate without aug_eval
             expected = inference(model, batch, trans_info=[])
@@ -329,7 +335,7 @@ def test_predict_classes_at_scales_matches_paddleseg_aug_inference(scales):
     assert ours.shape == (37, 50)
     assert (ours == expected).all()
     if scales != [1.0]:  # the scales change the prediction: the test can fail
-        assert (ours != training.predict_classes(model, image)).any()
+        assert (ours != evaluation.predict_classes(model, image)).any()
 
 
 def test_flags_replace_the_spec_schedule_only_when_given():

@@ -17,7 +17,8 @@ def environment_without_ccache():
     return dict(os.environ, PATH=os.pathsep.join(kept))
 
 
-@pytest.mark.parametrize("script", ["train.py", "export.py", "infer.py"])
+@pytest.mark.parametrize("script", ["train.py", "export.py", "infer.py", "evaluate.py",
+                                    "predict.py"])
 def test_no_paddle_import_warning_in_script_output(script):
     env = environment_without_ccache()
     completed = subprocess.run([sys.executable, str(GENERATED / "fcn_hrnet_w18" / script),

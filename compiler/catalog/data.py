@@ -108,6 +108,14 @@ TRANSFORMS = [
 ]
 
 
+CITYSCAPES_CLASS_NAMES = (
+    "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
+    "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
+    "motorcycle", "bicycle",
+)
+
+# A dataset's `extra["class_names"]`: its classes' names in class-id order, which the
+# resolver gives a spec's dataset that names none itself (evaluate.py reports by them).
 # A dataset is not built by a rendered call: `load_dataset` (data/datasets) reads the
 # spec's `dataset` section and, by its type, lists the samples with the function named
 # here, which then feed one SegDataset class.
@@ -118,6 +126,8 @@ DATASETS = [
         requires=(ONE_SIZE,),
         description="Cityscapes folder layout: leftImg8bit/<split>/<city>/*_leftImg8bit.png with "
         "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
+        # the 19 evaluated classes in train-id order (cityscapesScripts' labels.py)
+        extra={"class_names": CITYSCAPES_CLASS_NAMES},
     ),
     Component(
         name="FileList",

@@ -140,5 +140,6 @@ DATASETS = [
         description="EG1800 portraits (PaddleSeg's EG1800): Images/<name> and Labels/<name> "
         "for the names listed in eg1800_train.txt and eg1800_test.txt; label values above 1 "
         "become background and the transformed label is smoothed by a 5x5 majority vote.",
+        extra={"class_names": ("background", "portrait")},
     ),
 ]

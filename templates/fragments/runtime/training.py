@@ -16,12 +16,11 @@ import warnings
 import cv2
 import numpy as np
 import paddle
-import paddle.nn.functional as F
 
 from ..data.data_check import DATA_CHECK_AT_START, report_data_check
 from ..data.datasets import SegDataError, load_dataset
 from .errors import fail, stop
-from .metrics import confusion_matrix, segmentation_metrics
+from .evaluation import evaluate
 from .precision import PRECISION_DTYPES, MixedPrecision, check_precision_device
 from .run_log import LogWindow, RunRecord, loss_term_names, open_visualdl, peak_memory_mb
 from .run_plot import plot_run
@@ -461,65 +460,6 @@ def load_pretrained(model, path):
         f"loaded {len(matched)}/{len(model_state)} tensors from {path}"
         f" ({len(weights) - len(matched)} skipped)"
     )
-
-
-def restore_logits(logits, restore):
-    """Undo the evaluation transforms' size changes on NCHW logits, last first: crop off
-    Padding, resize (bilinear) back before Resize, as PaddleSeg's `reverse_transform`
-    does with its `trans_info`; and for ScalePadding (a centred square, resized), resize
-    to the square, then crop the image's part out of its centre."""
-    for kind, (height, width) in reversed(restore):
-        if kind == "crop":
-            logits = logits[:, :, :height, :width]
-        elif kind == "resize":
-            logits = F.interpolate(logits, [height, width], mode="bilinear")
-        elif kind == "scale_padding":
-            side = max(height, width)
-            top, left = int((side - height) / 2), int((side - width) / 2)
-            logits = F.interpolate(logits, [side, side], mode="bilinear")
-            logits = logits[:, :, top : top + height, left : left + width]
-        else:
-            raise ValueError(f"no way to restore the logits after a {kind!r} step")
-    return logits
-
-
-def predict_classes(model, image, scales=(1.0,), restore=()):
-    """The class map of one normalised CHW image from the model's main output, brought
-    back to the label's size by `restore` (Compose's record of the evaluation
-    transforms).
-
-    At scale 1 alone that is the argmax of the logits. Otherwise (PaddleSeg's aug_eval,
-    e.g. PP-LiteSeg evaluated at half scale) the image is resized by each factor, and the
-    logits, resized back to the image size, are summed before the argmax; both resizes
-    are bilinear with Paddle's defaults, as PaddleSeg 2.8's `aug_inference` does.
-    """
-    batch = paddle.to_tensor(image[None])
-    if list(scales) == [1.0]:
-        return paddle.argmax(restore_logits(model(batch)[0], restore), axis=1)[0].numpy()
-    height, width = image.shape[-2:]
-    summed = 0
-    for scale in scales:
-        size = [int(height * scale + 0.5), int(width * scale + 0.5)]
-        logits = model(F.interpolate(batch, size, mode="bilinear"))[0]
-        summed = summed + F.interpolate(logits, [height, width], mode="bilinear")
-    return paddle.argmax(restore_logits(summed, restore), axis=1)[0].numpy()
-
-
-def evaluate(model, dataset, scales=(1.0,)):
-    """mIoU and friends of the model's main output over the whole dataset (an
-    `evaluation` SegDataset: the original labels), evaluated at the given input scales
-    (`predict_classes`)."""
-    model.eval()
-    confusion = np.zeros((dataset.num_classes, dataset.num_classes), dtype=np.int64)
-    with paddle.no_grad():
-        for index in range(len(dataset)):
-            image, label, restore = dataset[index]
-            prediction = predict_classes(model, image, scales, restore)
-            confusion += confusion_matrix(
-                prediction, label, dataset.num_classes, dataset.ignore_index
-            )
-    model.train()
-    return segmentation_metrics(confusion)
 
 
 def format_duration(seconds):
