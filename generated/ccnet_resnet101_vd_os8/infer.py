@@ -97,56 +97,11 @@ def fail(message, status=2):
     raise SystemExit(status)
 
 
-# ---- runtime/onnx_export.py -----------------------------------------------
-#
-# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
-# inference model, onnxruntime runs it. Both packages are optional extras, imported only
-# when asked for, with a one-line message when missing.
-
-# File name of the ONNX model beside deploy.yaml.
-ONNX_MODEL_FILE = "model.onnx"
-
-
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"{flag} needs the '{module}' package: pip install {module}")
-
-
-def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
-    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
-    onnxruntime = import_optional("onnxruntime", "--onnx")
-    if not os.path.isfile(onnx_file):
-        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # not the converter's unused-initializer warnings
-    if cpu_threads:
-        options.intra_op_num_threads = int(cpu_threads)
-    providers = ["CPUExecutionProvider"]
-    if device == "gpu":
-        providers.insert(0, "CUDAExecutionProvider")
-    available = onnxruntime.get_available_providers()
-    try:
-        return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available]
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
-
-
-def run_onnx_session(session, batch):
-    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
-
-
 # ---- runtime/predictor.py -------------------------------------------------
 #
 # The Paddle Inference predictor behind infer.py and export.py's check: its
-# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU,
-# and one run of it.
+# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU
+# (float32 or float16, optionally through TensorRT), and one run of it.
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
@@ -164,13 +119,35 @@ ONEDNN_BROKEN_PIR_OPS = (
 # predictor dies with a segmentation fault while it is created (CCNet uses one).
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
 
 def create_inference_predictor(
-    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+    model_file,
+    params_file,
+    device="cpu",
+    cpu_threads=None,
+    use_onednn=True,
+    precision="fp32",
+    use_trt=False,
+    input_shape=None,
 ):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
-    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    On GPU `precision` fp16 runs the float16 kernels (Paddle converts the program when
+    it loads it, unless export.py --precision fp16 did); `use_trt` hands the subgraphs
+    TensorRT supports to it, in that precision, for inputs of `input_shape` (deploy.yaml's,
+    -1 for a dynamic side). On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
     ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
     fusion passes (conv + bn + activation and the like) still run, so convolutions
     stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
@@ -180,7 +157,11 @@ def create_inference_predictor(
     config.disable_glog_info()
     config.switch_ir_optim(True)
     if device == "gpu":
-        config.enable_use_gpu(256, 0)
+        kind = paddle.inference.PrecisionType
+        precision_type = kind.Half if precision == "fp16" else kind.Float32
+        config.enable_use_gpu(256, 0, precision_type)
+        if use_trt:
+            enable_tensorrt(config, precision_type, input_shape or [1, 3, -1, -1])
     else:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
@@ -193,6 +174,31 @@ def create_inference_predictor(
         else:
             config.disable_onednn()
     return paddle.inference.create_predictor(config)
+
+
+def enable_tensorrt(config, precision_type, input_shape):
+    """TensorRT for the predictor of `config`, with the shape range of input `x` (export.py
+    names it so; PaddleSeg's export too): the exported size, or TRT_MIN_SIDE..TRT_MAX_SIDE
+    for a dynamic side. Untested here: needs a CUDA build of Paddle with TensorRT."""
+    config.enable_tensorrt_engine(
+        workspace_size=1 << 30,
+        max_batch_size=1,
+        min_subgraph_size=3,
+        precision_mode=precision_type,
+        use_static=False,
+        use_calib_mode=False,  # calibration is for int8; float16 needs none
+    )
+    height, width = input_shape[2:]
+    fixed = height > 0 and width > 0
+    smallest = [1, 3, height, width] if fixed else [1, 3, TRT_MIN_SIDE, TRT_MIN_SIDE]
+    largest = [1, 3, height, width] if fixed else [1, 3, TRT_MAX_SIDE, TRT_MAX_SIDE]
+    best = [1, 3, height, width] if fixed else [1, 3, *TRT_OPT_SIZE]
+    config.set_trt_dynamic_shape_info({"x": smallest}, {"x": largest}, {"x": best})
+
+
+def paddle_has_tensorrt():
+    """Whether this Paddle was built with TensorRT (it reports version 0.0.0 otherwise)."""
+    return tuple(paddle.inference.get_trt_compile_version()) != (0, 0, 0)
 
 
 def inference_program_has_broken_onednn_ops(model_file):
@@ -549,6 +555,13 @@ def infer_model_files(folder, model_name):
     return model_file
 
 
+def fp16_model_files(model_file):
+    """(program, weights) of the float16 model export.py --precision fp16 writes beside
+    the float32 `model_file`: model_fp16.json and model_fp16.pdiparams."""
+    stem, ending = os.path.splitext(model_file)
+    return f"{stem}_fp16{ending}", f"{stem}_fp16.pdiparams"
+
+
 def load_deploy_config(path):
     """Read a deploy.yaml (or the folder holding one) into a dict.
 
@@ -665,14 +678,377 @@ def deploy_config_fields(deploy, folder):
     return config
 
 
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --engines onnxruntime,openvino (--onnx) and infer.py --engine:
+# paddle2onnx converts the saved inference model, onnxruntime (or OpenVINO, runtime/engines)
+# runs it; the comparison of two outputs of one model that export.py's checks use. The
+# packages are optional extras, imported only when asked for, with a one-line message when
+# missing.
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+
+def import_optional(module, flag):
+    """Import an optional package, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None, flag="--onnx"):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present);
+    `flag` is what asked for it, named when the package is missing."""
+    onnxruntime = import_optional("onnxruntime", flag)
+    if not os.path.isfile(onnx_file):
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+# ---- runtime/engines.py ---------------------------------------------------
+#
+# The engines an exported model runs on, behind one interface: Paddle Inference on the
+# saved program, ONNX Runtime and OpenVINO on the ONNX file export.py --engines writes
+# beside deploy.yaml. Each loads the model once and then runs a float32 NCHW batch to the
+# model's first output (class ids, probabilities or logits, as exported). The ONNX engines
+# are optional packages, imported only when one is asked for.
+
+# Engine name (infer.py --engine, export.py --engines) -> what it is called in messages.
+INFER_ENGINE_TITLES = {
+    "paddle": "Paddle Inference",
+    "onnxruntime": "onnxruntime",
+    "openvino": "OpenVINO",
+}
+
+# The pip package each engine needs beyond paddle, numpy and opencv.
+INFER_ENGINE_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+class InferenceEngine:
+    """One exported model loaded into one engine: `run(batch)` gives the model's first
+    output as a numpy array; `where` names the engine and its settings (for --benchmark)."""
+
+    def __init__(self, name, run, where):
+        self.name = name
+        self.run = run
+        self.where = where
+
+
+def engine_installed(name):
+    """Whether the package `name` needs imports here (Paddle Inference always does)."""
+    package = INFER_ENGINE_PACKAGES.get(name)
+    if package is None:
+        return True
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
+
+
+def engine_model_files(name, config, onnx_file):
+    """The files engine `name` loads: the saved program and its weights, or the ONNX file."""
+    if name == "paddle":
+        return [config["model_file"], config["params_file"]]
+    return [onnx_file]
+
+
+def default_onnx_file(config):
+    """The ONNX model export.py writes beside deploy.yaml."""
+    return os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE)
+
+
+def first_error_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def load_paddle_engine(config, onnx_file, settings):
+    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU)."""
+    try:
+        predictor = create_inference_predictor(
+            config["model_file"],
+            config["params_file"],
+            settings["device"],
+            settings["cpu_threads"],
+            settings["use_onednn"],
+            settings["precision"],
+            settings["use_trt"],
+            config["input_shape"],
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
+        fail(f"{config['model_file']}: Paddle Inference cannot load it ({first_error_line(error)})")
+    if settings["device"] == "gpu":
+        where = f"Paddle Inference, gpu, {settings['precision']}" + (
+            ", TensorRT" if settings["use_trt"] else ""
+        )
+    else:
+        onednn = "on" if settings["use_onednn"] else "off"
+        where = f"Paddle Inference, cpu, {settings['cpu_threads']} threads, oneDNN {onednn}"
+    return InferenceEngine("paddle", lambda batch: run_inference_predictor(predictor, batch), where)
+
+
+def load_onnxruntime_engine(config, onnx_file, settings):
+    """ONNX Runtime on the ONNX file (its CUDA provider first on --device gpu, if present)."""
+    session = create_onnx_session(
+        onnx_file, settings["device"], settings["cpu_threads"], settings["flag"]
+    )
+    where = "onnxruntime, " + (
+        f"cpu, {settings['cpu_threads']} threads" if settings["device"] == "cpu" else "gpu"
+    )
+    return InferenceEngine("onnxruntime", lambda batch: run_onnx_session(session, batch), where)
+
+
+def load_openvino_engine(config, onnx_file, settings):
+    """OpenVINO on the ONNX file: it reads ONNX (not Paddle 3's model.json), and compiles
+    it for the CPU with --cpu-threads threads, tuned for the latency of one image."""
+    openvino = import_optional("openvino", settings["flag"])
+    if settings["device"] != "cpu":
+        fail(f"{settings['flag']} runs on the CPU here: use --device cpu")
+    try:
+        core = openvino.Core()
+        compiled = core.compile_model(
+            core.read_model(onnx_file),
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": int(settings["cpu_threads"]),
+                "PERFORMANCE_HINT": "LATENCY",
+                # float32 as exported: on a CPU with bfloat16 units OpenVINO would
+                # otherwise pick bfloat16 by itself, and move the logits
+                "INFERENCE_PRECISION_HINT": "f32",
+            },
+        )
+        request = compiled.create_infer_request()
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        fail(f"{onnx_file}: OpenVINO cannot load it ({first_error_line(error)})")
+
+    def run(batch):
+        request.infer({0: batch})
+        # the request reuses its output buffer: copy before the next run
+        return request.get_output_tensor(0).data.copy()
+
+    return InferenceEngine("openvino", run, f"OpenVINO, cpu, {settings['cpu_threads']} threads")
+
+
+INFER_ENGINE_LOADERS = {
+    "paddle": load_paddle_engine,
+    "onnxruntime": load_onnxruntime_engine,
+    "openvino": load_openvino_engine,
+}
+
+
+def engine_settings(
+    device="cpu", cpu_threads=None, use_onednn=True, precision="fp32", use_trt=False, flag=None
+):
+    """How to load an engine: the device and threads, Paddle Inference's oneDNN, precision
+    and TensorRT, and the flag that asked for it (named in a missing-package message)."""
+    return {
+        "device": device,
+        "cpu_threads": int(cpu_threads or os.cpu_count() or 1),
+        "use_onednn": use_onednn,
+        "precision": precision,
+        "use_trt": use_trt,
+        "flag": flag,
+    }
+
+
+def load_engine(name, config, onnx_file, settings):
+    """Engine `name` with the model of `config` (deploy.yaml's) or `onnx_file`; one line
+    and exit 2 when its package or its model file is missing, or it cannot load it."""
+    settings = dict(settings, flag=settings["flag"] or f"--engine {name}")
+    if name in INFER_ENGINE_PACKAGES:
+        import_optional(INFER_ENGINE_PACKAGES[name], settings["flag"])
+        if not os.path.isfile(onnx_file):
+            fail(
+                f"{onnx_file}: ONNX model not found (export.py --engines {name} writes it "
+                "beside deploy.yaml)"
+            )
+    return INFER_ENGINE_LOADERS[name](config, onnx_file, settings)
+
+
+# ---- runtime/engine_choice.py ---------------------------------------------
+#
+# infer.py --engine auto: the fastest engine installed here for this export, device and
+# thread count, measured once on the first input and recorded beside deploy.yaml
+# (engines.json); measured again when a model file or the set of engines changes.
+
+# The record of auto's measurements, beside deploy.yaml.
+ENGINE_RECORD_FILE = "engines.json"
+
+# Runs per engine when measuring: one untimed (a predictor sets itself up on its first
+# run), then the fastest of these, the run least disturbed by other work on the machine.
+ENGINE_TIMED_RUNS = 3
+
+
+def auto_engine_candidates(onnx_file, settings):
+    """The engines auto picks from: Paddle Inference, and each ONNX engine that is
+    installed when the ONNX file is there (OpenVINO on the CPU only). float16 and
+    TensorRT are Paddle Inference's alone."""
+    names = ["paddle"]
+    if settings["precision"] != "fp32" or settings["use_trt"] or not os.path.isfile(onnx_file):
+        return names
+    for name in INFER_ENGINE_PACKAGES:
+        if (name != "openvino" or settings["device"] == "cpu") and engine_installed(name):
+            names.append(name)
+    return names
+
+
+def engine_record_key(settings):
+    """What a measurement holds for: the device, and on CPU the threads and oneDNN."""
+    if settings["device"] != "cpu":
+        return settings["device"]
+    key = f"cpu, {settings['cpu_threads']} threads"
+    return key if settings["use_onednn"] else key + ", oneDNN off"
+
+
+def model_file_stamps(names, config, onnx_file):
+    """Size and modification time of each file the engines `names` load, by file name."""
+    stamps = {}
+    for name in names:
+        for path in engine_model_files(name, config, onnx_file):
+            status = os.stat(path)
+            stamps[os.path.basename(path)] = [status.st_size, status.st_mtime_ns]
+    return stamps
+
+
+def engine_record_path(config):
+    return os.path.join(os.path.dirname(config["path"]), ENGINE_RECORD_FILE)
+
+
+def read_engine_record(path):
+    """The record as a dict; empty when there is none or it is not ours."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def recorded_engine(config, onnx_file, settings, candidates):
+    """The engine the record names for these settings, while it was measured among the
+    same engines on the same model files; else None."""
+    entry = read_engine_record(engine_record_path(config)).get(engine_record_key(settings))
+    if not isinstance(entry, dict) or not isinstance(entry.get("ms"), dict):
+        return None
+    if sorted(entry["ms"]) != sorted(candidates) or entry.get("engine") not in candidates:
+        return None
+    if entry.get("files") != model_file_stamps(candidates, config, onnx_file):
+        return None
+    return entry["engine"]
+
+
+def time_engine(engine, batch):
+    """Milliseconds of one run of `engine` on `batch`: the fastest of ENGINE_TIMED_RUNS
+    after an untimed one."""
+    engine.run(batch)
+    times = []
+    for _ in range(ENGINE_TIMED_RUNS):
+        started = time.perf_counter()
+        engine.run(batch)
+        times.append(time.perf_counter() - started)
+    return min(times) * 1000
+
+
+def measure_engines(config, onnx_file, settings, candidates, batch):
+    """Load and time each candidate on `batch`, record the fastest, and return it loaded."""
+    timings, fastest = {}, None
+    for name in candidates:
+        engine = load_engine(name, config, onnx_file, settings)
+        timings[name] = round(time_engine(engine, batch), 1)
+        if fastest is None or timings[name] < timings[fastest.name]:
+            fastest = engine
+        del engine  # one loaded model at a time besides the fastest
+    key = engine_record_key(settings)
+    path = engine_record_path(config)
+    record = read_engine_record(path)
+    record[key] = {
+        "engine": fastest.name,
+        "ms": timings,
+        "input": list(batch.shape),
+        "files": model_file_stamps(candidates, config, onnx_file),
+    }
+    measured = ", ".join(f"{name} {ms:.1f} ms" for name, ms in timings.items())
+    shape = "x".join(map(str, batch.shape))
+    print(f"engine auto: {fastest.name} (measured on {shape}, {key}: {measured})")
+    temporary = f"{path}.partial"
+    try:
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(temporary, path)
+        print(f"engine auto: recorded in {path}; delete it to measure again")
+    except OSError as error:
+        print(f"engine auto: cannot record it in {path} ({error.strerror}); measuring each run")
+    return fastest
+
+
+class AutoEngine:
+    """--engine auto before it has measured: its first run times the candidates on that
+    batch (measure_engines), and it runs the fastest from then on."""
+
+    def __init__(self, config, onnx_file, settings, candidates):
+        self.measure = lambda batch: measure_engines(config, onnx_file, settings, candidates, batch)
+        self.chosen = None
+
+    def run(self, batch):
+        if self.chosen is None:
+            self.chosen = self.measure(batch)
+        return self.chosen.run(batch)
+
+    @property
+    def where(self):
+        return self.chosen.where if self.chosen else "auto, not measured yet"
+
+
+def auto_engine(config, onnx_file, settings):
+    """--engine auto: Paddle Inference when it is the only engine with a model here, the
+    engine recorded for these settings when the record still holds, else an AutoEngine
+    that measures on the first input."""
+    candidates = auto_engine_candidates(onnx_file, settings)
+    if candidates == ["paddle"]:
+        return load_engine("paddle", config, onnx_file, settings)
+    name = recorded_engine(config, onnx_file, settings, candidates)
+    if name is None:
+        return AutoEngine(config, onnx_file, settings, candidates)
+    print(f"engine auto: {name} (measured fastest before: {engine_record_path(config)})")
+    return load_engine(name, config, onnx_file, settings)
+
+
 # ---- runtime/infer_cli.py -------------------------------------------------
 #
 # The command line of every generated infer.py: images, folders or lists in, label
 # masks and colour overlays out, and --benchmark's per-stage timing; or a video file or
-# camera in, the segmented video out (an overlay, or chosen classes over a background).
+# camera in, the segmented video out (an overlay, or chosen classes over a background);
+# on the engine --engine names (runtime/engines), or the fastest one (--engine auto).
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+# infer.py's engine when --engine is not given: "auto" picks the fastest engine that has
+# a model file here and is installed, measured once (runtime/engine_choice); with only
+# the Paddle program exported that is Paddle Inference, with no measuring.
+INFER_DEFAULT_ENGINE = "auto"
 
 
 def segmentation_palette(num_colors=256):
@@ -755,7 +1131,8 @@ def write_image_whole(path, image):
 
 def infer_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
+        description=f"Segment images with an exported {spec['name']} model (Paddle "
+        "Inference, onnxruntime or OpenVINO)."
     )
     parser.add_argument(
         "--config", required=True, help="deploy.yaml written by export.py, or the folder holding it"
@@ -807,13 +1184,39 @@ def infer_arguments(spec, argv):
         help="do not use oneDNN (MKL-DNN) kernels on CPU",
     )
     parser.add_argument(
+        "--engine",
+        choices=("auto", *INFER_ENGINE_TITLES),
+        default=None,
+        help="paddle: Paddle Inference on the exported program; onnxruntime, openvino: "
+        f"the ONNX model (export.py --engines writes {ONNX_MODEL_FILE}; pip install "
+        "onnxruntime / openvino); auto: the fastest of those installed with a model here, "
+        "measured on the first input and recorded in engines.json beside deploy.yaml "
+        f"(default: {INFER_DEFAULT_ENGINE})",
+    )
+    parser.add_argument(
+        "--onnx-file",
+        metavar="FILE",
+        help=f"the ONNX model for onnxruntime or openvino (default: {ONNX_MODEL_FILE} "
+        "beside deploy.yaml), e.g. a quantized one",
+    )
+    parser.add_argument(
         "--onnx",
         nargs="?",
         const="",
-        metavar="MODEL_ONNX",
-        help="run an ONNX model with onnxruntime instead (default file: "
-        f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
-        "writes it)",
+        metavar="FILE",
+        help="run the ONNX model with onnxruntime: --engine onnxruntime [--onnx-file FILE]",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="fp16 (GPU, Paddle Inference): float16 kernels, on export.py --precision "
+        "fp16's model_fp16.json when there (default: fp32)",
+    )
+    parser.add_argument(
+        "--use-trt",
+        action="store_true",
+        help="GPU, Paddle Inference: run through TensorRT (a Paddle built with it), in --precision",
     )
     parser.add_argument(
         "--benchmark",
@@ -837,6 +1240,13 @@ def infer_arguments(spec, argv):
         parser.error("--cpu-threads and --repeats must be >= 1, --warmup and --max-frames >= 0")
     if args.image is not None and (args.keep_classes is not None or args.max_frames):
         parser.error("--keep-classes and --max-frames go with --video")
+    if args.onnx is not None:
+        if args.engine not in (None, "onnxruntime"):
+            parser.error("--onnx means --engine onnxruntime; give one of them")
+        if args.onnx and args.onnx_file:
+            parser.error("--onnx FILE and --onnx-file FILE: give the file once")
+        args.engine, args.onnx_file = "onnxruntime", args.onnx or args.onnx_file
+    args.engine = args.engine or INFER_DEFAULT_ENGINE
     return args
 
 
@@ -930,6 +1340,46 @@ def segment_video(args, segment, palette):
     print(f"wrote {frames} frames to {path} ({frames / elapsed:.1f} frames/s)")
 
 
+def check_precision_flags(args):
+    """--precision fp16 and --use-trt: Paddle Inference's, on a GPU only."""
+    for flag, given in (
+        ("--precision fp16", args.precision == "fp16"),
+        ("--use-trt", args.use_trt),
+    ):
+        if not given:
+            continue
+        if args.device != "gpu":
+            fail(
+                f"{flag} needs a GPU (--device gpu, with a CUDA build of Paddle); on CPU "
+                "the model runs in float32"
+            )
+        if args.engine not in ("auto", "paddle"):
+            fail(f"{flag} goes with --engine paddle (Paddle Inference's GPU kernels)")
+    if args.use_trt and not paddle_has_tensorrt():
+        fail("--use-trt: this Paddle is built without TensorRT; leave the flag out")
+
+
+def infer_engine(args, config):
+    """The engine --engine names, loaded with the model (for fp16 the float16 program
+    export.py --precision fp16 wrote, when there); for auto, auto_engine's choice."""
+    if args.precision == "fp16":
+        model_file, params_file = fp16_model_files(config["model_file"])
+        if os.path.isfile(model_file) and os.path.isfile(params_file):
+            config = dict(config, model_file=model_file, params_file=params_file)
+    onnx_file = args.onnx_file or default_onnx_file(config)
+    settings = engine_settings(
+        args.device,
+        args.cpu_threads,
+        args.use_onednn,
+        args.precision,
+        args.use_trt,
+        flag="--onnx" if args.onnx is not None else None,
+    )
+    if args.engine == "auto":
+        return auto_engine(config, onnx_file, settings)
+    return load_engine(args.engine, config, onnx_file, settings)
+
+
 def infer_main(spec, argv=None):
     """infer.py: segment images with an exported model and write masks and overlays."""
     args = infer_arguments(spec, argv)
@@ -937,30 +1387,8 @@ def infer_main(spec, argv=None):
     images = list_infer_images(args.image) if args.image is not None else []
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
-    session = (
-        None
-        if args.onnx is None
-        else create_onnx_session(
-            args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
-            args.device,
-            args.cpu_threads,
-        )
-    )
-    try:
-        predictor = (
-            None
-            if session is not None
-            else create_inference_predictor(
-                config["model_file"],
-                config["params_file"],
-                args.device,
-                args.cpu_threads,
-                args.use_onednn,
-            )
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
+    check_precision_flags(args)
+    engine = infer_engine(args, config)
     scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
     palette = segmentation_palette()
     try:
@@ -997,11 +1425,7 @@ def infer_main(spec, argv=None):
             fail(f"{where}: {error} of {config['path']}")
         if clock is not None:
             clock.append(time.perf_counter())
-        output = (
-            run_inference_predictor(predictor, batch)
-            if session is None
-            else run_onnx_session(session, batch)
-        )
+        output = engine.run(batch)
         if clock is not None:
             clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
@@ -1081,18 +1505,9 @@ def infer_main(spec, argv=None):
         f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
     )
     if args.benchmark:
-        where = (
-            f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
-            if args.device == "cpu"
-            else "gpu"
-        )
-        if session is not None:
-            where = "onnxruntime, " + (
-                f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
-            )
         print(
             f"benchmark: {runs} runs ({args.repeats} x {written} image(s) after "
-            f"{args.warmup} warm-up) on {where}"
+            f"{args.warmup} warm-up) on {engine.where}"
         )
     else:
         print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")

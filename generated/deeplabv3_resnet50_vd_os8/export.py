@@ -59,6 +59,194 @@ def fail(message, status=2):
     raise SystemExit(status)
 
 
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --engines onnxruntime,openvino (--onnx) and infer.py --engine:
+# paddle2onnx converts the saved inference model, onnxruntime (or OpenVINO, runtime/engines)
+# runs it; the comparison of two outputs of one model that export.py's checks use. The
+# packages are optional extras, imported only when asked for, with a one-line message when
+# missing.
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
+ONNX_OPSET = 11
+
+
+def import_optional(module, flag):
+    """Import an optional package, or stop with one line saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"{flag} needs the '{module}' package: pip install {module}")
+
+
+# paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
+# aborts the whole process (SIGABRT from C++), which must not take export.py with it.
+CONVERT_IN_CHILD = """
+import inspect, os, sys
+import paddle2onnx
+model_file, params_file, onnx_file, opset = sys.argv[1:5]
+options = {"opset_version": int(opset)}
+# paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at run
+# time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
+if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
+    options["optimize_tool"] = "onnxoptimizer"
+os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+paddle2onnx.export(model_file, params_file, onnx_file, **options)
+"""
+
+# Operators of segc's models that paddle2onnx has no converter for, and what they are.
+ONNX_UNSUPPORTED_OPS = {
+    "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
+    "trunc": "paddle.trunc, in GSCNN's in-graph Canny edge detector",
+}
+
+
+def program_op_names(model_file):
+    """The operator names of a saved PIR program (model.json), e.g. {"conv2d", "unpool"};
+    empty for the older .pdmodel format."""
+    if not model_file.endswith(".json"):
+        return set()
+    with open(model_file, encoding="utf-8") as f:
+        program = json.load(f)
+    names, pending = set(), [program.get("program", {})]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("#"), str) and "O" in node:
+                names.add(node["#"].split(".", 1)[-1])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
+
+
+def conversion_failure(model_file, output, returncode=1):
+    """One line saying why paddle2onnx failed on `model_file` and what to do, from its
+    output and exit status (it names no operator itself when it aborts)."""
+    unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
+    if unsupported:
+        ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
+        return (
+            f"paddle2onnx cannot convert this model: it has no converter for {ops}; "
+            "deploy it with Paddle Inference (infer.py without --onnx)"
+        )
+    if "only support static input shape" in output:
+        return (
+            "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
+            "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
+        )
+    reasons = converter_errors(output)
+    if reasons:
+        reason = "; ".join(reasons)
+    elif returncode < 0:  # killed by a signal: a crash inside paddle2onnx
+        reason = f"it crashed with {signal.Signals(-returncode).name}"
+    else:
+        reason = "it stopped without a message"
+    return (
+        f"paddle2onnx cannot convert this model ({reason}); "
+        "deploy it with Paddle Inference (infer.py without --onnx)"
+    )
+
+
+# What paddle2onnx wraps its error lines in: colour codes, a time stamp, tags.
+CONVERTER_LINE_NOISE = re.compile(
+    r"\x1b\[[0-9;]*m|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\[ERROR\]|\[Paddle2ONNX\]"
+)
+
+
+def converter_errors(output):
+    """paddle2onnx's own error lines, bare and each once, most specific first (its
+    closing 'There are unsupported features.' only when it said nothing else)."""
+    reasons = []
+    for line in output.splitlines():
+        if "[ERROR]" in line:
+            reason = CONVERTER_LINE_NOISE.sub("", line).strip()
+            if reason and reason not in reasons:
+                reasons.append(reason)
+    specific = [r for r in reasons if r != "There are unsupported features."]
+    return specific or reasons
+
+
+def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET, flag="--onnx"):
+    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
+    run in a child process; one line and exit 2 when it cannot (or, naming `flag`, when
+    paddle2onnx is not installed)."""
+    import_optional("paddle2onnx", flag)
+    completed = subprocess.run(
+        [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0 or not os.path.isfile(onnx_file):
+        fail(
+            conversion_failure(
+                model_file, completed.stdout + completed.stderr, completed.returncode
+            )
+        )
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None, flag="--onnx"):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present);
+    `flag` is what asked for it, named when the package is missing."""
+    onnxruntime = import_optional("onnxruntime", flag)
+    if not os.path.isfile(onnx_file):
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
+    """Compare two outputs of one model on one input; (figure, passed, description).
+
+    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
+    logits: the class maps likewise, and the largest difference must be <= bound; with
+    `pixel_share`, the largest among that share of pixels (those differing least), for
+    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
+    value when two maxima are near-tied), where a few pixels may differ entirely.
+    """
+    if actual.shape != expected.shape:
+        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+    if not np.issubdtype(expected.dtype, np.floating):
+        agreement = float((actual == expected).mean())
+        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        return agreement, agreement >= min_agreement, description
+    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
+    if pixel_share is None:
+        difference, scope = float(per_pixel.max()), ""
+    else:
+        difference = float(np.quantile(per_pixel, pixel_share))
+        scope = f", {pixel_share:.1%} of pixels"
+    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    passed = difference <= bound and agreement >= min_agreement
+    description = (
+        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )
+    return difference, passed, description
+
+
 # ---- runtime/deploy_config.py ---------------------------------------------
 #
 # deploy.yaml, both ways: export.py writes it as PaddleSeg's export does, infer.py
@@ -297,6 +485,13 @@ def infer_model_files(folder, model_name):
     return model_file
 
 
+def fp16_model_files(model_file):
+    """(program, weights) of the float16 model export.py --precision fp16 writes beside
+    the float32 `model_file`: model_fp16.json and model_fp16.pdiparams."""
+    stem, ending = os.path.splitext(model_file)
+    return f"{stem}_fp16{ending}", f"{stem}_fp16.pdiparams"
+
+
 def load_deploy_config(path):
     """Read a deploy.yaml (or the folder holding one) into a dict.
 
@@ -483,210 +678,11 @@ def export_deploy_info(spec, model_file, input_shape, output_op, num_classes):
     }
 
 
-# ---- runtime/onnx_export.py -----------------------------------------------
-#
-# ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
-# inference model, onnxruntime runs it. Both packages are optional extras, imported only
-# when asked for, with a one-line message when missing.
-
-# File name of the ONNX model beside deploy.yaml.
-ONNX_MODEL_FILE = "model.onnx"
-
-# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
-ONNX_OPSET = 11
-
-
-def import_optional(module, flag):
-    """Import an optional package, or stop with one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"{flag} needs the '{module}' package: pip install {module}")
-
-
-# paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
-# aborts the whole process (SIGABRT from C++), which must not take export.py with it.
-CONVERT_IN_CHILD = """
-import inspect, os, sys
-import paddle2onnx
-model_file, params_file, onnx_file, opset = sys.argv[1:5]
-options = {"opset_version": int(opset)}
-# paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at run
-# time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
-if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
-    options["optimize_tool"] = "onnxoptimizer"
-os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
-paddle2onnx.export(model_file, params_file, onnx_file, **options)
-"""
-
-# Operators of segc's models that paddle2onnx has no converter for, and what they are.
-ONNX_UNSUPPORTED_OPS = {
-    "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
-    "trunc": "paddle.trunc, in GSCNN's in-graph Canny edge detector",
-}
-
-
-def program_op_names(model_file):
-    """The operator names of a saved PIR program (model.json), e.g. {"conv2d", "unpool"};
-    empty for the older .pdmodel format."""
-    if not model_file.endswith(".json"):
-        return set()
-    with open(model_file, encoding="utf-8") as f:
-        program = json.load(f)
-    names, pending = set(), [program.get("program", {})]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("#"), str) and "O" in node:
-                names.add(node["#"].split(".", 1)[-1])
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return names
-
-
-def conversion_failure(model_file, output, returncode=1):
-    """One line saying why paddle2onnx failed on `model_file` and what to do, from its
-    output and exit status (it names no operator itself when it aborts)."""
-    unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
-    if unsupported:
-        ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
-        return (
-            f"paddle2onnx cannot convert this model: it has no converter for {ops}; "
-            "deploy it with Paddle Inference (infer.py without --onnx)"
-        )
-    if "only support static input shape" in output:
-        return (
-            "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
-            "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
-        )
-    reasons = converter_errors(output)
-    if reasons:
-        reason = "; ".join(reasons)
-    elif returncode < 0:  # killed by a signal: a crash inside paddle2onnx
-        reason = f"it crashed with {signal.Signals(-returncode).name}"
-    else:
-        reason = "it stopped without a message"
-    return (
-        f"paddle2onnx cannot convert this model ({reason}); "
-        "deploy it with Paddle Inference (infer.py without --onnx)"
-    )
-
-
-# What paddle2onnx wraps its error lines in: colour codes, a time stamp, tags.
-CONVERTER_LINE_NOISE = re.compile(
-    r"\x1b\[[0-9;]*m|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\[ERROR\]|\[Paddle2ONNX\]"
-)
-
-
-def converter_errors(output):
-    """paddle2onnx's own error lines, bare and each once, most specific first (its
-    closing 'There are unsupported features.' only when it said nothing else)."""
-    reasons = []
-    for line in output.splitlines():
-        if "[ERROR]" in line:
-            reason = CONVERTER_LINE_NOISE.sub("", line).strip()
-            if reason and reason not in reasons:
-                reasons.append(reason)
-    specific = [r for r in reasons if r != "There are unsupported features."]
-    return specific or reasons
-
-
-def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
-    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
-    run in a child process; one line and exit 2 when it cannot."""
-    import_optional("paddle2onnx", "--onnx")
-    completed = subprocess.run(
-        [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0 or not os.path.isfile(onnx_file):
-        fail(
-            conversion_failure(
-                model_file, completed.stdout + completed.stderr, completed.returncode
-            )
-        )
-
-
-def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
-    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
-    onnxruntime = import_optional("onnxruntime", "--onnx")
-    if not os.path.isfile(onnx_file):
-        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # not the converter's unused-initializer warnings
-    if cpu_threads:
-        options.intra_op_num_threads = int(cpu_threads)
-    providers = ["CPUExecutionProvider"]
-    if device == "gpu":
-        providers.insert(0, "CUDAExecutionProvider")
-    available = onnxruntime.get_available_providers()
-    try:
-        return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available]
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
-
-
-def run_onnx_session(session, batch):
-    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
-
-
-def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
-    """Compare two outputs of one model on one input; (figure, passed, description).
-
-    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
-    logits: the class maps likewise, and the largest difference must be <= bound; with
-    `pixel_share`, the largest among that share of pixels (those differing least), for
-    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
-    value when two maxima are near-tied), where a few pixels may differ entirely.
-    """
-    if actual.shape != expected.shape:
-        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
-    if not np.issubdtype(expected.dtype, np.floating):
-        agreement = float((actual == expected).mean())
-        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
-        return agreement, agreement >= min_agreement, description
-    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
-    if pixel_share is None:
-        difference, scope = float(per_pixel.max()), ""
-    else:
-        difference = float(np.quantile(per_pixel, pixel_share))
-        scope = f", {pixel_share:.1%} of pixels"
-    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
-    passed = difference <= bound and agreement >= min_agreement
-    description = (
-        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
-        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
-    )
-    return difference, passed, description
-
-
-def check_onnx_model(
-    onnx_file, batch, expected, min_agreement, max_relative_diff, pixel_share=None
-):
-    """Run the ONNX model with onnxruntime on `batch` and compare with `expected`, the
-    Paddle Inference output (`compare_outputs`; the bound is max_relative_diff x
-    max(1, largest magnitude of `expected`)); (passed, description)."""
-    actual = run_onnx_session(create_onnx_session(onnx_file), batch)
-    bound = max_relative_diff * max(1.0, float(np.abs(expected).max()))
-    where = f"input {'x'.join(map(str, batch.shape))}"
-    _, passed, description = compare_outputs(
-        actual, expected, where, min_agreement, bound, pixel_share
-    )
-    return passed, description
-
-
 # ---- runtime/predictor.py -------------------------------------------------
 #
 # The Paddle Inference predictor behind infer.py and export.py's check: its
-# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU,
-# and one run of it.
+# configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU
+# (float32 or float16, optionally through TensorRT), and one run of it.
 
 # Ops that Paddle 3.3's oneDNN instruction cannot run under PIR: converting their
 # `scale` attribute (ArrayAttribute<DoubleAttribute>) fails at the first run
@@ -704,13 +700,35 @@ ONEDNN_BROKEN_PIR_OPS = (
 # predictor dies with a segmentation fault while it is created (CCNet uses one).
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
 
 def create_inference_predictor(
-    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+    model_file,
+    params_file,
+    device="cpu",
+    cpu_threads=None,
+    use_onednn=True,
+    precision="fp32",
+    use_trt=False,
+    input_shape=None,
 ):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
-    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    On GPU `precision` fp16 runs the float16 kernels (Paddle converts the program when
+    it loads it, unless export.py --precision fp16 did); `use_trt` hands the subgraphs
+    TensorRT supports to it, in that precision, for inputs of `input_shape` (deploy.yaml's,
+    -1 for a dynamic side). On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
     ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
     fusion passes (conv + bn + activation and the like) still run, so convolutions
     stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
@@ -720,7 +738,11 @@ def create_inference_predictor(
     config.disable_glog_info()
     config.switch_ir_optim(True)
     if device == "gpu":
-        config.enable_use_gpu(256, 0)
+        kind = paddle.inference.PrecisionType
+        precision_type = kind.Half if precision == "fp16" else kind.Float32
+        config.enable_use_gpu(256, 0, precision_type)
+        if use_trt:
+            enable_tensorrt(config, precision_type, input_shape or [1, 3, -1, -1])
     else:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
@@ -733,6 +755,26 @@ def create_inference_predictor(
         else:
             config.disable_onednn()
     return paddle.inference.create_predictor(config)
+
+
+def enable_tensorrt(config, precision_type, input_shape):
+    """TensorRT for the predictor of `config`, with the shape range of input `x` (export.py
+    names it so; PaddleSeg's export too): the exported size, or TRT_MIN_SIDE..TRT_MAX_SIDE
+    for a dynamic side. Untested here: needs a CUDA build of Paddle with TensorRT."""
+    config.enable_tensorrt_engine(
+        workspace_size=1 << 30,
+        max_batch_size=1,
+        min_subgraph_size=3,
+        precision_mode=precision_type,
+        use_static=False,
+        use_calib_mode=False,  # calibration is for int8; float16 needs none
+    )
+    height, width = input_shape[2:]
+    fixed = height > 0 and width > 0
+    smallest = [1, 3, height, width] if fixed else [1, 3, TRT_MIN_SIDE, TRT_MIN_SIDE]
+    largest = [1, 3, height, width] if fixed else [1, 3, TRT_MAX_SIDE, TRT_MAX_SIDE]
+    best = [1, 3, height, width] if fixed else [1, 3, *TRT_OPT_SIZE]
+    config.set_trt_dynamic_shape_info({"x": smallest}, {"x": largest}, {"x": best})
 
 
 def inference_program_has_broken_onednn_ops(model_file):
@@ -756,14 +798,166 @@ def run_inference_predictor(predictor, batch):
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
 
+# ---- runtime/engines.py ---------------------------------------------------
+#
+# The engines an exported model runs on, behind one interface: Paddle Inference on the
+# saved program, ONNX Runtime and OpenVINO on the ONNX file export.py --engines writes
+# beside deploy.yaml. Each loads the model once and then runs a float32 NCHW batch to the
+# model's first output (class ids, probabilities or logits, as exported). The ONNX engines
+# are optional packages, imported only when one is asked for.
+
+# Engine name (infer.py --engine, export.py --engines) -> what it is called in messages.
+INFER_ENGINE_TITLES = {
+    "paddle": "Paddle Inference",
+    "onnxruntime": "onnxruntime",
+    "openvino": "OpenVINO",
+}
+
+# The pip package each engine needs beyond paddle, numpy and opencv.
+INFER_ENGINE_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+class InferenceEngine:
+    """One exported model loaded into one engine: `run(batch)` gives the model's first
+    output as a numpy array; `where` names the engine and its settings (for --benchmark)."""
+
+    def __init__(self, name, run, where):
+        self.name = name
+        self.run = run
+        self.where = where
+
+
+def engine_installed(name):
+    """Whether the package `name` needs imports here (Paddle Inference always does)."""
+    package = INFER_ENGINE_PACKAGES.get(name)
+    if package is None:
+        return True
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
+
+
+def first_error_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def load_paddle_engine(config, onnx_file, settings):
+    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU)."""
+    try:
+        predictor = create_inference_predictor(
+            config["model_file"],
+            config["params_file"],
+            settings["device"],
+            settings["cpu_threads"],
+            settings["use_onednn"],
+            settings["precision"],
+            settings["use_trt"],
+            config["input_shape"],
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
+        fail(f"{config['model_file']}: Paddle Inference cannot load it ({first_error_line(error)})")
+    if settings["device"] == "gpu":
+        where = f"Paddle Inference, gpu, {settings['precision']}" + (
+            ", TensorRT" if settings["use_trt"] else ""
+        )
+    else:
+        onednn = "on" if settings["use_onednn"] else "off"
+        where = f"Paddle Inference, cpu, {settings['cpu_threads']} threads, oneDNN {onednn}"
+    return InferenceEngine("paddle", lambda batch: run_inference_predictor(predictor, batch), where)
+
+
+def load_onnxruntime_engine(config, onnx_file, settings):
+    """ONNX Runtime on the ONNX file (its CUDA provider first on --device gpu, if present)."""
+    session = create_onnx_session(
+        onnx_file, settings["device"], settings["cpu_threads"], settings["flag"]
+    )
+    where = "onnxruntime, " + (
+        f"cpu, {settings['cpu_threads']} threads" if settings["device"] == "cpu" else "gpu"
+    )
+    return InferenceEngine("onnxruntime", lambda batch: run_onnx_session(session, batch), where)
+
+
+def load_openvino_engine(config, onnx_file, settings):
+    """OpenVINO on the ONNX file: it reads ONNX (not Paddle 3's model.json), and compiles
+    it for the CPU with --cpu-threads threads, tuned for the latency of one image."""
+    openvino = import_optional("openvino", settings["flag"])
+    if settings["device"] != "cpu":
+        fail(f"{settings['flag']} runs on the CPU here: use --device cpu")
+    try:
+        core = openvino.Core()
+        compiled = core.compile_model(
+            core.read_model(onnx_file),
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": int(settings["cpu_threads"]),
+                "PERFORMANCE_HINT": "LATENCY",
+                # float32 as exported: on a CPU with bfloat16 units OpenVINO would
+                # otherwise pick bfloat16 by itself, and move the logits
+                "INFERENCE_PRECISION_HINT": "f32",
+            },
+        )
+        request = compiled.create_infer_request()
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        fail(f"{onnx_file}: OpenVINO cannot load it ({first_error_line(error)})")
+
+    def run(batch):
+        request.infer({0: batch})
+        # the request reuses its output buffer: copy before the next run
+        return request.get_output_tensor(0).data.copy()
+
+    return InferenceEngine("openvino", run, f"OpenVINO, cpu, {settings['cpu_threads']} threads")
+
+
+INFER_ENGINE_LOADERS = {
+    "paddle": load_paddle_engine,
+    "onnxruntime": load_onnxruntime_engine,
+    "openvino": load_openvino_engine,
+}
+
+
+def engine_settings(
+    device="cpu", cpu_threads=None, use_onednn=True, precision="fp32", use_trt=False, flag=None
+):
+    """How to load an engine: the device and threads, Paddle Inference's oneDNN, precision
+    and TensorRT, and the flag that asked for it (named in a missing-package message)."""
+    return {
+        "device": device,
+        "cpu_threads": int(cpu_threads or os.cpu_count() or 1),
+        "use_onednn": use_onednn,
+        "precision": precision,
+        "use_trt": use_trt,
+        "flag": flag,
+    }
+
+
+def load_engine(name, config, onnx_file, settings):
+    """Engine `name` with the model of `config` (deploy.yaml's) or `onnx_file`; one line
+    and exit 2 when its package or its model file is missing, or it cannot load it."""
+    settings = dict(settings, flag=settings["flag"] or f"--engine {name}")
+    if name in INFER_ENGINE_PACKAGES:
+        import_optional(INFER_ENGINE_PACKAGES[name], settings["flag"])
+        if not os.path.isfile(onnx_file):
+            fail(
+                f"{onnx_file}: ONNX model not found (export.py --engines {name} writes it "
+                "beside deploy.yaml)"
+            )
+    return INFER_ENGINE_LOADERS[name](config, onnx_file, settings)
+
+
 # ---- runtime/exporting.py -------------------------------------------------
 #
 # Export behind every generated export.py: a static inference model, a PaddleSeg
-# deploy.yaml (written by deploy_config) and a check of the saved model against the
-# dynamic one.
+# deploy.yaml (written by deploy_config), the ONNX model for the engines that read it, and
+# a check of every engine written for against the dynamic model, at the export size and an
+# odd one.
 
-# Height and width the exported model is checked at when they are dynamic.
+# Height and width the exported model is checked at when they are dynamic; and the odd
+# size checked beside it: 13 rows fewer, 7 columns more (neither a power of two).
 EXPORT_CHECK_SIZE = (128, 256)
+
+EXPORT_ODD_OFFSET = (-13, 7)
 
 # Export check thresholds. argmax: share of pixels with equal class ids. softmax /
 # none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
@@ -775,6 +969,10 @@ EXPORT_CHECK_SIZE = (128, 256)
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
 
 EXPORT_MAX_RELATIVE_DIFF = 1e-3
+
+# export.py --precision fp16: float16 keeps about 3 significant digits per op, so the
+# logits may move by ~1e-2 of the largest and near-tied pixels change class.
+EXPORT_FP16_TOLERANCE = (0.99, 1e-2)
 
 
 def export_tolerance(spec):
@@ -868,16 +1066,33 @@ def export_arguments(spec, argv):
         help="class count (default: meta.json beside --model-path, else the spec's)",
     )
     parser.add_argument(
+        "--engines",
+        type=export_engines_flag,
+        default=["paddle"],
+        metavar="NAMES",
+        help="engines to write for and check, comma-separated: paddle (always: the "
+        f"program and deploy.yaml), onnxruntime, openvino (both read {ONNX_MODEL_FILE}, "
+        "converted by paddle2onnx); each installed one is checked against Paddle "
+        "Inference (default: paddle)",
+    )
+    parser.add_argument(
         "--onnx",
         action="store_true",
-        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
-        "onnxruntime against Paddle Inference",
+        help=f"also write {ONNX_MODEL_FILE} and check it with onnxruntime: "
+        "--engines paddle,onnxruntime",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="fp16 (GPU only): also write the program converted to float16, "
+        "model_fp16.json / .pdiparams, for infer.py --precision fp16 (default: fp32)",
     )
     parser.add_argument(
         "--onnx-opset",
         type=int,
         default=ONNX_OPSET,
-        help="ONNX opset for --onnx (default: %(default)s)",
+        help="ONNX opset of the ONNX model (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     shape = args.input_shape
@@ -885,6 +1100,8 @@ def export_arguments(spec, argv):
         parser.error("--input-shape takes N 3 H W, each a positive size or -1 (dynamic)")
     if args.num_classes is not None and args.num_classes < 1:
         parser.error("--num-classes must be >= 1")
+    engines = ["paddle", *args.engines, *(["onnxruntime"] if args.onnx else [])]
+    args.engines = [name for name in INFER_ENGINE_TITLES if name in engines]  # each once
     return args
 
 
@@ -973,46 +1190,147 @@ def load_export_weights(model, path):
     model.set_state_dict(weights)
 
 
-def check_exported_model(wrapped, folder, input_shape, output_op, tolerance):
-    """Run the saved model with Paddle Inference and the dynamic one on the same random
-    input, within `tolerance` (`export_tolerance`); (figure, passed, description)."""
-    config = load_deploy_config(folder)
+def export_check_shapes(spec, input_shape):
+    """The input shapes export.py checks every engine at: the exported size
+    (EXPORT_CHECK_SIZE for a dynamic side) and, where a side is dynamic, an odd size too
+    (EXPORT_ODD_OFFSET from it, in steps of the model's input multiple where it needs one,
+    SPEC's `input_multiple`), since the engines run sizes the export was not traced at."""
     default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
     shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
-    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
-    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    if input_shape[2] > 0 and input_shape[3] > 0:
+        return [shape]
+    multiple = spec.get("input_multiple", 1)
+    odd = list(shape)
+    for axis, offset in zip((2, 3), EXPORT_ODD_OFFSET):
+        if input_shape[axis] < 0:
+            steps = -(-abs(offset) // multiple)  # at least |offset| pixels
+            odd[axis] += steps * multiple * (1 if offset > 0 else -1)
+    return [shape, odd]
+
+
+def export_check_batch(shape):
+    """The random input export.py checks at (the same for every engine)."""
+    return np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+
+
+def output_bound(tolerance, reference):
+    """The largest difference `tolerance` allows against `reference`, the logits (or, for
+    a class-id output, anything: compare_outputs counts equal pixels then)."""
+    return tolerance[1] * max(1.0, float(np.abs(reference).max()))
+
+
+def check_exported_model(wrapped, predictor, batch, tolerance):
+    """Run the saved model (`predictor`, Paddle Inference) and the dynamic one on `batch`,
+    within `tolerance` (`export_tolerance`); (Paddle Inference's output, the dynamic
+    model's, passed, description)."""
     static = run_inference_predictor(predictor, batch)
     with paddle.no_grad():
         logit = wrapped.model(paddle.to_tensor(batch))[0]
         dynamic = wrapped.apply_output_op(logit).numpy()
-    min_agreement, max_relative_diff, pixel_share = tolerance
-    bound = max_relative_diff * max(1.0, float(paddle.abs(logit).max()))
-    where = f"input {'x'.join(map(str, shape))}"
-    return compare_outputs(static, dynamic, where, min_agreement, bound, pixel_share)
+    min_agreement, _, pixel_share = tolerance
+    bound = output_bound(tolerance, logit.numpy())
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        static, dynamic, where, min_agreement, bound, pixel_share
+    )
+    return static, dynamic, passed, description
 
 
-def export_onnx(folder, input_shape, opset, tolerance):
-    """export.py --onnx: convert the saved model in `folder` to ONNX and check onnxruntime's
-    output against Paddle Inference's on the same random input."""
+def check_engine(engine, batch, expected, tolerance):
+    """Engine `engine`'s output on `batch` against `expected`, Paddle Inference's (the
+    bound relative to its largest magnitude); (passed, description)."""
+    min_agreement, _, pixel_share = tolerance
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        engine.run(batch),
+        expected,
+        where,
+        min_agreement,
+        output_bound(tolerance, expected),
+        pixel_share,
+    )
+    return passed, description
+
+
+def export_engines_flag(text):
+    """--engines: comma-separated engine names."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in INFER_ENGINE_TITLES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"engines are {', '.join(INFER_ENGINE_TITLES)} (comma-separated), not {text!r}"
+        )
+    return names
+
+
+def check_onnx_engines(folder, engines, batches, expected, tolerance):
+    """Each ONNX engine of `engines` whose package is installed, on the ONNX model in
+    `folder`, against Paddle Inference's outputs `expected` on `batches`; one line each,
+    a line for each engine skipped, exit 1 at the first disagreement."""
     config = load_deploy_config(folder)
     onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
-    export_onnx_model(config["model_file"], config["params_file"], onnx_file, opset)
-    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
-    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
-    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
-    predictor = create_inference_predictor(config["model_file"], config["params_file"])
-    expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(onnx_file, batch, expected, *tolerance)
-    if not passed:
-        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
-    print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
+    for name in engines:
+        if name == "paddle":
+            continue
+        if not engine_installed(name):
+            package = INFER_ENGINE_PACKAGES[name]
+            print(
+                f"onnx check ({name}): skipped, '{package}' is not installed (pip install {package})"
+            )
+            continue
+        engine = load_engine(name, config, onnx_file, engine_settings(flag=f"--engines {name}"))
+        for batch, reference in zip(batches, expected):
+            passed, description = check_engine(engine, batch, reference, tolerance)
+            if not passed:
+                fail(
+                    f"the ONNX model does not match Paddle Inference on {name}: {description}",
+                    status=1,
+                )
+            print(f"onnx check ({name} vs Paddle Inference): {description}")
+
+
+def export_fp16(folder, batches, dynamic_outputs):
+    """export.py --precision fp16 (GPU only): the saved program converted to float16
+    (float32 input and output kept) as model_fp16.json / .pdiparams beside the float32
+    one, checked with Paddle Inference on the GPU against the dynamic model within
+    EXPORT_FP16_TOLERANCE. Untested here: needs a CUDA build of Paddle."""
+    config = load_deploy_config(folder)
+    model_file, params_file = fp16_model_files(config["model_file"])
+    paddle.inference.convert_to_mixed_precision(
+        config["model_file"],
+        config["params_file"],
+        model_file,
+        params_file,
+        paddle.inference.PrecisionType.Half,
+        paddle.inference.PlaceType.GPU,
+        True,  # keep_io_types: float32 in and out, as infer.py feeds and reads it
+    )
+    predictor = create_inference_predictor(model_file, params_file, "gpu", precision="fp16")
+    min_agreement, max_relative_diff = EXPORT_FP16_TOLERANCE
+    for batch, dynamic in zip(batches, dynamic_outputs):
+        where = f"input {'x'.join(map(str, batch.shape))}"
+        bound = max_relative_diff * max(1.0, float(np.abs(dynamic).max()))
+        _, passed, description = compare_outputs(
+            run_inference_predictor(predictor, batch), dynamic, where, min_agreement, bound
+        )
+        if not passed:
+            fail(f"the float16 model does not match the dynamic model: {description}", status=1)
+        print(f"fp16 check (Paddle Inference float16 vs dynamic model): {description}")
 
 
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
-    if args.onnx and onnx_input_problem(spec, args.input_shape):
+    onnx_engines = [name for name in args.engines if name != "paddle"]
+    if onnx_engines and onnx_input_problem(spec, args.input_shape):
         fail(onnx_input_problem(spec, args.input_shape))
+    if args.precision == "fp16" and not (
+        paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    ):
+        fail(
+            "--precision fp16 needs a GPU: Paddle converts the program for its float16 GPU "
+            "kernels (a CUDA build of Paddle and a GPU); on CPU export in float32"
+        )
     if args.model_path:
         args.model_path = find_model_weights(args.model_path)
     num_classes = export_num_classes(spec, args.model_path, args.num_classes)
@@ -1047,14 +1365,35 @@ def export_main(spec, build_model, argv=None):
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
         tolerance = export_tolerance(spec)
-        _, passed, description = check_exported_model(
-            wrapped, work, args.input_shape, args.output_op, tolerance
-        )
-        if not passed:
-            fail(f"the exported model does not match the dynamic model: {description}", status=1)
-        print(f"export check (Paddle Inference vs dynamic model): {description}")
-        if args.onnx:
-            export_onnx(work, args.input_shape, args.onnx_opset, tolerance)
+        config = load_deploy_config(work)
+        predictor = create_inference_predictor(config["model_file"], config["params_file"])
+        batches = [
+            export_check_batch(shape) for shape in export_check_shapes(spec, args.input_shape)
+        ]
+        expected, dynamic_outputs = [], []
+        for batch in batches:
+            static, dynamic, passed, description = check_exported_model(
+                wrapped, predictor, batch, tolerance
+            )
+            if not passed:
+                fail(
+                    f"the exported model does not match the dynamic model: {description}",
+                    status=1,
+                )
+            print(f"export check (Paddle Inference vs dynamic model): {description}")
+            expected.append(static)
+            dynamic_outputs.append(dynamic)
+        if onnx_engines:
+            export_onnx_model(
+                config["model_file"],
+                config["params_file"],
+                os.path.join(work, ONNX_MODEL_FILE),
+                args.onnx_opset,
+                flag="--onnx" if args.onnx else f"--engines {','.join(args.engines)}",
+            )
+            check_onnx_engines(work, onnx_engines, batches, expected, tolerance)
+        if args.precision == "fp16":
+            export_fp16(work, batches, dynamic_outputs)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):
