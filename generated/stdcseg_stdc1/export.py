@@ -1265,19 +1265,20 @@ def export_engines_flag(text):
 
 def check_onnx_engines(folder, engines, batches, expected, tolerance):
     """Each ONNX engine of `engines` whose package is installed, on the ONNX model in
-    `folder`, against Paddle Inference's outputs `expected` on `batches`; one line each,
-    a line for each engine skipped, exit 1 at the first disagreement."""
+    `folder`, against Paddle Inference's outputs `expected` on `batches`: a line per
+    check, one for each engine skipped (first), exit 1 at the first disagreement."""
     config = load_deploy_config(folder)
     onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
+    installed = []
     for name in engines:
         if name == "paddle":
             continue
-        if not engine_installed(name):
-            package = INFER_ENGINE_PACKAGES[name]
-            print(
-                f"onnx check ({name}): skipped, '{package}' is not installed (pip install {package})"
-            )
+        if engine_installed(name):
+            installed.append(name)
             continue
+        package = INFER_ENGINE_PACKAGES[name]
+        print(f"onnx check ({name}): skipped, '{package}' is not installed (pip install {package})")
+    for name in installed:
         engine = load_engine(name, config, onnx_file, engine_settings(flag=f"--engines {name}"))
         for batch, reference in zip(batches, expected):
             passed, description = check_engine(engine, batch, reference, tolerance)
