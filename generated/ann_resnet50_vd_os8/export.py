@@ -1005,10 +1005,10 @@ def onnx_input_problem(spec, input_shape):
         return None
     example = " ".join(map(str, fixed["example"]))
     return (
-        f"--onnx needs a fixed --input-shape for this model, both sides multiples of "
-        f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
-        f"at a static size, and exactly only where the bins divide it), e.g. "
-        f"--input-shape 1 3 {example}"
+        "ONNX (--onnx, --engines onnxruntime or openvino) needs a fixed --input-shape for "
+        f"this model, both sides multiples of {multiple} (paddle2onnx converts the adaptive "
+        f"pooling in its {fixed['what']} only at a static size, and exactly only where the "
+        f"bins divide it), e.g. --input-shape 1 3 {example}"
     )
 
 

@@ -1249,6 +1249,8 @@ def infer_arguments(spec, argv):
             parser.error("--onnx FILE and --onnx-file FILE: give the file once")
         args.engine, args.onnx_file = "onnxruntime", args.onnx or args.onnx_file
     args.engine = args.engine or INFER_DEFAULT_ENGINE
+    if args.onnx_file and args.engine == "paddle":
+        parser.error("--onnx-file goes with --engine onnxruntime, openvino or auto")
     return args
 
 
