@@ -847,7 +847,10 @@ def first_error_line(error):
 
 
 def load_paddle_engine(config, onnx_file, settings):
-    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU)."""
+    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU).
+    A program export.py already converted to float16 (config's `fp16_program`) is run as
+    it is, as Paddle's mixed-precision guide runs a converted model."""
+    precision = "fp32" if config.get("fp16_program") else settings["precision"]
     try:
         predictor = create_inference_predictor(
             config["model_file"],
@@ -855,7 +858,7 @@ def load_paddle_engine(config, onnx_file, settings):
             settings["device"],
             settings["cpu_threads"],
             settings["use_onednn"],
-            settings["precision"],
+            precision,
             settings["use_trt"],
             config["input_shape"],
         )
@@ -1309,7 +1312,8 @@ def export_fp16(folder, batches, dynamic_outputs):
         paddle.inference.PlaceType.GPU,
         True,  # keep_io_types: float32 in and out, as infer.py feeds and reads it
     )
-    predictor = create_inference_predictor(model_file, params_file, "gpu", precision="fp16")
+    # a converted program runs with the plain GPU configuration (Paddle's guide to it)
+    predictor = create_inference_predictor(model_file, params_file, "gpu")
     min_agreement, max_relative_diff = EXPORT_FP16_TOLERANCE
     for batch, dynamic in zip(batches, dynamic_outputs):
         where = f"input {'x'.join(map(str, batch.shape))}"

@@ -786,7 +786,10 @@ def first_error_line(error):
 
 
 def load_paddle_engine(config, onnx_file, settings):
-    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU)."""
+    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU).
+    A program export.py already converted to float16 (config's `fp16_program`) is run as
+    it is, as Paddle's mixed-precision guide runs a converted model."""
+    precision = "fp32" if config.get("fp16_program") else settings["precision"]
     try:
         predictor = create_inference_predictor(
             config["model_file"],
@@ -794,7 +797,7 @@ def load_paddle_engine(config, onnx_file, settings):
             settings["device"],
             settings["cpu_threads"],
             settings["use_onednn"],
-            settings["precision"],
+            precision,
             settings["use_trt"],
             config["input_shape"],
         )
@@ -1364,12 +1367,13 @@ def check_precision_flags(args):
 
 
 def infer_engine(args, config):
-    """The engine --engine names, loaded with the model (for fp16 the float16 program
-    export.py --precision fp16 wrote, when there); for auto, auto_engine's choice."""
-    if args.precision == "fp16":
+    """The engine --engine names, loaded with the model (for fp16 without TensorRT, the
+    float16 program export.py --precision fp16 wrote, when there); for auto, auto_engine's
+    choice."""
+    if args.precision == "fp16" and not args.use_trt:  # TensorRT converts by itself
         model_file, params_file = fp16_model_files(config["model_file"])
         if os.path.isfile(model_file) and os.path.isfile(params_file):
-            config = dict(config, model_file=model_file, params_file=params_file)
+            config = dict(config, model_file=model_file, params_file=params_file, fp16_program=True)
     onnx_file = args.onnx_file or default_onnx_file(config)
     settings = engine_settings(
         args.device,

@@ -60,7 +60,10 @@ def first_error_line(error):
 
 
 def load_paddle_engine(config, onnx_file, settings):
-    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU)."""
+    """Paddle Inference on the saved program (oneDNN on CPU; float16 or TensorRT on GPU).
+    A program export.py already converted to float16 (config's `fp16_program`) is run as
+    it is, as Paddle's mixed-precision guide runs a converted model."""
+    precision = "fp32" if config.get("fp16_program") else settings["precision"]
     try:
         predictor = create_inference_predictor(
             config["model_file"],
@@ -68,7 +71,7 @@ def load_paddle_engine(config, onnx_file, settings):
             settings["device"],
             settings["cpu_threads"],
             settings["use_onednn"],
-            settings["precision"],
+            precision,
             settings["use_trt"],
             config["input_shape"],
         )

@@ -343,12 +343,13 @@ def check_precision_flags(args):
 
 
 def infer_engine(args, config):
-    """The engine --engine names, loaded with the model (for fp16 the float16 program
-    export.py --precision fp16 wrote, when there); for auto, auto_engine's choice."""
-    if args.precision == "fp16":
+    """The engine --engine names, loaded with the model (for fp16 without TensorRT, the
+    float16 program export.py --precision fp16 wrote, when there); for auto, auto_engine's
+    choice."""
+    if args.precision == "fp16" and not args.use_trt:  # TensorRT converts by itself
         model_file, params_file = fp16_model_files(config["model_file"])
         if os.path.isfile(model_file) and os.path.isfile(params_file):
-            config = dict(config, model_file=model_file, params_file=params_file)
+            config = dict(config, model_file=model_file, params_file=params_file, fp16_program=True)
     onnx_file = args.onnx_file or default_onnx_file(config)
     settings = engine_settings(
         args.device,
