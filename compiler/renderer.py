@@ -177,12 +177,17 @@ def onnx_fixed_input(variant: Variant) -> dict | None:
 
 def export_spec(variant: Variant) -> dict:
     """export.py's SPEC: the variant's, plus the export check its model asks for (catalog
-    `extra["export_check"]`, for a model whose output is not continuous in its input)
-    and the input multiple its ONNX conversion needs (`onnx_fixed_input`)."""
+    `extra["export_check"]`, for a model whose output is not continuous in its input),
+    the multiple both input sides must be for a model that takes no other size
+    (`extra["input_multiple"]`: export.py checks an odd size in its steps) and the input
+    multiple its ONNX conversion needs (`onnx_fixed_input`)."""
     spec = variant.export_spec()
-    check = catalog.MODELS[variant.model.type].extra.get("export_check")
+    extra = catalog.MODELS[variant.model.type].extra
+    check = extra.get("export_check")
     if check:
         spec["export_check"] = dict(check)
+    if extra.get("input_multiple"):
+        spec["input_multiple"] = extra["input_multiple"]
     fixed = onnx_fixed_input(variant)
     if fixed:
         spec["onnx_fixed_input"] = {k: fixed[k] for k in ("what", "multiple", "example")}

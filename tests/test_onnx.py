@@ -1,5 +1,6 @@
 """ONNX round trip on the smallest combination: export.py --onnx converts with paddle2onnx
-and checks onnxruntime against Paddle Inference; infer.py --onnx segments with it."""
+and checks onnxruntime against Paddle Inference; infer.py --onnx segments with it.
+(tests/test_engines.py covers --engines / --engine with OpenVINO too.)"""
 
 import os
 import subprocess
@@ -62,7 +63,8 @@ def test_infer_runs_the_onnx_file_like_the_paddle_model(exported):
     image = np.random.default_rng(3).integers(0, 256, (80, 144, 3), dtype=np.uint8)
     cv2.imwrite(str(work / "street.png"), cv2.GaussianBlur(image, (9, 9), 0))
     masks = {}
-    for name, extra in (("paddle", []), ("onnx", ["--onnx"])):
+    # --onnx: the short form of --engine onnxruntime, kept for scripts that use it
+    for name, extra in (("paddle", ["--engine", "paddle"]), ("onnx", ["--onnx"])):
         code, out, err = run_script("infer.py", ["--config", "export", "--image", "street.png",
                                                  "--save-dir", name, *extra], work)
         assert code == 0, out + err

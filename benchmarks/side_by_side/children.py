@@ -67,16 +67,17 @@ def child_infer(impl, s):
     infer = load_script(Path(s["combination_dir"]) / "infer.py", "segc_infer")
     config = infer.load_deploy_config(s["export_dir"])
     if impl == "segc":
-        predictor = infer.create_inference_predictor(
-            config["model_file"], config["params_file"], s["device"], s["cpu_threads"],
-            s["onednn"])
+        # infer.py --engine's engine (Paddle Inference unless --engine names another)
+        engine = infer.load_engine(
+            s.get("engine", "paddle"), config, infer.default_onnx_file(config),
+            infer.engine_settings(s["device"], s["cpu_threads"], s["onednn"]))
         scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
 
         def stages(path):
             image = infer.read_image_file(path)
             batch = infer.infer_preprocess(image, scale, shift, config["resize"])
             yield "preprocess"
-            output = infer.run_inference_predictor(predictor, batch)
+            output = engine.run(batch)
             yield "inference"
             infer.infer_postprocess(output, (image.shape[1], image.shape[0]))
             yield "postprocess"

@@ -76,13 +76,17 @@ def environment():
             "load_average_start": load_average()}
 
 
-def export_model(combination_dir: Path, export_dir: Path) -> None:
-    if (export_dir / "deploy.yaml").is_file():
+def export_model(combination_dir: Path, export_dir: Path, engine: str = "paddle") -> None:
+    """The untrained model exported for Paddle Inference and, for an ONNX engine (segc's
+    side of --engine), with model.onnx too; an earlier export that has them is kept."""
+    onnx = engine != "paddle"
+    if (export_dir / "deploy.yaml").is_file() and (not onnx or (export_dir / "model.onnx").is_file()):
         return
     say(f"exporting {combination_dir.name} (untrained weights: speed does not depend on "
         "them) ...")
     subprocess.run([sys.executable, str(combination_dir / "export.py"), "--save-dir",
-                    str(export_dir)], check=True, capture_output=True)
+                    str(export_dir), "--engines", f"paddle,{engine}" if onnx else "paddle"],
+                   check=True, capture_output=True)
 
 
 def training_run(impl, s, work: Path, round_index: int) -> dict:
@@ -144,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated subset of preprocess,infer,data,train,breakdown")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--engine", choices=("paddle", "onnxruntime", "openvino"),
+                        default="paddle",
+                        help="segc's engine for end-to-end inference (infer.py --engine; "
+                        "PaddleSeg's side is always Paddle Inference; default: %(default)s)")
     parser.add_argument("--no-onednn", action="store_true",
                         help="both predictors without oneDNN (PaddleSeg's CPU default)")
     parser.add_argument("--rounds", type=int, default=3,
@@ -366,7 +374,7 @@ def main() -> None:
     images = [str(data_root / line.split()[0]) for line in test_lines]
     export_dir = work / f"export_{args.combination}"
     if {"preprocess", "infer"} & set(parts):
-        export_model(combination_dir, export_dir)
+        export_model(combination_dir, export_dir, args.engine)
 
     s = {
         "combination_dir": str(combination_dir.resolve()), "export_dir": str(export_dir),
@@ -374,6 +382,7 @@ def main() -> None:
         "paddleseg_config": str(paddleseg_config), "work": str(work),
         "data_root": str(data_root), "images": images, "device": args.device,
         "cpu_threads": args.cpu_threads, "onednn": not args.no_onednn, "cv2_threads": 1,
+        "engine": args.engine,
         "warmup": 2, "runs": args.infer_runs, "preprocess_runs": args.preprocess_runs,
         "data_warmup": 2, "data_samples": args.data_samples,
         "num_classes": spec["dataset"]["num_classes"], "batch_size": batch_size,
@@ -386,7 +395,7 @@ def main() -> None:
         "measured_at": utc_timestamp(),
         "combination": args.combination, "paddleseg_config": paddleseg_config.name,
         "environment": environment(),
-        "settings": {k: s[k] for k in ("device", "cpu_threads", "onednn", "batch_size",
+        "settings": {k: s[k] for k in ("device", "cpu_threads", "onednn", "engine", "batch_size",
                                        "crop_size", "iters", "num_workers", "runs",
                                        "preprocess_runs", "data_samples")}
         | {"rounds": args.rounds, "quick": args.quick, "train_image_size": [2048, 1024],

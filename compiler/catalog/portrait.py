@@ -35,6 +35,7 @@ MODELS = [
         "for two-class portrait segmentation of small images. Input sides must be "
         "multiples of 32.",
         extra_outputs=(ExtraOutput("edge", when="add_edge"),),
+        extra={"input_multiple": 32},  # its decoder adds the 1/32 map, upsampled 2x, to 1/16
         backbones=("MobileNetV2",),
         args=(
             Arg("min_channel", POS_INT, 16,

@@ -46,7 +46,9 @@ MODELS = [
         ),
         extra={"onnx_unsupported": "an adaptive average pooling to a size computed at run "
                                    "time (\"ksize's type is not constant\"), even at a fixed "
-                                   "--input-shape"},
+                                   "--input-shape",
+               # its 1/2, 1/4 and 1/8 maps are concatenated with the image downsampled
+               "input_multiple": 8},
     ),
     Component(
         name="ESPNetV2",
@@ -66,7 +68,9 @@ MODELS = [
             Arg("drop_prob", PROB, 0.1,
                 "Spatial dropout before the head's 1x1 classifiers."),
         ),
-        extra={"onnx_unsupported": "a dilated depthwise convolution with 'SAME' padding"},
+        extra={"onnx_unsupported": "a dilated depthwise convolution with 'SAME' padding",
+               # its levels down to 1/16 are added to the image downsampled
+               "input_multiple": 16},
     ),
     Component(
         name="PPHumanSegLite",

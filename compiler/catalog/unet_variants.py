@@ -34,6 +34,7 @@ MODELS = [
                 "four classifiers' (false: the deepest node's alone). One output either "
                 "way, in training too."),
         ),
+        extra={"input_multiple": 16},  # four 2x poolings, their maps concatenated back
     ),
     Component(
         name="UNet3Plus",
@@ -55,6 +56,7 @@ MODELS = [
                 "logits after the main ones (one loss each), and, as in PaddleSeg, "
                 "evaluation runs them too."),
         ),
+        extra={"input_multiple": 16},  # four 2x poolings, their maps concatenated back
     ),
     Component(
         name="SegNet",

@@ -71,8 +71,9 @@ def dataset_class_names(dataset_spec, data, num_classes):
 # ---- runtime/exporting.py -------------------------------------------------
 #
 # Export behind every generated export.py: a static inference model, a PaddleSeg
-# deploy.yaml (written by deploy_config) and a check of the saved model against the
-# dynamic one.
+# deploy.yaml (written by deploy_config), the ONNX model for the engines that read it, and
+# a check of every engine written for against the dynamic model, at the export size and an
+# odd one.
 
 
 def export_num_classes(spec, model_path, override=None):

@@ -240,6 +240,13 @@ def infer_model_files(folder, model_name):
     return model_file
 
 
+def fp16_model_files(model_file):
+    """(program, weights) of the float16 model export.py --precision fp16 writes beside
+    the float32 `model_file`: model_fp16.json and model_fp16.pdiparams."""
+    stem, ending = os.path.splitext(model_file)
+    return f"{stem}_fp16{ending}", f"{stem}_fp16.pdiparams"
+
+
 def load_deploy_config(path):
     """Read a deploy.yaml (or the folder holding one) into a dict.
 

@@ -1,6 +1,7 @@
 """Export behind every generated export.py: a static inference model, a PaddleSeg
-deploy.yaml (written by deploy_config) and a check of the saved model against the
-dynamic one."""
+deploy.yaml (written by deploy_config), the ONNX model for the engines that read it, and
+a check of every engine written for against the dynamic model, at the export size and an
+odd one."""
 
 import argparse
 import json
@@ -15,21 +16,25 @@ from paddle import nn
 from .deploy_config import (
     deploy_yaml_lines,
     export_deploy_info,
+    fp16_model_files,
     infer_model_files,
     load_deploy_config,
 )
-from .errors import fail
-from .onnx_export import (
-    ONNX_MODEL_FILE,
-    ONNX_OPSET,
-    check_onnx_model,
-    compare_outputs,
-    export_onnx_model,
+from .engines import (
+    INFER_ENGINE_PACKAGES,
+    INFER_ENGINE_TITLES,
+    engine_installed,
+    engine_settings,
+    load_engine,
 )
+from .errors import fail
+from .onnx_export import ONNX_MODEL_FILE, ONNX_OPSET, compare_outputs, export_onnx_model
 from .predictor import create_inference_predictor, run_inference_predictor
 
-# Height and width the exported model is checked at when they are dynamic.
+# Height and width the exported model is checked at when they are dynamic; and the odd
+# size checked beside it: 13 rows fewer, 7 columns more (neither a power of two).
 EXPORT_CHECK_SIZE = (128, 256)
+EXPORT_ODD_OFFSET = (-13, 7)
 
 # Export check thresholds. argmax: share of pixels with equal class ids. softmax /
 # none: also the largest difference, at most EXPORT_MAX_RELATIVE_DIFF x max(1, largest
@@ -40,6 +45,9 @@ EXPORT_CHECK_SIZE = (128, 256)
 # exact; a wrong layer or mode moves logits by a sizeable share of it.
 EXPORT_MIN_PIXEL_AGREEMENT = 0.999
 EXPORT_MAX_RELATIVE_DIFF = 1e-3
+# export.py --precision fp16: float16 keeps about 3 significant digits per op, so the
+# logits may move by ~1e-2 of the largest and near-tied pixels change class.
+EXPORT_FP16_TOLERANCE = (0.99, 1e-2)
 
 
 def export_tolerance(spec):
@@ -69,10 +77,10 @@ def onnx_input_problem(spec, input_shape):
         return None
     example = " ".join(map(str, fixed["example"]))
     return (
-        f"--onnx needs a fixed --input-shape for this model, both sides multiples of "
-        f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
-        f"at a static size, and exactly only where the bins divide it), e.g. "
-        f"--input-shape 1 3 {example}"
+        "ONNX (--onnx, --engines onnxruntime or openvino) needs a fixed --input-shape for "
+        f"this model, both sides multiples of {multiple} (paddle2onnx converts the adaptive "
+        f"pooling in its {fixed['what']} only at a static size, and exactly only where the "
+        f"bins divide it), e.g. --input-shape 1 3 {example}"
     )
 
 
@@ -133,16 +141,33 @@ def export_arguments(spec, argv):
         help="class count (default: meta.json beside --model-path, else the spec's)",
     )
     parser.add_argument(
+        "--engines",
+        type=export_engines_flag,
+        default=["paddle"],
+        metavar="NAMES",
+        help="engines to write for and check, comma-separated: paddle (always: the "
+        f"program and deploy.yaml), onnxruntime, openvino (both read {ONNX_MODEL_FILE}, "
+        "converted by paddle2onnx); each installed one is checked against Paddle "
+        "Inference (default: paddle)",
+    )
+    parser.add_argument(
         "--onnx",
         action="store_true",
-        help=f"also write {ONNX_MODEL_FILE} (paddle2onnx) and check it with "
-        "onnxruntime against Paddle Inference",
+        help=f"also write {ONNX_MODEL_FILE} and check it with onnxruntime: "
+        "--engines paddle,onnxruntime",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="fp16 (GPU only): also write the program converted to float16, "
+        "model_fp16.json / .pdiparams, for infer.py --precision fp16 (default: fp32)",
     )
     parser.add_argument(
         "--onnx-opset",
         type=int,
         default=ONNX_OPSET,
-        help="ONNX opset for --onnx (default: %(default)s)",
+        help="ONNX opset of the ONNX model (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     shape = args.input_shape
@@ -150,6 +175,8 @@ def export_arguments(spec, argv):
         parser.error("--input-shape takes N 3 H W, each a positive size or -1 (dynamic)")
     if args.num_classes is not None and args.num_classes < 1:
         parser.error("--num-classes must be >= 1")
+    engines = ["paddle", *args.engines, *(["onnxruntime"] if args.onnx else [])]
+    args.engines = [name for name in INFER_ENGINE_TITLES if name in engines]  # each once
     return args
 
 
@@ -238,46 +265,149 @@ def load_export_weights(model, path):
     model.set_state_dict(weights)
 
 
-def check_exported_model(wrapped, folder, input_shape, output_op, tolerance):
-    """Run the saved model with Paddle Inference and the dynamic one on the same random
-    input, within `tolerance` (`export_tolerance`); (figure, passed, description)."""
-    config = load_deploy_config(folder)
+def export_check_shapes(spec, input_shape):
+    """The input shapes export.py checks every engine at: the exported size
+    (EXPORT_CHECK_SIZE for a dynamic side) and, where a side is dynamic, an odd size too
+    (EXPORT_ODD_OFFSET from it, in steps of the model's input multiple where it needs one,
+    SPEC's `input_multiple`), since the engines run sizes the export was not traced at."""
     default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
     shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
-    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
-    predictor = create_inference_predictor(config["model_file"], config["params_file"])
+    if input_shape[2] > 0 and input_shape[3] > 0:
+        return [shape]
+    multiple = spec.get("input_multiple", 1)
+    odd = list(shape)
+    for axis, offset in zip((2, 3), EXPORT_ODD_OFFSET):
+        if input_shape[axis] < 0:
+            steps = -(-abs(offset) // multiple)  # at least |offset| pixels
+            odd[axis] += steps * multiple * (1 if offset > 0 else -1)
+    return [shape, odd]
+
+
+def export_check_batch(shape):
+    """The random input export.py checks at (the same for every engine)."""
+    return np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+
+
+def output_bound(tolerance, reference):
+    """The largest difference `tolerance` allows against `reference`, the logits (or, for
+    a class-id output, anything: compare_outputs counts equal pixels then)."""
+    return tolerance[1] * max(1.0, float(np.abs(reference).max()))
+
+
+def check_exported_model(wrapped, predictor, batch, tolerance):
+    """Run the saved model (`predictor`, Paddle Inference) and the dynamic one on `batch`,
+    within `tolerance` (`export_tolerance`); (Paddle Inference's output, the dynamic
+    model's, passed, description)."""
     static = run_inference_predictor(predictor, batch)
     with paddle.no_grad():
         logit = wrapped.model(paddle.to_tensor(batch))[0]
         dynamic = wrapped.apply_output_op(logit).numpy()
-    min_agreement, max_relative_diff, pixel_share = tolerance
-    bound = max_relative_diff * max(1.0, float(paddle.abs(logit).max()))
-    where = f"input {'x'.join(map(str, shape))}"
-    return compare_outputs(static, dynamic, where, min_agreement, bound, pixel_share)
+    min_agreement, _, pixel_share = tolerance
+    bound = output_bound(tolerance, logit.numpy())
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        static, dynamic, where, min_agreement, bound, pixel_share
+    )
+    return static, dynamic, passed, description
 
 
-def export_onnx(folder, input_shape, opset, tolerance):
-    """export.py --onnx: convert the saved model in `folder` to ONNX and check onnxruntime's
-    output against Paddle Inference's on the same random input."""
+def check_engine(engine, batch, expected, tolerance):
+    """Engine `engine`'s output on `batch` against `expected`, Paddle Inference's (the
+    bound relative to its largest magnitude); (passed, description)."""
+    min_agreement, _, pixel_share = tolerance
+    where = f"input {'x'.join(map(str, batch.shape))}"
+    _, passed, description = compare_outputs(
+        engine.run(batch),
+        expected,
+        where,
+        min_agreement,
+        output_bound(tolerance, expected),
+        pixel_share,
+    )
+    return passed, description
+
+
+def export_engines_flag(text):
+    """--engines: comma-separated engine names."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in INFER_ENGINE_TITLES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"engines are {', '.join(INFER_ENGINE_TITLES)} (comma-separated), not {text!r}"
+        )
+    return names
+
+
+def check_onnx_engines(folder, engines, batches, expected, tolerance):
+    """Each ONNX engine of `engines` whose package is installed, on the ONNX model in
+    `folder`, against Paddle Inference's outputs `expected` on `batches`: a line per
+    check, one for each engine skipped (first), exit 1 at the first disagreement."""
     config = load_deploy_config(folder)
     onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
-    export_onnx_model(config["model_file"], config["params_file"], onnx_file, opset)
-    default_size = dict(zip((2, 3), EXPORT_CHECK_SIZE))
-    shape = [v if v > 0 else default_size.get(axis, 1) for axis, v in enumerate(input_shape)]
-    batch = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
-    predictor = create_inference_predictor(config["model_file"], config["params_file"])
-    expected = run_inference_predictor(predictor, batch)
-    passed, description = check_onnx_model(onnx_file, batch, expected, *tolerance)
-    if not passed:
-        fail(f"the ONNX model does not match Paddle Inference: {description}", status=1)
-    print(f"onnx check (onnxruntime vs Paddle Inference): {description}")
+    installed = []
+    for name in engines:
+        if name == "paddle":
+            continue
+        if engine_installed(name):
+            installed.append(name)
+            continue
+        package = INFER_ENGINE_PACKAGES[name]
+        print(f"onnx check ({name}): skipped, '{package}' is not installed (pip install {package})")
+    for name in installed:
+        engine = load_engine(name, config, onnx_file, engine_settings(flag=f"--engines {name}"))
+        for batch, reference in zip(batches, expected):
+            passed, description = check_engine(engine, batch, reference, tolerance)
+            if not passed:
+                fail(
+                    f"the ONNX model does not match Paddle Inference on {name}: {description}",
+                    status=1,
+                )
+            print(f"onnx check ({name} vs Paddle Inference): {description}")
+
+
+def export_fp16(folder, batches, dynamic_outputs):
+    """export.py --precision fp16 (GPU only): the saved program converted to float16
+    (float32 input and output kept) as model_fp16.json / .pdiparams beside the float32
+    one, checked with Paddle Inference on the GPU against the dynamic model within
+    EXPORT_FP16_TOLERANCE. Untested here: needs a CUDA build of Paddle."""
+    config = load_deploy_config(folder)
+    model_file, params_file = fp16_model_files(config["model_file"])
+    paddle.inference.convert_to_mixed_precision(
+        config["model_file"],
+        config["params_file"],
+        model_file,
+        params_file,
+        paddle.inference.PrecisionType.Half,
+        paddle.inference.PlaceType.GPU,
+        True,  # keep_io_types: float32 in and out, as infer.py feeds and reads it
+    )
+    # a converted program runs with the plain GPU configuration (Paddle's guide to it)
+    predictor = create_inference_predictor(model_file, params_file, "gpu")
+    min_agreement, max_relative_diff = EXPORT_FP16_TOLERANCE
+    for batch, dynamic in zip(batches, dynamic_outputs):
+        where = f"input {'x'.join(map(str, batch.shape))}"
+        bound = max_relative_diff * max(1.0, float(np.abs(dynamic).max()))
+        _, passed, description = compare_outputs(
+            run_inference_predictor(predictor, batch), dynamic, where, min_agreement, bound
+        )
+        if not passed:
+            fail(f"the float16 model does not match the dynamic model: {description}", status=1)
+        print(f"fp16 check (Paddle Inference float16 vs dynamic model): {description}")
 
 
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
-    if args.onnx and onnx_input_problem(spec, args.input_shape):
+    onnx_engines = [name for name in args.engines if name != "paddle"]
+    if onnx_engines and onnx_input_problem(spec, args.input_shape):
         fail(onnx_input_problem(spec, args.input_shape))
+    if args.precision == "fp16" and not (
+        paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    ):
+        fail(
+            "--precision fp16 needs a GPU: Paddle converts the program for its float16 GPU "
+            "kernels (a CUDA build of Paddle and a GPU); on CPU export in float32"
+        )
     if args.model_path:
         args.model_path = find_model_weights(args.model_path)
     num_classes = export_num_classes(spec, args.model_path, args.num_classes)
@@ -312,14 +442,35 @@ def export_main(spec, build_model, argv=None):
             f.write("\n".join(deploy_yaml_lines(info)) + "\n")
 
         tolerance = export_tolerance(spec)
-        _, passed, description = check_exported_model(
-            wrapped, work, args.input_shape, args.output_op, tolerance
-        )
-        if not passed:
-            fail(f"the exported model does not match the dynamic model: {description}", status=1)
-        print(f"export check (Paddle Inference vs dynamic model): {description}")
-        if args.onnx:
-            export_onnx(work, args.input_shape, args.onnx_opset, tolerance)
+        config = load_deploy_config(work)
+        predictor = create_inference_predictor(config["model_file"], config["params_file"])
+        batches = [
+            export_check_batch(shape) for shape in export_check_shapes(spec, args.input_shape)
+        ]
+        expected, dynamic_outputs = [], []
+        for batch in batches:
+            static, dynamic, passed, description = check_exported_model(
+                wrapped, predictor, batch, tolerance
+            )
+            if not passed:
+                fail(
+                    f"the exported model does not match the dynamic model: {description}",
+                    status=1,
+                )
+            print(f"export check (Paddle Inference vs dynamic model): {description}")
+            expected.append(static)
+            dynamic_outputs.append(dynamic)
+        if onnx_engines:
+            export_onnx_model(
+                config["model_file"],
+                config["params_file"],
+                os.path.join(work, ONNX_MODEL_FILE),
+                args.onnx_opset,
+                flag="--onnx" if args.onnx else f"--engines {','.join(args.engines)}",
+            )
+            check_onnx_engines(work, onnx_engines, batches, expected, tolerance)
+        if args.precision == "fp16":
+            export_fp16(work, batches, dynamic_outputs)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):

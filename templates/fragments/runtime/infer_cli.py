@@ -1,6 +1,7 @@
 """The command line of every generated infer.py: images, folders or lists in, label
 masks and colour overlays out, and --benchmark's per-stage timing; or a video file or
-camera in, the segmented video out (an overlay, or chosen classes over a background)."""
+camera in, the segmented video out (an overlay, or chosen classes over a background);
+on the engine --engine names (runtime/engines), or the fastest one (--engine auto)."""
 
 import argparse
 import os
@@ -16,13 +17,19 @@ from ..data.infer_transforms import (
     infer_postprocess,
     infer_preprocess,
 )
-from .deploy_config import load_deploy_config
+from .deploy_config import fp16_model_files, load_deploy_config
+from .engine_choice import auto_engine
+from .engines import INFER_ENGINE_TITLES, default_onnx_file, engine_settings, load_engine
 from .errors import fail, report_error
-from .onnx_export import ONNX_MODEL_FILE, create_onnx_session, run_onnx_session
-from .predictor import create_inference_predictor, run_inference_predictor
+from .onnx_export import ONNX_MODEL_FILE
+from .predictor import paddle_has_tensorrt
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+# infer.py's engine when --engine is not given: "auto" picks the fastest engine that has
+# a model file here and is installed, measured once (runtime/engine_choice); with only
+# the Paddle program exported that is Paddle Inference, with no measuring.
+INFER_DEFAULT_ENGINE = "auto"
 
 
 def segmentation_palette(num_colors=256):
@@ -105,7 +112,8 @@ def write_image_whole(path, image):
 
 def infer_arguments(spec, argv):
     parser = argparse.ArgumentParser(
-        description=f"Segment images with an exported {spec['name']} model (Paddle Inference)."
+        description=f"Segment images with an exported {spec['name']} model (Paddle "
+        "Inference, onnxruntime or OpenVINO)."
     )
     parser.add_argument(
         "--config", required=True, help="deploy.yaml written by export.py, or the folder holding it"
@@ -157,13 +165,39 @@ def infer_arguments(spec, argv):
         help="do not use oneDNN (MKL-DNN) kernels on CPU",
     )
     parser.add_argument(
+        "--engine",
+        choices=("auto", *INFER_ENGINE_TITLES),
+        default=None,
+        help="paddle: Paddle Inference on the exported program; onnxruntime, openvino: "
+        f"the ONNX model (export.py --engines writes {ONNX_MODEL_FILE}; pip install "
+        "onnxruntime / openvino); auto: the fastest of those installed with a model here, "
+        "measured on the first input and recorded in engines.json beside deploy.yaml "
+        f"(default: {INFER_DEFAULT_ENGINE})",
+    )
+    parser.add_argument(
+        "--onnx-file",
+        metavar="FILE",
+        help=f"the ONNX model for onnxruntime or openvino (default: {ONNX_MODEL_FILE} "
+        "beside deploy.yaml), e.g. a quantized one",
+    )
+    parser.add_argument(
         "--onnx",
         nargs="?",
         const="",
-        metavar="MODEL_ONNX",
-        help="run an ONNX model with onnxruntime instead (default file: "
-        f"{ONNX_MODEL_FILE} beside deploy.yaml, as export.py --onnx "
-        "writes it)",
+        metavar="FILE",
+        help="run the ONNX model with onnxruntime: --engine onnxruntime [--onnx-file FILE]",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="fp16 (GPU, Paddle Inference): float16 kernels, on export.py --precision "
+        "fp16's model_fp16.json when there (default: fp32)",
+    )
+    parser.add_argument(
+        "--use-trt",
+        action="store_true",
+        help="GPU, Paddle Inference: run through TensorRT (a Paddle built with it), in --precision",
     )
     parser.add_argument(
         "--benchmark",
@@ -187,6 +221,15 @@ def infer_arguments(spec, argv):
         parser.error("--cpu-threads and --repeats must be >= 1, --warmup and --max-frames >= 0")
     if args.image is not None and (args.keep_classes is not None or args.max_frames):
         parser.error("--keep-classes and --max-frames go with --video")
+    if args.onnx is not None:
+        if args.engine not in (None, "onnxruntime"):
+            parser.error("--onnx means --engine onnxruntime; give one of them")
+        if args.onnx and args.onnx_file:
+            parser.error("--onnx FILE and --onnx-file FILE: give the file once")
+        args.engine, args.onnx_file = "onnxruntime", args.onnx or args.onnx_file
+    args.engine = args.engine or INFER_DEFAULT_ENGINE
+    if args.onnx_file and args.engine == "paddle":
+        parser.error("--onnx-file goes with --engine onnxruntime, openvino or auto")
     return args
 
 
@@ -280,6 +323,47 @@ def segment_video(args, segment, palette):
     print(f"wrote {frames} frames to {path} ({frames / elapsed:.1f} frames/s)")
 
 
+def check_precision_flags(args):
+    """--precision fp16 and --use-trt: Paddle Inference's, on a GPU only."""
+    for flag, given in (
+        ("--precision fp16", args.precision == "fp16"),
+        ("--use-trt", args.use_trt),
+    ):
+        if not given:
+            continue
+        if args.device != "gpu":
+            fail(
+                f"{flag} needs a GPU (--device gpu, with a CUDA build of Paddle); on CPU "
+                "the model runs in float32"
+            )
+        if args.engine not in ("auto", "paddle"):
+            fail(f"{flag} goes with --engine paddle (Paddle Inference's GPU kernels)")
+    if args.use_trt and not paddle_has_tensorrt():
+        fail("--use-trt: this Paddle is built without TensorRT; leave the flag out")
+
+
+def infer_engine(args, config):
+    """The engine --engine names, loaded with the model (for fp16 without TensorRT, the
+    float16 program export.py --precision fp16 wrote, when there); for auto, auto_engine's
+    choice."""
+    if args.precision == "fp16" and not args.use_trt:  # TensorRT converts by itself
+        model_file, params_file = fp16_model_files(config["model_file"])
+        if os.path.isfile(model_file) and os.path.isfile(params_file):
+            config = dict(config, model_file=model_file, params_file=params_file, fp16_program=True)
+    onnx_file = args.onnx_file or default_onnx_file(config)
+    settings = engine_settings(
+        args.device,
+        args.cpu_threads,
+        args.use_onednn,
+        args.precision,
+        args.use_trt,
+        flag="--onnx" if args.onnx is not None else None,
+    )
+    if args.engine == "auto":
+        return auto_engine(config, onnx_file, settings)
+    return load_engine(args.engine, config, onnx_file, settings)
+
+
 def infer_main(spec, argv=None):
     """infer.py: segment images with an exported model and write masks and overlays."""
     args = infer_arguments(spec, argv)
@@ -287,30 +371,8 @@ def infer_main(spec, argv=None):
     images = list_infer_images(args.image) if args.image is not None else []
     if args.device == "gpu" and not paddle.is_compiled_with_cuda():
         fail("--device gpu: this Paddle is built without CUDA; use --device cpu")
-    session = (
-        None
-        if args.onnx is None
-        else create_onnx_session(
-            args.onnx or os.path.join(os.path.dirname(config["path"]), ONNX_MODEL_FILE),
-            args.device,
-            args.cpu_threads,
-        )
-    )
-    try:
-        predictor = (
-            None
-            if session is not None
-            else create_inference_predictor(
-                config["model_file"],
-                config["params_file"],
-                args.device,
-                args.cpu_threads,
-                args.use_onednn,
-            )
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt or foreign model is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{config['model_file']}: Paddle Inference cannot load it ({reason})")
+    check_precision_flags(args)
+    engine = infer_engine(args, config)
     scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
     palette = segmentation_palette()
     try:
@@ -347,11 +409,7 @@ def infer_main(spec, argv=None):
             fail(f"{where}: {error} of {config['path']}")
         if clock is not None:
             clock.append(time.perf_counter())
-        output = (
-            run_inference_predictor(predictor, batch)
-            if session is None
-            else run_onnx_session(session, batch)
-        )
+        output = engine.run(batch)
         if clock is not None:
             clock.append(time.perf_counter())
         size = (image.shape[1], image.shape[0])
@@ -431,18 +489,9 @@ def infer_main(spec, argv=None):
         f"{stage} {totals[stage] / counts[stage] * 1000:.1f}" for stage in stage_names
     )
     if args.benchmark:
-        where = (
-            f"cpu, {args.cpu_threads} threads, oneDNN {'on' if args.use_onednn else 'off'}"
-            if args.device == "cpu"
-            else "gpu"
-        )
-        if session is not None:
-            where = "onnxruntime, " + (
-                f"cpu, {args.cpu_threads} threads" if args.device == "cpu" else "gpu"
-            )
         print(
             f"benchmark: {runs} runs ({args.repeats} x {written} image(s) after "
-            f"{args.warmup} warm-up) on {where}"
+            f"{args.warmup} warm-up) on {engine.where}"
         )
     else:
         print(f"{runs} image(s) in {elapsed:.2f} s (first run includes predictor warm-up)")

@@ -1,6 +1,8 @@
-"""ONNX behind export.py --onnx and infer.py --onnx: paddle2onnx converts the saved
-inference model, onnxruntime runs it. Both packages are optional extras, imported only
-when asked for, with a one-line message when missing."""
+"""ONNX behind export.py --engines onnxruntime,openvino (--onnx) and infer.py --engine:
+paddle2onnx converts the saved inference model, onnxruntime (or OpenVINO, runtime/engines)
+runs it; the comparison of two outputs of one model that export.py's checks use. The
+packages are optional extras, imported only when asked for, with a one-line message when
+missing."""
 
 import json
 import os
@@ -108,10 +110,11 @@ def converter_errors(output):
     return specific or reasons
 
 
-def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
+def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET, flag="--onnx"):
     """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
-    run in a child process; one line and exit 2 when it cannot."""
-    import_optional("paddle2onnx", "--onnx")
+    run in a child process; one line and exit 2 when it cannot (or, naming `flag`, when
+    paddle2onnx is not installed)."""
+    import_optional("paddle2onnx", flag)
     completed = subprocess.run(
         [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
         capture_output=True,
@@ -126,9 +129,10 @@ def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET):
         )
 
 
-def create_onnx_session(onnx_file, device="cpu", cpu_threads=None):
-    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present)."""
-    onnxruntime = import_optional("onnxruntime", "--onnx")
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None, flag="--onnx"):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present);
+    `flag` is what asked for it, named when the package is missing."""
+    onnxruntime = import_optional("onnxruntime", flag)
     if not os.path.isfile(onnx_file):
         fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
     options = onnxruntime.SessionOptions()

@@ -1,6 +1,6 @@
 """The Paddle Inference predictor behind infer.py and export.py's check: its
-configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU,
-and one run of it."""
+configuration on CPU (oneDNN, with the passes Paddle 3.3 gets wrong dropped) or GPU
+(float32 or float16, optionally through TensorRT), and one run of it."""
 
 import os
 
@@ -23,12 +23,27 @@ ONEDNN_BROKEN_PIR_OPS = (
 ONEDNN_BROKEN_CONV_FUSION_OPS = (b"leaky_relu",)
 
 
+# Input sizes TensorRT builds its engines for when the exported input size is dynamic:
+# the smallest and largest sides accepted, and the size it optimizes for (Cityscapes').
+TRT_MIN_SIDE, TRT_MAX_SIDE, TRT_OPT_SIZE = 32, 2048, (512, 1024)
+
+
 def create_inference_predictor(
-    model_file, params_file, device="cpu", cpu_threads=None, use_onednn=True
+    model_file,
+    params_file,
+    device="cpu",
+    cpu_threads=None,
+    use_onednn=True,
+    precision="fp32",
+    use_trt=False,
+    input_shape=None,
 ):
     """A Paddle Inference predictor for an exported model (.json or .pdmodel program).
 
-    On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
+    On GPU `precision` fp16 runs the float16 kernels (Paddle converts the program when
+    it loads it, unless export.py --precision fp16 did); `use_trt` hands the subgraphs
+    TensorRT supports to it, in that precision, for inputs of `input_shape` (deploy.yaml's,
+    -1 for a dynamic side). On CPU oneDNN is on unless `use_onednn` is False. For a program with an op of
     ONEDNN_BROKEN_PIR_OPS the blanket oneDNN placement pass is dropped: the oneDNN
     fusion passes (conv + bn + activation and the like) still run, so convolutions
     stay on oneDNN, while the interpolation keeps its plain CPU kernel. For one of
@@ -38,7 +53,11 @@ def create_inference_predictor(
     config.disable_glog_info()
     config.switch_ir_optim(True)
     if device == "gpu":
-        config.enable_use_gpu(256, 0)
+        kind = paddle.inference.PrecisionType
+        precision_type = kind.Half if precision == "fp16" else kind.Float32
+        config.enable_use_gpu(256, 0, precision_type)
+        if use_trt:
+            enable_tensorrt(config, precision_type, input_shape or [1, 3, -1, -1])
     else:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(int(cpu_threads or os.cpu_count() or 1))
@@ -51,6 +70,31 @@ def create_inference_predictor(
         else:
             config.disable_onednn()
     return paddle.inference.create_predictor(config)
+
+
+def enable_tensorrt(config, precision_type, input_shape):
+    """TensorRT for the predictor of `config`, with the shape range of input `x` (export.py
+    names it so; PaddleSeg's export too): the exported size, or TRT_MIN_SIDE..TRT_MAX_SIDE
+    for a dynamic side. Untested here: needs a CUDA build of Paddle with TensorRT."""
+    config.enable_tensorrt_engine(
+        workspace_size=1 << 30,
+        max_batch_size=1,
+        min_subgraph_size=3,
+        precision_mode=precision_type,
+        use_static=False,
+        use_calib_mode=False,  # calibration is for int8; float16 needs none
+    )
+    height, width = input_shape[2:]
+    fixed = height > 0 and width > 0
+    smallest = [1, 3, height, width] if fixed else [1, 3, TRT_MIN_SIDE, TRT_MIN_SIDE]
+    largest = [1, 3, height, width] if fixed else [1, 3, TRT_MAX_SIDE, TRT_MAX_SIDE]
+    best = [1, 3, height, width] if fixed else [1, 3, *TRT_OPT_SIZE]
+    config.set_trt_dynamic_shape_info({"x": smallest}, {"x": largest}, {"x": best})
+
+
+def paddle_has_tensorrt():
+    """Whether this Paddle was built with TensorRT (it reports version 0.0.0 otherwise)."""
+    return tuple(paddle.inference.get_trt_compile_version()) != (0, 0, 0)
 
 
 def inference_program_has_broken_onednn_ops(model_file):

@@ -45,7 +45,8 @@ from train import (
 #
 # The command line of every generated infer.py: images, folders or lists in, label
 # masks and colour overlays out, and --benchmark's per-stage timing; or a video file or
-# camera in, the segmented video out (an overlay, or chosen classes over a background).
+# camera in, the segmented video out (an overlay, or chosen classes over a background);
+# on the engine --engine names (runtime/engines), or the fastest one (--engine auto).
 
 # File name endings --image picks up in a folder.
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -132,8 +133,9 @@ def write_image_whole(path, image):
 # ---- runtime/exporting.py -------------------------------------------------
 #
 # Export behind every generated export.py: a static inference model, a PaddleSeg
-# deploy.yaml (written by deploy_config) and a check of the saved model against the
-# dynamic one.
+# deploy.yaml (written by deploy_config), the ONNX model for the engines that read it, and
+# a check of every engine written for against the dynamic model, at the export size and an
+# odd one.
 
 
 def export_num_classes(spec, model_path, override=None):
