@@ -254,7 +254,7 @@ def test_a_line_cut_by_a_crash_is_ended_and_skipped(tmp_path, capsys):
     record.start(start_iter=1, spec="x")
     record.train(2, 1, 1.5, {"a_0": 1.5}, 0.1, 0.5, 0.1)
     record.evaluation(2, {"miou": 0.5, "accuracy": 0.5, "kappa": float("nan"),
-                          "class_iou": [np.float32(0.5)], "class_accuracy": [0.5]})
+                          "class_iou": [np.float32(0.5)], "class_precision": [0.5]})
     with open(tmp_path / run_log.RUN_LOG_FILE, "a") as f:  # not ours: no loss
         f.write(json.dumps({"event": "train", "iter": 3}) + "\n")
     record.close()

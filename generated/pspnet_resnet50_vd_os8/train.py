@@ -1404,7 +1404,7 @@ class RunRecord:
             acc=metrics["accuracy"],
             kappa=metrics["kappa"],
             class_iou=metrics["class_iou"],
-            class_acc=metrics["class_accuracy"],
+            class_precision=metrics["class_precision"],
         )
         if self.vdl is not None:
             self.vdl.add_scalar("Evaluate/mIoU", metrics["miou"], iteration)
