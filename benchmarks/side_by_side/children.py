@@ -68,8 +68,10 @@ def child_infer(impl, s):
     config = infer.load_deploy_config(s["export_dir"])
     if impl == "segc":
         # infer.py --engine's engine (Paddle Inference unless --engine names another)
+        # (an int8 model is another ONNX file: s["onnx_file"], as infer.py --onnx-file)
         engine = infer.load_engine(
-            s.get("engine", "paddle"), config, infer.default_onnx_file(config),
+            s.get("engine", "paddle"), config,
+            s.get("onnx_file") or infer.default_onnx_file(config),
             infer.engine_settings(s["device"], s["cpu_threads"], s["onednn"]))
         scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
 

@@ -22,6 +22,7 @@ from segc.bench.timing import distribution
 from tests import oracle  # the repository root is on sys.path (vs_paddleseg.py)
 
 from . import DESCRIPTION
+from .engines import ENGINE_COMBINATIONS, measure_engines
 from .locations import (
     CONFIGS_DEFAULT_HELP,
     DEFAULT_DOCS,
@@ -144,8 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir())
                         / "segc-vs-paddleseg", help="synthetic data and logs (kept)")
-    parser.add_argument("--parts", default="preprocess,infer,data,train,breakdown",
-                        help="comma-separated subset of preprocess,infer,data,train,breakdown")
+    parser.add_argument("--parts", default="preprocess,infer,data,train,breakdown,engines",
+                        help="comma-separated subset of preprocess,infer,data,train,breakdown,"
+                        "engines")
+    parser.add_argument("--engine-combinations", default=",".join(ENGINE_COMBINATIONS),
+                        help="the engines part's combinations (default: one of each family, "
+                        "%(default)s)")
+    parser.add_argument("--int8", action="store_true",
+                        help="engines part: also int8 models (export.py --quantize int8, "
+                        "which needs the int8 extra) on onnxruntime and OpenVINO")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--engine", choices=("paddle", "onnxruntime", "openvino"),
@@ -342,7 +350,7 @@ def main() -> None:
         args.batch_size = args.batch_size or 1
         args.crop_size = args.crop_size or [512, 256]
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = set(parts) - {"preprocess", "infer", "data", "train", "breakdown"}
+    unknown = set(parts) - {"preprocess", "infer", "data", "train", "breakdown", "engines"}
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     combination_dir = args.generated / args.combination
@@ -411,6 +419,9 @@ def main() -> None:
         ("data", "data_pipeline", lambda: measure_data_pipeline(s, work, args.rounds)),
         ("train", "training", lambda: measure_training(s, work, args.rounds)),
         ("breakdown", "training_breakdown", lambda: measure_breakdown(s, work)),
+        ("engines", "engines", lambda: measure_engines(
+            s, work, args.rounds, [c for c in args.engine_combinations.split(",") if c],
+            args.generated, args.int8)),
     )
     for flag, key, measure in measurements:
         if flag in parts:

@@ -21,6 +21,9 @@ TARGETS = {  # name: (comparison, bound, what the ratio is)
     "train_iteration": ("<=", 1.0, "segc / PaddleSeg, seconds per training iteration"),
     "train_peak_rss": ("<=", 1.0, "segc / PaddleSeg, peak resident memory of training"),
     "infer_peak_rss": ("<=", 1.0, "segc / PaddleSeg, peak resident memory of inference"),
+    "e2e_inference_best_engine": ("<=", 0.5, ("segc's fastest engine / PaddleSeg's faster CPU "
+                                  "configuration, ms per image end to end, the worst of the "
+                                  "engine part's combinations")),
 }
 
 
@@ -156,8 +159,48 @@ def render_markdown(results: dict, source: str) -> str:
         if breakdown.get("cpu_ratio") is not None:
             lines += ["", (f"segc / PaddleSeg per instrumented iteration: {breakdown['wall_ratio']}"
                       f" in wall time, {breakdown['cpu_ratio']} in CPU time.")]
+    if parts.get("engines"):
+        lines += render_engines(parts["engines"])
     lines += ["", ("What PaddleSeg's code needed to run under Paddle 3.3 (benchmark only, "
               "see tests/oracle/runtime.py):"), ""]
     lines += [f"- {fix}" for fix in results["paddleseg_fixes"]]
     return "\n".join(lines) + "\n"
 
+
+ENGINE_TITLES = {"paddle": "Paddle Inference", "onnxruntime": "ONNX Runtime",
+                 "openvino": "OpenVINO"}
+
+
+def engine_label(label: str) -> str:
+    """'segc openvino int8' -> 'OpenVINO, int8'; PaddleSeg's sides by their configuration."""
+    if label == "paddleseg":
+        return "PaddleSeg deploy, oneDNN on"
+    if label == "paddleseg_default":
+        return "PaddleSeg deploy, default (oneDNN off)"
+    words = label.split()[1:]
+    return ENGINE_TITLES[words[0]] + (", int8" if words[1:] == ["int8"] else "")
+
+
+def render_engines(part: dict) -> list[str]:
+    """The page's engine section: one table row per combination and side."""
+    lines = ["", "## Inference engines, end to end per image", "",
+             ("Each combination's untrained model exported once (`export.py --engines "
+              "paddle,onnxruntime,openvino`"
+              + (", `--quantize int8` calibrated on the 8 synthetic training scenes"
+                 if part.get("int8") else "")
+              + "), one 1024x512 image at a time: read, preprocess, the engine's run, "
+              "postprocess. PaddleSeg's side is its deploy/python/infer.py Predictor on the "
+              "same Paddle program. The ratio is segc's engine against PaddleSeg's faster CPU "
+              "configuration; the target is <= 0.5."), "",
+             ("| combination | engine | ms per image | of which the model | segc / "
+              "PaddleSeg's fastest | <= 0.5 |"), "|-|-|-|-|-|-|"]
+    for combination, entry in part["combinations"].items():
+        for label, values in entry["figures"].items():
+            rate = values.get("ratio_to_paddleseg_best")
+            met = "" if rate is None else ("yes" if rate <= 0.5 else "no")
+            marker = " (fastest)" if label in (entry["segc_fastest"],
+                                               entry["paddleseg_best"]) else ""
+            lines.append(f"| {combination} | {engine_label(label)}{marker} | "
+                         f"{values['total_ms']:.1f} | {values['model_ms']:.1f} | "
+                         f"{'' if rate is None else f'{rate:.3f}'} | {met} |")
+    return lines
