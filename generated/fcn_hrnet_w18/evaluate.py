@@ -32,41 +32,17 @@ with warnings.catch_warnings():
 
 from model import build_model
 from train import (
-    DEMO_CLASS_NAMES,
     DEMO_NUM_CLASSES,
     SPEC,
     InferenceMode,
     SegDataError,
     build_transforms,
+    dataset_class_names,
     evaluate_confusion,
     fail,
     load_dataset,
     segmentation_metrics,
 )
-
-# ---- runtime/evaluation.py ------------------------------------------------
-#
-# How a trained model's logits are computed for an image, and the metrics over a dataset.
-#
-# PaddleSeg 2.8's evaluation modes (its `paddleseg/core/infer.py` and `core/val.py`),
-# followed step by step so that the figures are the same for the same weights and data:
-# the whole image at once; sliding windows, whose logits are averaged where they overlap;
-# and test-time augmentation, the logits of each scale and flip resized back and
-# averaged. Then the logits are brought back to the label's size (the evaluation
-# transforms undone) before the argmax.
-
-
-def dataset_class_names(dataset_spec, data, num_classes):
-    """The names of the classes a run scores: the demo data's, the spec's dataset's (from
-    segc's catalog, or the spec's own `class_names`) when it has that many classes, else
-    "class 0", "class 1", ..."""
-    if data == "demo":
-        return list(DEMO_CLASS_NAMES)
-    names = dataset_spec.get("class_names")
-    if names and len(names) == num_classes:
-        return list(names)
-    return [f"class {index}" for index in range(num_classes)]
-
 
 # ---- runtime/exporting.py -------------------------------------------------
 #

@@ -1843,6 +1843,18 @@ def evaluate(model, dataset, scales=(1.0,)):
     return segmentation_metrics(confusion)
 
 
+def dataset_class_names(dataset_spec, data, num_classes):
+    """The names of the classes a run scores: the demo data's, the spec's dataset's (from
+    segc's catalog, or the spec's own `class_names`) when it has that many classes, else
+    "class 0", "class 1", ..."""
+    if data == "demo":
+        return list(DEMO_CLASS_NAMES)
+    names = dataset_spec.get("class_names")
+    if names and len(names) == num_classes:
+        return list(names)
+    return [f"class {index}" for index in range(num_classes)]
+
+
 # ---- runtime/run_plot.py --------------------------------------------------
 #
 # train.py --plot SAVE_DIR: a run's curves from its train_log.jsonl, as PNG files.
@@ -2575,8 +2587,10 @@ def train_main(
                     f"[eval {iteration}] mIoU {metrics['miou']:.4f} "
                     f"acc {metrics['accuracy']:.4f} kappa {metrics['kappa']:.4f}"
                 )
+                names = dataset_class_names(dataset_spec, args.data, val_set.num_classes)
                 print(
-                    "  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                    "  class IoU "
+                    + ", ".join(f"{n} {v:.4f}" for n, v in zip(names, metrics["class_iou"])),
                     flush=True,
                 )
                 record.evaluation(iteration, metrics)

@@ -20,7 +20,7 @@ import paddle
 from ..data.data_check import DATA_CHECK_AT_START, report_data_check
 from ..data.datasets import SegDataError, load_dataset
 from .errors import fail, stop
-from .evaluation import evaluate
+from .evaluation import dataset_class_names, evaluate
 from .precision import PRECISION_DTYPES, MixedPrecision, check_precision_device
 from .run_log import LogWindow, RunRecord, loss_term_names, open_visualdl, peak_memory_mb
 from .run_plot import plot_run
@@ -691,8 +691,10 @@ def train_main(
                     f"[eval {iteration}] mIoU {metrics['miou']:.4f} "
                     f"acc {metrics['accuracy']:.4f} kappa {metrics['kappa']:.4f}"
                 )
+                names = dataset_class_names(dataset_spec, args.data, val_set.num_classes)
                 print(
-                    "  class IoU " + " ".join(f"{v:.4f}" for v in metrics["class_iou"]),
+                    "  class IoU "
+                    + ", ".join(f"{n} {v:.4f}" for n, v in zip(names, metrics["class_iou"])),
                     flush=True,
                 )
                 record.evaluation(iteration, metrics)
