@@ -27,6 +27,7 @@ from .onnx_export import (
     export_onnx_model,
 )
 from .predictor import create_inference_predictor, run_inference_predictor
+from .quantization import prepare_quantization, quantize_arguments, quantize_exported_model
 
 # Height and width the exported model is checked at when they are dynamic.
 EXPORT_CHECK_SIZE = (128, 256)
@@ -55,7 +56,7 @@ def export_tolerance(spec):
     )
 
 
-def onnx_input_problem(spec, input_shape):
+def onnx_input_problem(spec, input_shape, flag="--onnx"):
     """Why `input_shape` cannot give this model an exact ONNX conversion, or None. A model
     with adaptive pooling to several bins (SPEC's `onnx_fixed_input`) converts only at a
     static size, and exactly only where each bin count divides the pooled map: at sides
@@ -69,7 +70,7 @@ def onnx_input_problem(spec, input_shape):
         return None
     example = " ".join(map(str, fixed["example"]))
     return (
-        f"--onnx needs a fixed --input-shape for this model, both sides multiples of "
+        f"{flag} needs a fixed --input-shape for this model, both sides multiples of "
         f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
         f"at a static size, and exactly only where the bins divide it), e.g. "
         f"--input-shape 1 3 {example}"
@@ -144,6 +145,7 @@ def export_arguments(spec, argv):
         default=ONNX_OPSET,
         help="ONNX opset for --onnx (default: %(default)s)",
     )
+    quantize_arguments(parser)
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -276,8 +278,10 @@ def export_onnx(folder, input_shape, opset, tolerance):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
-    if args.onnx and onnx_input_problem(spec, args.input_shape):
-        fail(onnx_input_problem(spec, args.input_shape))
+    onnx_flag = "--quantize int8" if args.quantize else "--onnx"
+    if (args.onnx or args.quantize) and onnx_input_problem(spec, args.input_shape, onnx_flag):
+        fail(onnx_input_problem(spec, args.input_shape, onnx_flag))
+    quantization = prepare_quantization(args)  # None without --quantize
     if args.model_path:
         args.model_path = find_model_weights(args.model_path)
     num_classes = export_num_classes(spec, args.model_path, args.num_classes)
@@ -320,6 +324,8 @@ def export_main(spec, build_model, argv=None):
         print(f"export check (Paddle Inference vs dynamic model): {description}")
         if args.onnx:
             export_onnx(work, args.input_shape, args.onnx_opset, tolerance)
+        if quantization:
+            quantize_exported_model(work, quantization)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):
