@@ -1,7 +1,7 @@
 """export.py --quantize int8: a PP-LiteSeg (STDC1) trained briefly on the demo data,
 exported at the demo's 512x256 and quantized by NNCF on a few calibration images; the
 int8 QDQ model runs in onnxruntime and OpenVINO with class maps close to the float
-model's. Bad inputs stop before anything is exported, in one line."""
+model's (slow: about 90 s). Bad inputs stop before anything is exported, in one line."""
 
 import json
 import os
@@ -15,8 +15,6 @@ import pytest
 
 from .conftest import GENERATED
 from .generated_scripts import load_script
-
-pytestmark = pytest.mark.slow
 
 COMBINATION = "pp_liteseg_stdc1"
 SCRIPTS = GENERATED / COMBINATION
@@ -61,6 +59,7 @@ def validation_batches(work):
         for line in lines]
 
 
+@pytest.mark.slow
 def test_int8_model_holds_quantized_weights_and_a_record(quantized):
     import onnx
     from onnx import numpy_helper
@@ -90,6 +89,7 @@ def test_int8_model_holds_quantized_weights_and_a_record(quantized):
     assert "int8" not in (folder / "deploy.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_int8_model_runs_in_onnxruntime_and_openvino_close_to_float(quantized):
     import openvino
 
@@ -166,6 +166,7 @@ def test_missing_nncf_is_one_line(tmp_path):
     assert not (tmp_path / "export").exists()
 
 
+@pytest.mark.slow
 def test_model_without_onnx_is_one_line(tmp_path):
     """ENet's max_unpool2d has no paddle2onnx converter: nothing to quantize."""
     cv2.imwrite(str(tmp_path / "grey.png"), np.full((64, 128, 3), 128, np.uint8))
