@@ -173,7 +173,7 @@ class Engines:
             config["INFERENCE_PRECISION_HINT"] = "f32"
         compiled = self.core.compile_model(str(onnx_file), "CPU", config)
         request = compiled.create_infer_request()
-        precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        precision = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
 
         def infer(batch):
             return request.infer([batch])[0]

@@ -1009,7 +1009,7 @@ def quantize_arguments(parser):
         choices=("int8",),
         help=f"also write {QUANTIZED_ONNX_FILE}, an int8 QDQ ONNX model (NNCF post-training "
         "quantization, calibrated on --calib-data), and quantization.json with its check "
-        "against the float model; implies --onnx",
+        "against the float model; implies --onnx, at opset 13 or later",
     )
     parser.add_argument(
         "--calib-data",
