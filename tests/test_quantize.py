@@ -20,7 +20,8 @@ COMBINATION = "pp_liteseg_stdc1"
 SCRIPTS = GENERATED / COMBINATION
 CALIB_COUNT = 4
 # Least share of pixels with the same class, int8 vs float, on the 8 held-out (demo
-# validation) images. Measured 0.97-0.99 for briefly trained models; an int8 model
+# validation) images. Measured 0.973 here (0.969 and 0.975 for the benchmark's PP-LiteSeg
+# and HRNet, whose mIoU rose by 1.0 and 0.2 points); an int8 model
 # computed wrongly (a bad scale, a missing zero point) agrees on far fewer.
 MIN_AGREEMENT = 0.9
 
