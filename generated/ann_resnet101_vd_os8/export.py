@@ -13,6 +13,7 @@ Inference against the dynamic model (model.py), the ONNX engines against Paddle 
 import argparse
 import importlib
 import json
+import logging
 import math
 import os
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import warnings
 
+import cv2
 import numpy as np
 
 with warnings.catch_warnings():
@@ -69,185 +71,6 @@ def import_optional(module, flag):
         return importlib.import_module(module)
     except ImportError:
         fail(f"{flag} needs the '{module}' package: pip install {module}")
-
-
-# ---- runtime/onnx_export.py -----------------------------------------------
-#
-# ONNX behind export.py --engines onnxruntime,openvino (--onnx) and infer.py --engine:
-# paddle2onnx converts the saved inference model, onnxruntime (or OpenVINO, runtime/engines)
-# runs it; the comparison of two outputs of one model that export.py's checks use. The
-# packages are optional extras, imported only when asked for, with a one-line message when
-# missing.
-
-# File name of the ONNX model beside deploy.yaml.
-ONNX_MODEL_FILE = "model.onnx"
-
-# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
-ONNX_OPSET = 11
-
-# paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
-# aborts the whole process (SIGABRT from C++), which must not take export.py with it.
-CONVERT_IN_CHILD = """
-import inspect, os, sys
-import paddle2onnx
-model_file, params_file, onnx_file, opset = sys.argv[1:5]
-options = {"opset_version": int(opset)}
-# paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at run
-# time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
-if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
-    options["optimize_tool"] = "onnxoptimizer"
-os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
-paddle2onnx.export(model_file, params_file, onnx_file, **options)
-"""
-
-# Operators of segc's models that paddle2onnx has no converter for, and what they are.
-ONNX_UNSUPPORTED_OPS = {
-    "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
-    "trunc": "paddle.trunc, in GSCNN's in-graph Canny edge detector",
-}
-
-
-def program_op_names(model_file):
-    """The operator names of a saved PIR program (model.json), e.g. {"conv2d", "unpool"};
-    empty for the older .pdmodel format."""
-    if not model_file.endswith(".json"):
-        return set()
-    with open(model_file, encoding="utf-8") as f:
-        program = json.load(f)
-    names, pending = set(), [program.get("program", {})]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("#"), str) and "O" in node:
-                names.add(node["#"].split(".", 1)[-1])
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return names
-
-
-def conversion_failure(model_file, output, returncode=1):
-    """One line saying why paddle2onnx failed on `model_file` and what to do, from its
-    output and exit status (it names no operator itself when it aborts)."""
-    unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
-    if unsupported:
-        ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
-        return (
-            f"paddle2onnx cannot convert this model: it has no converter for {ops}; "
-            "deploy it with Paddle Inference (infer.py without --onnx)"
-        )
-    if "only support static input shape" in output:
-        return (
-            "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
-            "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
-        )
-    reasons = converter_errors(output)
-    if reasons:
-        reason = "; ".join(reasons)
-    elif returncode < 0:  # killed by a signal: a crash inside paddle2onnx
-        reason = f"it crashed with {signal.Signals(-returncode).name}"
-    else:
-        reason = "it stopped without a message"
-    return (
-        f"paddle2onnx cannot convert this model ({reason}); "
-        "deploy it with Paddle Inference (infer.py without --onnx)"
-    )
-
-
-# What paddle2onnx wraps its error lines in: colour codes, a time stamp, tags.
-CONVERTER_LINE_NOISE = re.compile(
-    r"\x1b\[[0-9;]*m|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\[ERROR\]|\[Paddle2ONNX\]"
-)
-
-
-def converter_errors(output):
-    """paddle2onnx's own error lines, bare and each once, most specific first (its
-    closing 'There are unsupported features.' only when it said nothing else)."""
-    reasons = []
-    for line in output.splitlines():
-        if "[ERROR]" in line:
-            reason = CONVERTER_LINE_NOISE.sub("", line).strip()
-            if reason and reason not in reasons:
-                reasons.append(reason)
-    specific = [r for r in reasons if r != "There are unsupported features."]
-    return specific or reasons
-
-
-def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET, flag="--onnx"):
-    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
-    run in a child process; one line and exit 2 when it cannot (or, naming `flag`, when
-    paddle2onnx is not installed)."""
-    import_optional("paddle2onnx", flag)
-    completed = subprocess.run(
-        [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0 or not os.path.isfile(onnx_file):
-        fail(
-            conversion_failure(
-                model_file, completed.stdout + completed.stderr, completed.returncode
-            )
-        )
-
-
-def create_onnx_session(onnx_file, device="cpu", cpu_threads=None, flag="--onnx"):
-    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present);
-    `flag` is what asked for it, named when the package is missing."""
-    onnxruntime = import_optional("onnxruntime", flag)
-    if not os.path.isfile(onnx_file):
-        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # not the converter's unused-initializer warnings
-    if cpu_threads:
-        options.intra_op_num_threads = int(cpu_threads)
-    providers = ["CPUExecutionProvider"]
-    if device == "gpu":
-        providers.insert(0, "CUDAExecutionProvider")
-    available = onnxruntime.get_available_providers()
-    try:
-        return onnxruntime.InferenceSession(
-            onnx_file, options, providers=[p for p in providers if p in available]
-        )
-    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
-
-
-def run_onnx_session(session, batch):
-    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
-    return session.run(None, {session.get_inputs()[0].name: batch})[0]
-
-
-def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
-    """Compare two outputs of one model on one input; (figure, passed, description).
-
-    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
-    logits: the class maps likewise, and the largest difference must be <= bound; with
-    `pixel_share`, the largest among that share of pixels (those differing least), for
-    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
-    value when two maxima are near-tied), where a few pixels may differ entirely.
-    """
-    if actual.shape != expected.shape:
-        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
-    if not np.issubdtype(expected.dtype, np.floating):
-        agreement = float((actual == expected).mean())
-        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
-        return agreement, agreement >= min_agreement, description
-    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
-    if pixel_share is None:
-        difference, scope = float(per_pixel.max()), ""
-    else:
-        difference = float(np.quantile(per_pixel, pixel_share))
-        scope = f", {pixel_share:.1%} of pixels"
-    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
-    passed = difference <= bound and agreement >= min_agreement
-    description = (
-        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
-        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
-    )
-    return difference, passed, description
 
 
 # ---- runtime/deploy_config.py ---------------------------------------------
@@ -681,6 +504,185 @@ def export_deploy_info(spec, model_file, input_shape, output_op, num_classes):
     }
 
 
+# ---- runtime/onnx_export.py -----------------------------------------------
+#
+# ONNX behind export.py --engines onnxruntime,openvino (--onnx) and infer.py --engine:
+# paddle2onnx converts the saved inference model, onnxruntime (or OpenVINO, runtime/engines)
+# runs it; the comparison of two outputs of one model that export.py's checks use. The
+# packages are optional extras, imported only when asked for, with a one-line message when
+# missing.
+
+# File name of the ONNX model beside deploy.yaml.
+ONNX_MODEL_FILE = "model.onnx"
+
+# Opset asked of paddle2onnx (it raises the opset itself where an op needs a newer one).
+ONNX_OPSET = 11
+
+# paddle2onnx.export in a child process: on an operator it cannot convert, paddle2onnx
+# aborts the whole process (SIGABRT from C++), which must not take export.py with it.
+CONVERT_IN_CHILD = """
+import inspect, os, sys
+import paddle2onnx
+model_file, params_file, onnx_file, opset = sys.argv[1:5]
+options = {"opset_version": int(opset)}
+# paddle2onnx's default optimizer (polygraphy) pip-installs its own dependencies at run
+# time; onnxoptimizer, which paddle2onnx requires anyway, does the same folding
+if "optimize_tool" in inspect.signature(paddle2onnx.export).parameters:
+    options["optimize_tool"] = "onnxoptimizer"
+os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+paddle2onnx.export(model_file, params_file, onnx_file, **options)
+"""
+
+# Operators of segc's models that paddle2onnx has no converter for, and what they are.
+ONNX_UNSUPPORTED_OPS = {
+    "unpool": "max_unpool2d, the unpooling with max-pooling indices of SegNet and ENet",
+    "trunc": "paddle.trunc, in GSCNN's in-graph Canny edge detector",
+}
+
+
+def program_op_names(model_file):
+    """The operator names of a saved PIR program (model.json), e.g. {"conv2d", "unpool"};
+    empty for the older .pdmodel format."""
+    if not model_file.endswith(".json"):
+        return set()
+    with open(model_file, encoding="utf-8") as f:
+        program = json.load(f)
+    names, pending = set(), [program.get("program", {})]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("#"), str) and "O" in node:
+                names.add(node["#"].split(".", 1)[-1])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
+
+
+def conversion_failure(model_file, output, returncode=1):
+    """One line saying why paddle2onnx failed on `model_file` and what to do, from its
+    output and exit status (it names no operator itself when it aborts)."""
+    unsupported = sorted(program_op_names(model_file) & set(ONNX_UNSUPPORTED_OPS))
+    if unsupported:
+        ops = "; ".join(f"{op} ({ONNX_UNSUPPORTED_OPS[op]})" for op in unsupported)
+        return (
+            f"paddle2onnx cannot convert this model: it has no converter for {ops}; "
+            "deploy it with Paddle Inference (infer.py without --onnx)"
+        )
+    if "only support static input shape" in output:
+        return (
+            "paddle2onnx cannot convert this model with a dynamic input size (its adaptive "
+            "pooling needs a fixed one): export again with --input-shape 1 3 HEIGHT WIDTH"
+        )
+    reasons = converter_errors(output)
+    if reasons:
+        reason = "; ".join(reasons)
+    elif returncode < 0:  # killed by a signal: a crash inside paddle2onnx
+        reason = f"it crashed with {signal.Signals(-returncode).name}"
+    else:
+        reason = "it stopped without a message"
+    return (
+        f"paddle2onnx cannot convert this model ({reason}); "
+        "deploy it with Paddle Inference (infer.py without --onnx)"
+    )
+
+
+# What paddle2onnx wraps its error lines in: colour codes, a time stamp, tags.
+CONVERTER_LINE_NOISE = re.compile(
+    r"\x1b\[[0-9;]*m|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\[ERROR\]|\[Paddle2ONNX\]"
+)
+
+
+def converter_errors(output):
+    """paddle2onnx's own error lines, bare and each once, most specific first (its
+    closing 'There are unsupported features.' only when it said nothing else)."""
+    reasons = []
+    for line in output.splitlines():
+        if "[ERROR]" in line:
+            reason = CONVERTER_LINE_NOISE.sub("", line).strip()
+            if reason and reason not in reasons:
+                reasons.append(reason)
+    specific = [r for r in reasons if r != "There are unsupported features."]
+    return specific or reasons
+
+
+def export_onnx_model(model_file, params_file, onnx_file, opset=ONNX_OPSET, flag="--onnx"):
+    """Convert a saved Paddle inference model (.json or .pdmodel) to ONNX with paddle2onnx,
+    run in a child process; one line and exit 2 when it cannot (or, naming `flag`, when
+    paddle2onnx is not installed)."""
+    import_optional("paddle2onnx", flag)
+    completed = subprocess.run(
+        [sys.executable, "-c", CONVERT_IN_CHILD, model_file, params_file, onnx_file, str(opset)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0 or not os.path.isfile(onnx_file):
+        fail(
+            conversion_failure(
+                model_file, completed.stdout + completed.stderr, completed.returncode
+            )
+        )
+
+
+def create_onnx_session(onnx_file, device="cpu", cpu_threads=None, flag="--onnx"):
+    """An onnxruntime session for `onnx_file` (CUDA first on --device gpu, when present);
+    `flag` is what asked for it, named when the package is missing."""
+    onnxruntime = import_optional("onnxruntime", flag)
+    if not os.path.isfile(onnx_file):
+        fail(f"{onnx_file}: ONNX model not found (export.py --onnx writes it)")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # not the converter's unused-initializer warnings
+    if cpu_threads:
+        options.intra_op_num_threads = int(cpu_threads)
+    providers = ["CPUExecutionProvider"]
+    if device == "gpu":
+        providers.insert(0, "CUDAExecutionProvider")
+    available = onnxruntime.get_available_providers()
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file, options, providers=[p for p in providers if p in available]
+        )
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"{onnx_file}: onnxruntime cannot load it ({reason})")
+
+
+def run_onnx_session(session, batch):
+    """Run the session on a float32 NCHW batch; its first output as a numpy array."""
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def compare_outputs(actual, expected, where, min_agreement, bound, pixel_share=None):
+    """Compare two outputs of one model on one input; (figure, passed, description).
+
+    Class ids: the share of equal pixels must be >= min_agreement. Probabilities or
+    logits: the class maps likewise, and the largest difference must be <= bound; with
+    `pixel_share`, the largest among that share of pixels (those differing least), for
+    a model whose output jumps under float32 reordering (SegNet's unpooling moves a
+    value when two maxima are near-tied), where a few pixels may differ entirely.
+    """
+    if actual.shape != expected.shape:
+        return None, False, f"output shape {list(actual.shape)} vs {list(expected.shape)}"
+    if not np.issubdtype(expected.dtype, np.floating):
+        agreement = float((actual == expected).mean())
+        description = f"argmax agreement {agreement:.6f} on {where} (need >= {min_agreement})"
+        return agreement, agreement >= min_agreement, description
+    per_pixel = np.abs(actual.astype(np.float64) - expected).max(axis=1)
+    if pixel_share is None:
+        difference, scope = float(per_pixel.max()), ""
+    else:
+        difference = float(np.quantile(per_pixel, pixel_share))
+        scope = f", {pixel_share:.1%} of pixels"
+    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    passed = difference <= bound and agreement >= min_agreement
+    description = (
+        f"max abs difference {difference:.3g} on {where}{scope} (need <= {bound:.3g}), "
+        f"argmax agreement {agreement:.6f} (need >= {min_agreement})"
+    )
+    return difference, passed, description
+
+
 # ---- runtime/predictor.py -------------------------------------------------
 #
 # The Paddle Inference predictor behind infer.py and export.py's check: its
@@ -952,12 +954,499 @@ def load_engine(name, config, onnx_file, settings):
     return INFER_ENGINE_LOADERS[name](config, onnx_file, settings)
 
 
+# ---- data/image_files.py --------------------------------------------------
+#
+# Image files read whole or not at all.
+#
+# OpenCV refuses a damaged PNG, BMP, TIFF or WebP file, but decodes a truncated JPEG with
+# its missing rows grey, and libjpeg's warning about it names no file: a model would train
+# on, or a user would receive a mask of, half an image. So a JPEG must end its last scan
+# with an end-of-image marker before it is decoded, and every unreadable file is an error
+# that names it.
+
+JPEG_START = b"\xff\xd8"  # start of image
+
+JPEG_SCAN = b"\xff\xda"  # start of scan: the entropy-coded pixels follow
+
+JPEG_END = b"\xff\xd9"  # end of image; inside a scan 0xFF is always followed by 0x00
+
+
+class ImageFileError(ValueError):
+    """An image file that is missing, damaged or not an image; the message names it."""
+
+
+def image_file_problem(path):
+    """Why the file at `path` is not a whole image file, or None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        if not head:
+            return "is empty"
+        if head != JPEG_START:
+            return None
+        data = head + f.read()
+    if data.rfind(JPEG_END) < data.rfind(JPEG_SCAN):
+        return "is a truncated JPEG (its last scan has no end-of-image marker)"
+    return None
+
+
+def read_image_file(path, flags=cv2.IMREAD_COLOR):
+    """cv2.imread of a whole image file; ImageFileError when it is missing or damaged."""
+    if not os.path.isfile(path):
+        raise ImageFileError(f"{path}: image does not exist")
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise ImageFileError(f"{path}: {problem}")
+    image = cv2.imread(path, flags)
+    if image is None:
+        raise ImageFileError(f"{path}: cannot be read as an image")
+    return image
+
+
+# ---- data/datasets.py -----------------------------------------------------
+#
+# Datasets: PaddleSeg file lists, the Cityscapes and EG1800 layouts and the built-in demo
+# data.
+#
+# A dataset is a list of (image path, label path) pairs; SegDataset reads pair
+# `key % len` for any key >= 0 and augments it with the generator
+# default_rng([seed, key]), so the training sampler can hand out ever-growing keys and
+# the augmentation stays reproducible whichever loader worker runs it.
+
+DEMO_DATA_DIR = "demo_data"
+
+
+# ---- data/infer_transforms.py ---------------------------------------------
+#
+# infer.py's image side: deploy.yaml's Resize, Padding (or ScalePadding) and Normalize
+# as one step into the model's input, and the model's output back to a class-id mask of
+# the image.
+
+
+def infer_normalize_coefficients(mean, std):
+    """Per-channel (scale, shift) so that pixel * scale + shift == (pixel / 255 - mean) / std."""
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
+
+
+def scale_padding_square(height, width):
+    """ScalePadding's square: its side and the image's (top, left) in it."""
+    side = max(height, width)
+    return side, int((side - height) / 2), int((side - width) / 2)
+
+
+def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_padding=None):
+    """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
+
+    One multiply-add per channel plane straight into the output (no float64, no
+    HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
+    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    height), "value": v}: the (resized) image is placed top-left and the rest filled
+    with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
+    than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
+    height), "value": (B, G, R)}: the image is padded to a square around its centre
+    with that value, then resized (bicubic), as PortraitNet's ScalePadding does.
+    """
+    if scale_padding is not None:
+        height, width = image.shape[:2]
+        side, top, left = scale_padding_square(height, width)
+        image = cv2.copyMakeBorder(
+            image,
+            top,
+            side - height - top,
+            left,
+            side - width - left,
+            cv2.BORDER_CONSTANT,
+            value=scale_padding["value"],
+        )
+        image = cv2.resize(image, tuple(scale_padding["size"]), interpolation=cv2.INTER_CUBIC)
+    if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
+        image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
+    height, width = image.shape[:2]
+    out_width, out_height = width, height
+    if padding is not None:
+        out_width, out_height = padding["size"]
+        if width > out_width or height > out_height:
+            raise ValueError(
+                f"image of {width}x{height} is larger than the Padding "
+                f"target_size {out_width}x{out_height}"
+            )
+    batch = np.empty((1, 3, out_height, out_width), dtype=np.float32)
+    planes = cv2.split(image)  # B, G, R
+    for channel in range(3):
+        out = batch[0, channel]
+        if padding is not None:
+            fill = padding["value"] * scale[channel] + shift[channel]
+            out[height:] = fill
+            out[:height, width:] = fill
+            out = out[:height, :width]
+        np.multiply(planes[2 - channel], scale[channel], out=out)
+        out += shift[channel]
+    return batch
+
+
+def infer_postprocess(output, size=None, valid=None, square=False):
+    """Class-id mask (uint8, uint16 past 255 classes) of the first image of a model output.
+
+    `output`: argmax ids (N,1,H,W) or (N,H,W), or softmax / logits (N,C,H,W), whose
+    argmax over axis 1 is taken. `valid`: optional (width, height) of the top-left
+    region to keep (the image within a padded input); `size`: optional (width, height)
+    to resize the result to; with `square` (ScalePadding's input), the result is resized
+    to the square around the image and the image's part cut out of its centre.
+    """
+    if (output.ndim == 4 and output.shape[1] > 1) or np.issubdtype(output.dtype, np.floating):
+        labels = np.argmax(output[0], axis=0) if output.ndim == 4 else output[0]
+    else:
+        labels = output[0, 0] if output.ndim == 4 else output[0]
+    if valid is not None:
+        labels = labels[: valid[1], : valid[0]]
+    mask = labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
+    if square and size is not None:
+        side, top, left = scale_padding_square(size[1], size[0])
+        mask = cv2.resize(mask, (side, side), interpolation=cv2.INTER_NEAREST)
+        return np.ascontiguousarray(mask[top : top + size[1], left : left + size[0]])
+    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
+        mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
+    return mask
+
+
+# ---- runtime/infer_cli.py -------------------------------------------------
+#
+# The command line of every generated infer.py: images, folders or lists in, label
+# masks and colour overlays out, and --benchmark's per-stage timing; or a video file or
+# camera in, the segmented video out (an overlay, or chosen classes over a background);
+# on the engine --engine names (runtime/engines), or the fastest one (--engine auto).
+
+# File name endings --image picks up in a folder.
+INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def list_infer_images(path):
+    """Image paths --image names: a file, a folder (sorted) or a .txt list (first column)."""
+    if os.path.isdir(path):
+        images = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if name.lower().endswith(INFER_IMAGE_EXTENSIONS)
+            and os.path.isfile(os.path.join(path, name))
+        )
+        if not images:
+            fail(f"{path}: no images found (*{', *'.join(INFER_IMAGE_EXTENSIONS)})")
+        return images
+    if not os.path.isfile(path):
+        fail(f"{path}: image not found")
+    if not path.lower().endswith(".txt"):
+        return [path]
+    base = os.path.dirname(path)
+    images = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            image = fields[0]
+            if not os.path.isabs(image) and not os.path.exists(image):
+                image = os.path.join(base, image)  # relative to the list's folder
+            images.append(image)
+    if not images:
+        fail(f"{path}: no images listed")
+    return images
+
+
+# ---- runtime/quantization.py ----------------------------------------------
+#
+# int8 post-training quantization behind export.py --quantize int8.
+#
+# NNCF (OpenVINO's Neural Network Compression Framework), through its ONNX backend,
+# quantizes the exported ONNX model: calibration images, preprocessed exactly as infer.py
+# does (deploy.yaml's transforms at the export's input shape), set the range of each
+# quantized activation; weights get one int8 scale per output channel. The result is a
+# QDQ ONNX file (QuantizeLinear/DequantizeLinear pairs around each quantized op) beside
+# deploy.yaml, which onnxruntime and OpenVINO both run with int8 kernels; deploy.yaml and
+# the float model stay as they are. Two steps before NNCF matter for speed: onnxruntime's
+# basic graph optimizations fold every BatchNorm into its convolution (a Conv, Q/DQ, then
+# BN would keep the convolution in float), and the model is converted at opset 13, the
+# first whose DequantizeLinear takes per-channel scales.
+#
+# Quantization moves class maps a little; how much is measured, not assumed: int8 and
+# float class maps are compared with onnxruntime on the calibration images and on
+# held-out ones, printed, and written to quantization.json with the method, the package
+# versions and the calibration set. A low agreement is a warning in both places. nncf,
+# onnx, onnxruntime and paddle2onnx are optional extras, imported only here.
+
+# Files export.py --quantize int8 writes beside deploy.yaml.
+QUANTIZED_ONNX_FILE = "model_int8.onnx"
+
+QUANTIZATION_RECORD_FILE = "quantization.json"
+
+# The packages --quantize int8 needs, by import name (pip names are the same).
+QUANTIZE_PACKAGES = ("paddle2onnx", "onnx", "onnxruntime", "nncf")
+
+# Per-channel QuantizeLinear/DequantizeLinear (their `axis`) came with opset 13; at 11,
+# onnxruntime dequantizes per-channel weights to float and runs the convolution in float.
+QUANTIZE_ONNX_OPSET = 13
+
+# Calibration images used by default (NNCF's statistics settle within a few dozen for
+# these models), and images after them kept apart for the agreement check.
+QUANTIZE_CALIB_COUNT = 32
+
+QUANTIZE_HELDOUT_COUNT = 8
+
+# Share of pixels whose int8 class equals the float one, below which export.py warns.
+# A proxy for mIoU, loose for a weak model: the demo's PP-LiteSeg (mIoU 0.59) has many
+# near-tied pixels, agrees at 0.97 on held-out images and gains a point of mIoU.
+QUANTIZE_MIN_AGREEMENT = 0.95
+
+
+def quantize_arguments(parser):
+    """export.py's --quantize flags."""
+    parser.add_argument(
+        "--quantize",
+        choices=("int8",),
+        help=f"also write {QUANTIZED_ONNX_FILE}, an int8 QDQ ONNX model (NNCF post-training "
+        "quantization, calibrated on --calib-data), and quantization.json with its check "
+        "against the float model; implies --onnx, at opset 13 or later",
+    )
+    parser.add_argument(
+        "--calib-data",
+        metavar="DIR|LIST|demo",
+        help="--quantize's calibration images: a folder, a .txt list (first column) or "
+        f"'demo' ({DEMO_DATA_DIR}/train.txt, as train.py --data demo writes it)",
+    )
+    parser.add_argument(
+        "--calib-count",
+        type=int,
+        default=QUANTIZE_CALIB_COUNT,
+        help="calibration images used, the first of --calib-data; up to "
+        f"{QUANTIZE_HELDOUT_COUNT} after them are held out for the check (default: %(default)s)",
+    )
+
+
+def prepare_quantization(args):
+    """Check --quantize's flags, packages and calibration images before anything is
+    exported; {"source", "calibration", "heldout"} (image paths), or None without
+    --quantize. Sets what quantizing needs: the ONNX file, at opset 13 or later."""
+    if not args.quantize:
+        if args.calib_data is not None:
+            fail("--calib-data goes with --quantize int8")
+        return None
+    if args.calib_data is None:
+        fail("--quantize int8 needs calibration images: --calib-data DIR|LIST.txt|demo")
+    if args.calib_count < 1:
+        fail("--calib-count must be >= 1")
+    missing = []
+    for name in QUANTIZE_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        fail(
+            f"--quantize int8 needs the {', '.join(missing)} package(s): "
+            f"pip install {' '.join(QUANTIZE_PACKAGES)}"
+        )
+    calibration, heldout = calibration_image_lists(args.calib_data)
+    args.onnx = True
+    args.onnx_opset = max(args.onnx_opset, QUANTIZE_ONNX_OPSET)
+    count = args.calib_count
+    heldout = heldout if heldout is not None else calibration[count:]
+    return {
+        "source": args.calib_data,
+        "calibration": calibration[:count],
+        "heldout": heldout[:QUANTIZE_HELDOUT_COUNT],
+    }
+
+
+def calibration_image_lists(source):
+    """(calibration images, held-out images or None) of --calib-data: 'demo' is the demo
+    data's training list, its validation list held out; else a folder, a .txt list or
+    one image, whose images after the calibration ones are held out."""
+    if source == "demo":
+        train_list = os.path.join(DEMO_DATA_DIR, "train.txt")
+        if not os.path.isfile(train_list):
+            fail(
+                f"--calib-data demo: {train_list} not found here; run export.py where "
+                "train.py --data demo wrote demo_data/, or pass a folder of images"
+            )
+        val_list = os.path.join(DEMO_DATA_DIR, "val.txt")
+        heldout = list_infer_images(val_list) if os.path.isfile(val_list) else []
+        return list_infer_images(train_list), heldout
+    if not os.path.exists(source):
+        fail(
+            f"--calib-data {source}: no such folder or file (a folder of images, a .txt list or demo)"
+        )
+    return list_infer_images(source), None
+
+
+def calibration_batches(config, paths):
+    """Each image as infer.py feeds it to the model: deploy.yaml's transforms, 1x3xHxW."""
+    scale, shift = infer_normalize_coefficients(config["mean"], config["std"])
+    batches = []
+    for path in paths:
+        try:
+            image = read_image_file(path)
+            batches.append(
+                infer_preprocess(
+                    image,
+                    scale,
+                    shift,
+                    config["resize"],
+                    config["padding"],
+                    config["scale_padding"],
+                )
+            )
+        except ImageFileError as error:
+            fail(f"--calib-data: {error}")
+        except ValueError as error:
+            fail(f"--calib-data: {path}: {error} of {config['path']}")
+    return batches
+
+
+def prepare_onnx_for_int8(onnx_file, prepared_file):
+    """The float model as NNCF should see it: onnxruntime's basic, hardware-independent
+    graph optimizations (BatchNorm folded into convolutions, constants folded), saved."""
+    onnx = importlib.import_module("onnx")
+    onnxruntime = importlib.import_module("onnxruntime")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = prepared_file
+    onnxruntime.InferenceSession(onnx_file, options, providers=["CPUExecutionProvider"])
+    model = onnx.load(prepared_file)
+    # onnxruntime declares every domain it knows; keep those the graph uses
+    used = {node.domain for node in model.graph.node} | {""}
+    kept = [opset for opset in model.opset_import if opset.domain in used]
+    del model.opset_import[:]
+    model.opset_import.extend(kept)
+    return model
+
+
+def quantize_onnx_int8(onnx_file, int8_file, batches):
+    """NNCF post-training quantization of `onnx_file` calibrated on `batches`, saved as
+    `int8_file` (QDQ). Its own errors end the program in one line (exit 1)."""
+    onnx = importlib.import_module("onnx")
+    nncf = importlib.import_module("nncf")
+    nncf.set_log_level(logging.ERROR)  # not its per-node notes
+    prepared_file = int8_file + ".float.onnx"
+    try:
+        model = prepare_onnx_for_int8(onnx_file, prepared_file)
+        name = model.graph.input[0].name
+        dataset = nncf.Dataset(batches, lambda batch: {name: batch})
+        quantized = nncf.quantize(
+            model,
+            dataset,
+            # symmetric int8 activations: the int8 kernels of both engines take them
+            # without a zero-point correction (MIXED's asymmetric ones fail in OpenVINO)
+            preset=nncf.QuantizationPreset.PERFORMANCE,
+            subset_size=len(batches),
+        )
+        onnx.save(quantized, int8_file)
+    except Exception as error:  # noqa: BLE001 - NNCF's failure is reported, not a traceback
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        fail(f"NNCF cannot quantize this model ({reason})", status=1)
+    finally:
+        if os.path.exists(prepared_file):
+            os.remove(prepared_file)
+
+
+def class_map_agreement(session, other, batches):
+    """Share of pixels where two ONNX sessions give the same class, over `batches`."""
+    equal = total = 0
+    for batch in batches:
+        first = infer_postprocess(run_onnx_session(session, batch))
+        second = infer_postprocess(run_onnx_session(other, batch))
+        equal += int((first == second).sum())
+        total += first.size
+    return equal / total
+
+
+def quantized_model_facts(model_file):
+    """(its QuantizeLinear and DequantizeLinear counts, its ONNX opset)."""
+    model = importlib.import_module("onnx").load(model_file)
+    counts = dict.fromkeys(("QuantizeLinear", "DequantizeLinear"), 0)
+    for node in model.graph.node:
+        if node.op_type in counts:
+            counts[node.op_type] += 1
+    return counts, max(opset.version for opset in model.opset_import if opset.domain == "")
+
+
+def quantize_exported_model(folder, quantization):
+    """export.py --quantize int8: quantize `folder`'s ONNX model, check it against the
+    float one and write QUANTIZED_ONNX_FILE and QUANTIZATION_RECORD_FILE there."""
+    config = load_deploy_config(folder)
+    onnx_file = os.path.join(folder, ONNX_MODEL_FILE)
+    int8_file = os.path.join(folder, QUANTIZED_ONNX_FILE)
+    calibration = calibration_batches(config, quantization["calibration"])
+    heldout = calibration_batches(config, quantization["heldout"])
+    print(f"quantizing to int8 with NNCF on {len(calibration)} calibration image(s)")
+    quantize_onnx_int8(onnx_file, int8_file, calibration)
+
+    counts, opset = quantized_model_facts(int8_file)
+    sessions = create_onnx_session(onnx_file), create_onnx_session(int8_file)
+    agreement = class_map_agreement(*sessions, calibration)
+    heldout_agreement = class_map_agreement(*sessions, heldout) if heldout else None
+    lowest = min(a for a in (agreement, heldout_agreement) if a is not None)
+    check = {
+        "engine": "onnxruntime",
+        "what": "share of pixels whose int8 class equals the float model's",
+        "calibration_images": len(calibration),
+        "calibration_agreement": round(agreement, 6),
+        "heldout_images": len(heldout),
+        "heldout_agreement": None if heldout_agreement is None else round(heldout_agreement, 6),
+        "min_agreement": QUANTIZE_MIN_AGREEMENT,
+        "passed": lowest >= QUANTIZE_MIN_AGREEMENT,
+    }
+    where = f"{agreement:.4f} on {len(calibration)} calibration image(s)"
+    if heldout_agreement is not None:
+        where += f", {heldout_agreement:.4f} on {len(heldout)} held-out image(s)"
+    else:
+        where += " (no held-out image: pass more than --calib-count images to have some)"
+    print(f"int8 check (onnxruntime, int8 vs float class maps): agreement {where}")
+    record = {
+        "file": QUANTIZED_ONNX_FILE,
+        "float_file": ONNX_MODEL_FILE,
+        "format": "QDQ ONNX: int8 weights (per output channel), int8/uint8 activations",
+        "method": "NNCF post-training quantization (ONNX backend), BatchNorm folded first",
+        "preset": "performance",
+        "opset": opset,
+        "quantize_dequantize_nodes": counts,
+        "packages": quantization_package_versions(),
+        "calibration": {
+            "source": quantization["source"],
+            "images": len(calibration),
+            "input_shapes": sorted({"x".join(map(str, b.shape)) for b in calibration}),
+        },
+        "check": check,
+    }
+    if not check["passed"]:
+        record["warning"] = (
+            f"int8 class maps agree with the float model's on only {lowest:.2%} of pixels "
+            f"(below {QUANTIZE_MIN_AGREEMENT:.0%}): measure its mIoU before deploying it, "
+            "or calibrate on more images like those it will see"
+        )
+        print(f"WARNING: {record['warning']}")
+    with open(os.path.join(folder, QUANTIZATION_RECORD_FILE), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
+
+
+def quantization_package_versions():
+    """Versions of the packages that made the int8 model, for quantization.json."""
+    versions = {"paddlepaddle": paddle.__version__}
+    for name in QUANTIZE_PACKAGES:
+        versions[name] = getattr(importlib.import_module(name), "__version__", "unknown")
+    return versions
+
+
 # ---- runtime/exporting.py -------------------------------------------------
 #
 # Export behind every generated export.py: a static inference model, a PaddleSeg
 # deploy.yaml (written by deploy_config), the ONNX model for the engines that read it, and
 # a check of every engine written for against the dynamic model, at the export size and an
 # odd one.
+
+# What writes the ONNX model, as a refusal names it.
+ONNX_FLAGS = "ONNX (--onnx, --engines onnxruntime or openvino)"
 
 # Height and width the exported model is checked at when they are dynamic; and the odd
 # size checked beside it: 13 rows fewer, 7 columns more (neither a power of two).
@@ -994,7 +1483,7 @@ def export_tolerance(spec):
     )
 
 
-def onnx_input_problem(spec, input_shape):
+def onnx_input_problem(spec, input_shape, flag=ONNX_FLAGS):
     """Why `input_shape` cannot give this model an exact ONNX conversion, or None. A model
     with adaptive pooling to several bins (SPEC's `onnx_fixed_input`) converts only at a
     static size, and exactly only where each bin count divides the pooled map: at sides
@@ -1008,10 +1497,10 @@ def onnx_input_problem(spec, input_shape):
         return None
     example = " ".join(map(str, fixed["example"]))
     return (
-        "ONNX (--onnx, --engines onnxruntime or openvino) needs a fixed --input-shape for "
-        f"this model, both sides multiples of {multiple} (paddle2onnx converts the adaptive "
-        f"pooling in its {fixed['what']} only at a static size, and exactly only where the "
-        f"bins divide it), e.g. --input-shape 1 3 {example}"
+        f"{flag} needs a fixed --input-shape for this model, both sides multiples of "
+        f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
+        f"at a static size, and exactly only where the bins divide it), e.g. "
+        f"--input-shape 1 3 {example}"
     )
 
 
@@ -1100,6 +1589,7 @@ def export_arguments(spec, argv):
         default=ONNX_OPSET,
         help="ONNX opset of the ONNX model (default: %(default)s)",
     )
+    quantize_arguments(parser)
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -1329,9 +1819,14 @@ def export_fp16(folder, batches, dynamic_outputs):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
+    quantization = prepare_quantization(args)  # None without --quantize
+    if quantization and "onnxruntime" not in args.engines:
+        # int8 starts from the float ONNX model, checked on onnxruntime like any other
+        args.engines.append("onnxruntime")
     onnx_engines = [name for name in args.engines if name != "paddle"]
-    if onnx_engines and onnx_input_problem(spec, args.input_shape):
-        fail(onnx_input_problem(spec, args.input_shape))
+    onnx_flag = "--quantize int8" if quantization else ONNX_FLAGS
+    if onnx_engines and onnx_input_problem(spec, args.input_shape, onnx_flag):
+        fail(onnx_input_problem(spec, args.input_shape, onnx_flag))
     if args.precision == "fp16" and not (
         paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
     ):
@@ -1392,16 +1887,22 @@ def export_main(spec, build_model, argv=None):
             expected.append(static)
             dynamic_outputs.append(dynamic)
         if onnx_engines:
+            # the flag a conversion failure names: the one that asked for the ONNX model
+            asked_by = f"--engines {','.join(args.engines)}"
+            if quantization or args.onnx:
+                asked_by = "--quantize int8" if quantization else "--onnx"
             export_onnx_model(
                 config["model_file"],
                 config["params_file"],
                 os.path.join(work, ONNX_MODEL_FILE),
                 args.onnx_opset,
-                flag="--onnx" if args.onnx else f"--engines {','.join(args.engines)}",
+                flag=asked_by,
             )
             check_onnx_engines(work, onnx_engines, batches, expected, tolerance)
         if args.precision == "fp16":
             export_fp16(work, batches, dynamic_outputs)
+        if quantization:
+            quantize_exported_model(work, quantization)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):

@@ -30,6 +30,10 @@ from .engines import (
 from .errors import fail
 from .onnx_export import ONNX_MODEL_FILE, ONNX_OPSET, compare_outputs, export_onnx_model
 from .predictor import create_inference_predictor, run_inference_predictor
+from .quantization import prepare_quantization, quantize_arguments, quantize_exported_model
+
+# What writes the ONNX model, as a refusal names it.
+ONNX_FLAGS = "ONNX (--onnx, --engines onnxruntime or openvino)"
 
 # Height and width the exported model is checked at when they are dynamic; and the odd
 # size checked beside it: 13 rows fewer, 7 columns more (neither a power of two).
@@ -63,7 +67,7 @@ def export_tolerance(spec):
     )
 
 
-def onnx_input_problem(spec, input_shape):
+def onnx_input_problem(spec, input_shape, flag=ONNX_FLAGS):
     """Why `input_shape` cannot give this model an exact ONNX conversion, or None. A model
     with adaptive pooling to several bins (SPEC's `onnx_fixed_input`) converts only at a
     static size, and exactly only where each bin count divides the pooled map: at sides
@@ -77,10 +81,10 @@ def onnx_input_problem(spec, input_shape):
         return None
     example = " ".join(map(str, fixed["example"]))
     return (
-        "ONNX (--onnx, --engines onnxruntime or openvino) needs a fixed --input-shape for "
-        f"this model, both sides multiples of {multiple} (paddle2onnx converts the adaptive "
-        f"pooling in its {fixed['what']} only at a static size, and exactly only where the "
-        f"bins divide it), e.g. --input-shape 1 3 {example}"
+        f"{flag} needs a fixed --input-shape for this model, both sides multiples of "
+        f"{multiple} (paddle2onnx converts the adaptive pooling in its {fixed['what']} only "
+        f"at a static size, and exactly only where the bins divide it), e.g. "
+        f"--input-shape 1 3 {example}"
     )
 
 
@@ -169,6 +173,7 @@ def export_arguments(spec, argv):
         default=ONNX_OPSET,
         help="ONNX opset of the ONNX model (default: %(default)s)",
     )
+    quantize_arguments(parser)
     args = parser.parse_args(argv)
     shape = args.input_shape
     if shape[1] != 3 or any(v == 0 or v < -1 for v in shape):
@@ -398,9 +403,14 @@ def export_fp16(folder, batches, dynamic_outputs):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
+    quantization = prepare_quantization(args)  # None without --quantize
+    if quantization and "onnxruntime" not in args.engines:
+        # int8 starts from the float ONNX model, checked on onnxruntime like any other
+        args.engines.append("onnxruntime")
     onnx_engines = [name for name in args.engines if name != "paddle"]
-    if onnx_engines and onnx_input_problem(spec, args.input_shape):
-        fail(onnx_input_problem(spec, args.input_shape))
+    onnx_flag = "--quantize int8" if quantization else ONNX_FLAGS
+    if onnx_engines and onnx_input_problem(spec, args.input_shape, onnx_flag):
+        fail(onnx_input_problem(spec, args.input_shape, onnx_flag))
     if args.precision == "fp16" and not (
         paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
     ):
@@ -461,16 +471,22 @@ def export_main(spec, build_model, argv=None):
             expected.append(static)
             dynamic_outputs.append(dynamic)
         if onnx_engines:
+            # the flag a conversion failure names: the one that asked for the ONNX model
+            asked_by = f"--engines {','.join(args.engines)}"
+            if quantization or args.onnx:
+                asked_by = "--quantize int8" if quantization else "--onnx"
             export_onnx_model(
                 config["model_file"],
                 config["params_file"],
                 os.path.join(work, ONNX_MODEL_FILE),
                 args.onnx_opset,
-                flag="--onnx" if args.onnx else f"--engines {','.join(args.engines)}",
+                flag=asked_by,
             )
             check_onnx_engines(work, onnx_engines, batches, expected, tolerance)
         if args.precision == "fp16":
             export_fp16(work, batches, dynamic_outputs)
+        if quantization:
+            quantize_exported_model(work, quantization)
 
         written = sorted(os.listdir(work), key=lambda name: name == "deploy.yaml")
         if not os.path.exists(save_dir):
