@@ -1818,14 +1818,14 @@ def export_fp16(folder, batches, dynamic_outputs):
 def export_main(spec, build_model, argv=None):
     """export.py: save the model for Paddle Inference, write deploy.yaml, check the result."""
     args = export_arguments(spec, argv)
-    quantization = prepare_quantization(args)  # None without --quantize
-    if quantization and "onnxruntime" not in args.engines:
+    if args.quantize and "onnxruntime" not in args.engines:
         # int8 starts from the float ONNX model, checked on onnxruntime like any other
         args.engines.append("onnxruntime")
     onnx_engines = [name for name in args.engines if name != "paddle"]
-    onnx_flag = "--quantize int8" if quantization else ONNX_FLAGS
+    onnx_flag = "--quantize int8" if args.quantize else ONNX_FLAGS
     if onnx_engines and onnx_input_problem(spec, args.input_shape, onnx_flag):
         fail(onnx_input_problem(spec, args.input_shape, onnx_flag))
+    quantization = prepare_quantization(args)  # None without --quantize
     if args.precision == "fp16" and not (
         paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
     ):
