@@ -7,6 +7,14 @@ import json
 import pytest
 
 from segc.bench import page as zoo_page
+from segc.bench.onnx_status import (
+    STATUS_FILE,
+    StatusError,
+    empty_status,
+    load_status,
+    merge_status,
+    save_status,
+)
 from segc.bench.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,
@@ -195,6 +203,76 @@ def test_report_only_regenerates_from_the_results_file_alone(small_results, tmp_
     assert code == 2 and "no results file; run `segc bench` first" in err
 
 
+def onnx_entry(combination, status, reason=None, multiple=None, shape=None, ort=None,
+               openvino=None):
+    return {
+        "combination": combination, "measured_at": "2026-01-02T03:04:05Z", "status": status,
+        "reason": reason, "multiple": multiple, "input_shape": shape,
+        "onnx_check": None if ort is None else f"argmax agreement {ort:.6f} on input ...",
+        "onnxruntime_agreement": ort,
+        "openvino": None if openvino is None else {
+            "f32": openvino[0], "default": openvino[1], "default_precision": "bf16"},
+        "export_seconds": None if ort is None else 12.5,
+        "environment": {"cpu_model": "Test CPU", "paddle": "3.3.1", "paddle2onnx": "2.1.0",
+                        "onnxruntime": "1.32.0", "openvino": "2026.4.1"},
+    }
+
+
+@pytest.fixture
+def small_onnx_status():
+    return merge_status(empty_status(), [
+        onnx_entry("fcn_hrnet_w18", "converts", shape=[1, 3, 128, 256], ort=1.0,
+                   openvino=(1.0, 0.98765)),
+        onnx_entry("pspnet_resnet101_vd_os8", "fixed_input", reason="--onnx needs ...",
+                   multiple=48, shape=[1, 3, 48, 96], ort=0.9995, openvino=(1.0, 1.0)),
+        onnx_entry("segnet", "unsupported", reason="paddle2onnx cannot convert | unpool"),
+    ])
+
+
+def test_page_shows_each_combinations_onnx_status(small_results, small_onnx_status):
+    page = zoo_page.render_page(small_results, "results.json", small_onnx_status)
+    summary = next(line for line in page.splitlines() if line.startswith("| Model |"))
+    assert summary.endswith("| ONNX |")
+    rows = [line for line in page.splitlines() if line.startswith("| PSPNet")]
+    assert rows[0].endswith("| fixed size (×48) |")  # the summary table's cell
+    assert rows[1] == ("| PSPNet | ResNet101_vd | fixed size (×48) | 48x96 | 0.999500 | "
+                       "1.000000 | 1.000000 (bf16) |")
+    assert ("| FCN | HRNet_W18 | yes | 128x256 | 1.000000 | 1.000000 | 0.987650 (bf16) |"
+            in page.splitlines())
+    assert "| FCN | HRNet_W48 | not measured | – | – | – | – |" in page.splitlines()
+    # a combination with no bench entry still gets its row; its reason cannot break it
+    assert ("| – | – | no: paddle2onnx cannot convert \\| unpool | – | – | – | – |"
+            in page.splitlines())
+    assert "bf16: 0.987650 to 1.000000 of the pixels" in page
+    assert "(`INFERENCE_PRECISION_HINT`) at least 1.000000 did." in page
+    assert ("Measured 2026-01-02 on Test CPU (3 combination(s)): Paddle 3.3.1, paddle2onnx "
+            "2.1.0, onnxruntime 1.32.0, OpenVINO 2026.4.1.") in page
+    assert "ONNX" not in zoo_page.render_page(small_results, "results.json")
+
+
+def test_onnx_status_file_round_trip_and_schema(small_onnx_status, tmp_path):
+    path = tmp_path / STATUS_FILE
+    save_status(path, small_onnx_status)
+    assert load_status(path) == small_onnx_status
+    broken = copy.deepcopy(small_onnx_status)
+    broken["entries"]["segnet"]["status"] = "maybe"
+    with pytest.raises(StatusError, match="maybe"):
+        save_status(path, broken)
+    assert load_status(tmp_path / "none.json", missing_ok=True) == empty_status()
+
+
+def test_report_only_adds_the_onnx_status_beside_the_results(small_results, small_onnx_status,
+                                                             tmp_path, run_segc):
+    results = tmp_path / "results.json"
+    save_results(results, small_results)
+    save_status(tmp_path / STATUS_FILE, small_onnx_status)
+    code, _, err = run_segc("bench", "--report-only", "--results", results, "--docs",
+                            tmp_path / "docs", cwd=tmp_path)
+    assert code == 0, err
+    page = (tmp_path / "docs" / "model_zoo.md").read_text()
+    assert page == zoo_page.render_page(small_results, str(results), small_onnx_status)
+
+
 def test_bench_refuses_unknown_combinations_before_measuring(tmp_path, run_segc):
     code, _, err = run_segc("bench", "no_such_combination", "--generated", GENERATED,
                             "--results", tmp_path / "r.json", cwd=tmp_path)
@@ -209,8 +287,10 @@ def test_committed_results_and_zoo_page_agree():
     assert (folder / "zoo_bench.schema.json").read_text(encoding="utf-8") == schema_text()
     results = load_results(folder / "zoo_bench.json")
     assert results["entries"], "the committed results file has no entry"
+    onnx = load_status(folder / STATUS_FILE)
     committed = (REPO / "docs" / "model_zoo.md").read_text(encoding="utf-8")
-    assert committed == zoo_page.render_page(results, "benchmarks/results/zoo_bench.json")
+    assert committed == zoo_page.render_page(results, "benchmarks/results/zoo_bench.json",
+                                             onnx)
     for name, _, _, _ in zoo_page.CHARTS:
         assert (REPO / "docs" / zoo_page.CHART_DIR / name).read_bytes().startswith(
             PNG_SIGNATURE)

@@ -1,10 +1,12 @@
-"""The zoo page (docs/model_zoo.md) and its three charts, from a `segc bench` results file.
+"""The zoo page (docs/model_zoo.md) and its three charts, from a `segc bench` results file
+and, when given, the ONNX status file (segc.bench.onnx_status).
 
-Everything here is a pure function of the results: the same file gives byte-identical
+Everything here is a pure function of those files: the same files give byte-identical
 Markdown and PNGs (on the same matplotlib), so the page can be regenerated and
 committed at any time. The table has the seed's summary-table columns, each measured
-figure beside the seed's; the charts are the seed's three (accuracy vs inference time,
-GFLOPs and parameters), one labelled point per combination with a reference mIoU.
+figure beside the seed's, and an ONNX column; the charts are the seed's three (accuracy
+vs inference time, GFLOPs and parameters), one labelled point per combination with a
+reference mIoU. A section lists every combination's ONNX and OpenVINO status.
 """
 
 from __future__ import annotations
@@ -66,12 +68,12 @@ def markdown_escape(text) -> str:
             .replace("\n", " "))
 
 
-def summary_table(entries: list[dict]) -> list[str]:
+def summary_table(entries: list[dict], onnx: dict | None = None) -> list[str]:
     lines = [
         ("| Model | Backbone | mIoU (seed) | GFLOPs ours / seed | Params(M) ours / seed | "
         "Inference ms ours (p10–p90) | Inference ms seed | Preprocess ms ours / seed | "
-        "Postprocess ms ours / seed |"),
-        "|-|-|-|-|-|-|-|-|-|",
+        "Postprocess ms ours / seed |" + (" ONNX |" if onnx is not None else "")),
+        "|-|-|-|-|-|-|-|-|-|" + ("-|" if onnx is not None else ""),
     ]
     for e in entries:
         ref = e["reference"]
@@ -88,9 +90,100 @@ def summary_table(entries: list[dict]) -> list[str]:
             spread,
             cell(ref.get("inference_ms"), 2),
             f"{ms(latency.get('preprocess'), 2)} / {cell(ref.get('preprocess_ms'), 2)}",
-            f"{ms(latency.get('postprocess'), 3)} / {cell(ref.get('postprocess_ms'), 3)} |",
+            f"{ms(latency.get('postprocess'), 3)} / {cell(ref.get('postprocess_ms'), 3)} |"
+            + (f" {onnx_short(onnx['entries'].get(e['combination']))} |"
+               if onnx is not None else ""),
         ]))
     return lines
+
+
+def onnx_short(entry: dict | None) -> str:
+    """The summary table's ONNX cell: yes, a fixed size's multiple, or no."""
+    if entry is None:
+        return "–"
+    return {"converts": "yes", "fixed_input": f"fixed size (×{entry['multiple']})",
+            "unsupported": "no"}.get(entry["status"], "failed")
+
+
+def share(value) -> str:
+    """A share of pixels as export.py prints it (six decimals: one pixel of 128x256 shows)."""
+    return "–" if value is None else f"{value:.6f}"
+
+
+def onnx_section(entries: list[dict], onnx: dict) -> list[str]:
+    """Per combination: what `export.py --onnx` does, and how the ONNX model's classes
+    agree with Paddle Inference (onnxruntime) and onnxruntime (OpenVINO)."""
+    measured = onnx["entries"]
+    rows = [(e["arch"], e["backbone"] or "–", e["combination"]) for e in entries]
+    known = {name for _, _, name in rows}
+    rows += [("–", "–", name) for name in sorted(measured) if name not in known]
+    lines = [
+        ("What `export.py --onnx` does for each combination's untrained model (its default "
+         "argmax output), as `benchmarks/onnx_status.py` measured it, and the share of "
+         "pixels whose class equals the reference's on export.py's random check input: "
+         "onnxruntime against Paddle Inference (export.py's own check), OpenVINO (CPU, "
+         "reading the same model.onnx) against onnxruntime at f32 inference precision and "
+         "at OpenVINO's default precision. Each model card says the same in its ONNX "
+         "paragraph; `tests/test_onnx_status.py` holds every card to what export.py does."),
+        "",
+        ("- **yes**: converts at any input size. **fixed size (×M)**: adaptive pooling that "
+         "paddle2onnx converts only at a static size, exactly where both sides are multiples "
+         "of M; export.py --onnx refuses any other size in one line. **no**: export.py --onnx "
+         "stops with the line quoted; Paddle Inference runs the model."),
+    ] + openvino_precision_note(measured) + [
+        "",
+        ("| Model | Backbone | ONNX | checked at | onnxruntime = Paddle Inference | "
+         "OpenVINO f32 = onnxruntime | OpenVINO default = onnxruntime |"),
+        "|-|-|-|-|-|-|-|",
+    ]
+    for arch, backbone, name in rows:
+        entry = measured.get(name)
+        if entry is None:
+            lines.append(f"| {markdown_escape(arch)} | {markdown_escape(backbone)} | "
+                         "not measured | – | – | – | – |")
+            continue
+        status = onnx_short(entry)
+        if entry["status"] in ("unsupported", "failed"):
+            status += f": {markdown_escape(entry['reason'])}"
+        openvino = entry["openvino"] or {}
+        shape = ("–" if not entry["input_shape"] or not entry["openvino"]
+                 else "x".join(map(str, entry["input_shape"][2:])))
+        default = ("–" if not openvino else
+                   f"{share(openvino['default'])} ({openvino['default_precision']})")
+        lines.append(" | ".join([
+            f"| {markdown_escape(arch)}", markdown_escape(backbone), status, shape,
+            share(entry["onnxruntime_agreement"]), share(openvino.get("f32")),
+            f"{default} |"]))
+    environments = {}
+    for entry in measured.values():
+        env = entry["environment"]
+        key = tuple(env.get(k) for k in ("cpu_model", "paddle", "paddle2onnx", "onnxruntime",
+                                          "openvino"))
+        environments.setdefault(key, []).append(entry["measured_at"][:10])
+    lines.append("")
+    for (cpu, paddle, paddle2onnx, onnxruntime, openvino), dates in environments.items():
+        when = min(dates) if min(dates) == max(dates) else f"{min(dates)} to {max(dates)}"
+        lines.append(f"Measured {when} on {markdown_escape(cpu)} ({len(dates)} "
+                     f"combination(s)): Paddle {paddle}, paddle2onnx {paddle2onnx}, "
+                     f"onnxruntime {onnxruntime}, OpenVINO {openvino}.")
+    return lines
+
+
+def openvino_precision_note(measured: dict) -> list[str]:
+    """A bullet on OpenVINO's default precision where it was not f32 (bf16 on a CPU with
+    AMX or AVX512-BF16): the range of its agreement with onnxruntime."""
+    lowered = [e["openvino"] for e in measured.values()
+               if e["openvino"] and e["openvino"]["default_precision"] != "f32"]
+    if not lowered:
+        return []
+    precisions = sorted({o["default_precision"] for o in lowered})
+    shares = sorted(o["default"] for o in lowered)
+    f32 = min(o["f32"] for o in lowered)
+    return [(f"- OpenVINO's default precision on the CPU measured was "
+             f"{', '.join(precisions)}: {share(shares[0])} to {share(shares[-1])} of the "
+             f"pixels (median {share(shares[len(shares) // 2])}) kept onnxruntime's class, "
+             "those whose top two logits are close changing; at f32 "
+             f"(`INFERENCE_PRECISION_HINT`) at least {share(f32)} did.")]
 
 
 def environment_section(entries: list[dict]) -> list[str]:
@@ -150,7 +243,7 @@ def notes_section(entries: list[dict]) -> list[str]:
     return lines
 
 
-def render_page(results: dict, source: str) -> str:
+def render_page(results: dict, source: str, onnx: dict | None = None) -> str:
     entries = ordered_entries(results)
     plotted = {name: [e for e in entries if e["reference"].get("miou") is not None
                       and x(e) is not None] for name, _, _, x in CHARTS}
@@ -188,7 +281,9 @@ def render_page(results: dict, source: str) -> str:
                  + ("Not plotted, for want of a reference mIoU: "
                     + ", ".join(f"`{m}`" for m in missing) + "." if missing else ""))
     lines += ["", "## Summary table", ""]
-    lines += summary_table(entries)
+    lines += summary_table(entries, onnx)
+    if onnx is not None:
+        lines += ["", "## ONNX and OpenVINO", ""] + onnx_section(entries, onnx)
     lines += ["", "## Where and how it was measured", ""]
     lines += environment_section(entries)
     notes = notes_section(entries)
@@ -284,7 +379,8 @@ def draw_chart(entries: list[dict], title: str, xlabel: str, x_of, path: Path) -
         os.replace(tmp, path)
 
 
-def write_zoo_page(results: dict, docs: Path, source: str | None = None) -> list[Path]:
+def write_zoo_page(results: dict, docs: Path, source: str | None = None,
+                   onnx: dict | None = None) -> list[Path]:
     """Write docs/model_zoo.md and docs/model_zoo/*.png; the paths written."""
     docs = Path(docs)
     charts = docs / CHART_DIR
@@ -295,7 +391,7 @@ def write_zoo_page(results: dict, docs: Path, source: str | None = None) -> list
         draw_chart(entries, title, xlabel, x_of, charts / name)
         written.append(charts / name)
     page = docs / PAGE_NAME
-    text = render_page(results, source or "benchmarks/results/zoo_bench.json")
+    text = render_page(results, source or "benchmarks/results/zoo_bench.json", onnx)
     tmp = page.with_name(f".{page.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, page)

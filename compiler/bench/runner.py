@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..diagnostics import UsageError
 from ..model_figures import update_figures
+from .onnx_status import STATUS_FILE, StatusError, load_status
 from .results import (
     DEFAULT_RESULTS,
     ResultsError,
@@ -187,9 +188,16 @@ def write_figures(zoo: str | None, entries: list[dict]) -> None:
 
 
 def write_report(results: dict, docs: Path, source: str) -> int:
+    """docs/model_zoo.md and its charts from the results, with the ONNX status that
+    benchmarks/onnx_status.py recorded beside them (onnx_status.json), when there is one."""
     from .page import write_zoo_page
 
-    written = write_zoo_page(results, docs, source)
+    status_path = Path(source).with_name(STATUS_FILE)
+    try:
+        onnx = load_status(status_path) if status_path.is_file() else None
+    except StatusError as exc:
+        raise UsageError(str(exc)) from None
+    written = write_zoo_page(results, docs, source, onnx)
     print(f"segc bench: wrote {', '.join(str(p) for p in written)}")
     return 0
 

@@ -19,7 +19,13 @@ from ..layers.basic import AuxLayer, resize_to_input
 
 class ConvBNLeakyReLU(nn.Layer):
     """Conv2D, batch norm, then leaky ReLU (slope 0.01); 'same' padding unless told
-    otherwise. The activation is a layer, as in PaddleSeg, so paddle.flops counts it."""
+    otherwise. The activation is a layer, as in PaddleSeg, so paddle.flops counts it.
+
+    An exported program computes the leaky ReLU as max(x, 0.01 x) instead, the same
+    values bit for bit: Paddle 3 saves leaky_relu's slope as a double, which paddle2onnx
+    2.1 reads as a float (its ONNX LeakyRelu got a slope of 2.5e-43, a plain ReLU, and
+    onnxruntime's logits were 1% off) and which Paddle 3.3's oneDNN conv fusion misreads.
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, padding="same", **conv_kwargs):
         super().__init__()
@@ -30,7 +36,10 @@ class ConvBNLeakyReLU(nn.Layer):
         self._relu = nn.LeakyReLU()
 
     def forward(self, x):
-        return self._relu(self._batch_norm(self._conv(x)))
+        x = self._batch_norm(self._conv(x))
+        if paddle.in_dynamic_mode():
+            return self._relu(x)
+        return paddle.maximum(x, x * self._relu._negative_slope)
 
 
 class CrissCrossAttention(nn.Layer):
