@@ -280,6 +280,13 @@ def test_bench_refuses_unknown_combinations_before_measuring(tmp_path, run_segc)
     assert not (tmp_path / "r.json").exists()
 
 
+def test_bench_refuses_an_unknown_engine_before_measuring(tmp_path, run_segc):
+    code, _, err = run_segc("bench", "fcn_hrnet_w18", "--generated", GENERATED, "--engines",
+                            "paddle,tensorrt", "--results", tmp_path / "r.json", cwd=tmp_path)
+    assert code == 2 and "--engines: unknown engine(s) tensorrt" in err
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_committed_results_and_zoo_page_agree():
     """The committed page is what --report-only makes of the committed results file, and
     the committed schema is the one segc validates with."""
@@ -303,7 +310,7 @@ def test_bench_measures_a_combination_into_a_valid_entry(tmp_path, run_segc):
     code, out, err = run_segc(
         "bench", "fcn_hrnet_w18", "--generated", GENERATED, "--results", results,
         "--docs", tmp_path / "docs", "--input-size", "128", "64", "--warmup", "0",
-        "--runs", "2", "--cpu-threads", "1", cwd=tmp_path)
+        "--runs", "2", "--cpu-threads", "1", "--engines", "onnxruntime,openvino", cwd=tmp_path)
     assert code == 0, out + err
     data = load_results(results)
     [measured] = data["entries"].values()
@@ -314,8 +321,14 @@ def test_bench_measures_a_combination_into_a_valid_entry(tmp_path, run_segc):
     assert "argmax agreement" in measured["export"]["check"]
     for name, figures in measured["latency_ms"].items():
         assert figures["runs"] == 2 and 0 < figures["min"] <= figures["median"], name
-    assert "[1/1] fcn_hrnet_w18: params" in out
-    assert "| FCN | HRNet_W18 |" in (tmp_path / "docs" / "model_zoo.md").read_text()
+    # each engine's model run, loaded as infer.py --engine loads it
+    assert measured["settings"]["engines"] == ["paddle", "onnxruntime", "openvino"]
+    assert sorted(measured["engine_latency_ms"]) == ["onnxruntime", "openvino", "paddle"]
+    for name, figures in measured["engine_latency_ms"].items():
+        assert figures["runs"] == 2 and 0 < figures["min"] <= figures["median"], name
+    assert "[1/1] fcn_hrnet_w18: params" in out and "openvino " in out
+    page = (tmp_path / "docs" / "model_zoo.md").read_text()
+    assert "| FCN | HRNet_W18 |" in page and "Model run per engine, median: paddle " in page
 
 
 def test_model_card_figures_come_from_measured_entries_at_the_seed_size(tmp_path):

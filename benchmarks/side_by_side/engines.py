@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from segc.bench.machine import load_average
 from segc.bench.scripts import load_script
 
 from .processes import run_json_child
@@ -48,7 +49,8 @@ def export_for_engines(combination_dir: Path, export_dir: Path, calib_dir: Path,
     if spec.get("onnx_fixed_input"):
         command += ["--input-shape", *map(str, FIXED_ONNX_INPUT)]
     if int8:
-        command += ["--quantize", "int8", "--calib-data", str(calib_dir)]
+        command += ["--quantize", "int8", "--calib-data", str(calib_dir), "--calib-count",
+                    str(len(list(calib_dir.iterdir())))]
     if not (export_dir / "deploy.yaml").is_file():
         say(f"exporting {combination_dir.name} for {', '.join(FLOAT_ENGINES)}"
             f"{' and int8' if int8 else ''} ...")
@@ -61,6 +63,18 @@ def export_for_engines(combination_dir: Path, export_dir: Path, calib_dir: Path,
     checks = [line for line in output.splitlines() if "check" in line and ":" in line]
     return {"checks": checks, "fixed_onnx_input": bool(spec.get("onnx_fixed_input")),
             "int8": (export_dir / "model_int8.onnx").is_file()}
+
+
+def calibration_folder(s: dict, work: Path) -> Path:
+    """The int8 calibration images: the benchmark's 1024x512 test scenes (the size the
+    models run at here), linked into a folder of their own."""
+    folder = work / "calibration"
+    folder.mkdir(exist_ok=True)
+    for image in s["images"]:
+        link = folder / Path(image).name
+        if not link.exists():
+            link.symlink_to(Path(image).resolve())
+    return folder
 
 
 def impls_for(exported: dict) -> list[tuple[str, dict]]:
@@ -77,17 +91,19 @@ def impls_for(exported: dict) -> list[tuple[str, dict]]:
 
 
 def measure_engines(s: dict, work: Path, rounds: int, combinations: list[str],
-                    generated: Path, int8: bool) -> tuple[dict, dict]:
+                    generated: Path, int8: bool, machine: dict) -> tuple[dict, dict]:
     """Every combination's end-to-end milliseconds per image on each side, the medians
     of `rounds` alternating rounds; the ratio of each segc engine to PaddleSeg's faster
-    configuration."""
-    part = {"combinations": {}, "int8": int8, "fixed_onnx_input": list(FIXED_ONNX_INPUT)}
+    configuration. `machine` (the run's environment) is recorded with the part, which
+    may be measured on another day than the page's other parts (--update)."""
+    part = {"combinations": {}, "int8": int8, "fixed_onnx_input": list(FIXED_ONNX_INPUT),
+            "environment": machine, "cpu_threads": s["cpu_threads"], "runs": s["runs"]}
     best_ratios = {}
     for combination in combinations:
         combination_dir = generated / combination
         export_dir = work / f"engines_{combination}"
-        exported = export_for_engines(combination_dir, export_dir, Path(s["data_root"]) /
-                                      "images", int8)
+        exported = export_for_engines(combination_dir, export_dir, calibration_folder(s, work),
+                                      int8)
         sides = impls_for(exported)
         runs = {label: [] for label, _ in sides}
         for round_index in range(rounds):
@@ -123,4 +139,5 @@ def measure_engines(s: dict, work: Path, rounds: int, combinations: list[str],
         best_ratios[combination] = figures[fastest]["ratio_to_paddleseg_best"]
         say(f"  {combination}: " + ", ".join(f"{label} {v['total_ms']:.1f} ms"
                                              for label, v in figures.items()))
+    part["environment"]["load_average_end"] = load_average()
     return part, {"e2e_inference_best_engine": max(best_ratios.values(), default=None)}

@@ -74,7 +74,9 @@ def environment():
             "memory_gib": memory_gib(), "python": sys.version.split()[0],
             "paddle": paddle.__version__, "paddleseg": module_version("paddleseg"),
             "numpy": np.__version__, "opencv": cv2.__version__,
-            "load_average_start": load_average()}
+            "onnxruntime": module_version("onnxruntime"),
+            "openvino": module_version("openvino"), "nncf": module_version("nncf"),
+            "measured_at": utc_timestamp(), "load_average_start": load_average()}
 
 
 def export_model(combination_dir: Path, export_dir: Path, engine: str = "paddle") -> None:
@@ -421,7 +423,7 @@ def main() -> None:
         ("breakdown", "training_breakdown", lambda: measure_breakdown(s, work)),
         ("engines", "engines", lambda: measure_engines(
             s, work, args.rounds, [c for c in args.engine_combinations.split(",") if c],
-            args.generated, args.int8)),
+            args.generated, args.int8, environment())),
     )
     for flag, key, measure in measurements:
         if flag in parts:
@@ -437,8 +439,12 @@ def main() -> None:
         earlier = json.loads(args.output.read_text())
         results["parts"] = {**earlier.get("parts", {}), **results["parts"]}
         results["targets"] = {**earlier.get("targets", {}), **results["targets"]}
-        results["measured_at"] = earlier.get("measured_at", results["measured_at"])
-    results["environment"]["load_average_end"] = load_average()
+        # the page's heading describes the run that measured the kept parts; a part
+        # measured now carries its own date (and the engines part its machine)
+        for key in ("measured_at", "environment", "settings"):
+            results[key] = earlier.get(key, results[key])
+    if not args.update:
+        results["environment"]["load_average_end"] = load_average()
     results["wall_s"] = round(time.perf_counter() - started, 1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

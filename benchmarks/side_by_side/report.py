@@ -183,10 +183,16 @@ def engine_label(label: str) -> str:
 
 def render_engines(part: dict) -> list[str]:
     """The page's engine section: one table row per combination and side."""
+    env = part["environment"]
     lines = ["", "## Inference engines, end to end per image", "",
-             ("Each combination's untrained model exported once (`export.py --engines "
+             (f"Measured {env['measured_at'][:10]} on {env['cpu_model']} "
+              f"({env['logical_cpus']} logical CPUs), {part['cpu_threads']} threads, Paddle "
+              f"{env['paddle']}, onnxruntime {env.get('onnxruntime')}, OpenVINO "
+              f"{env.get('openvino')}; load average {env['load_average_start'][0]:.1f} at the "
+              f"start, {env.get('load_average_end', [0])[0]:.1f} at the end. "
+              "Each combination's untrained model exported once (`export.py --engines "
               "paddle,onnxruntime,openvino`"
-              + (", `--quantize int8` calibrated on the 8 synthetic training scenes"
+              + (", `--quantize int8` calibrated on the 4 synthetic 1024x512 test scenes"
                  if part.get("int8") else "")
               + "), one 1024x512 image at a time: read, preprocess, the engine's run, "
               "postprocess. PaddleSeg's side is its deploy/python/infer.py Predictor on the "
@@ -203,4 +209,23 @@ def render_engines(part: dict) -> list[str]:
             lines.append(f"| {combination} | {engine_label(label)}{marker} | "
                          f"{values['total_ms']:.1f} | {values['model_ms']:.1f} | "
                          f"{'' if rate is None else f'{rate:.3f}'} | {met} |")
+    if part.get("int8"):
+        lines += ["", ("The int8 rows time untrained models, whose speed does not depend on "
+                       "the weights but whose accuracy means nothing; what int8 keeps of a "
+                       "trained model's mIoU is measured by `benchmarks/quantize_int8.py` "
+                       "([benchmarks/results/quantize_int8.md]"
+                       "(../benchmarks/results/quantize_int8.md)).")]
+    lines += ["", "Per combination, segc's fastest engine and its fastest float32 one:", ""]
+    for combination, entry in part["combinations"].items():
+        figures = entry["figures"]
+        fastest, fastest_float = entry["segc_fastest"], entry["segc_fastest_float"]
+        best, best_float = (figures[fastest]["ratio_to_paddleseg_best"],
+                            figures[fastest_float]["ratio_to_paddleseg_best"])
+        model_share = figures[fastest_float]["model_ms"] / figures[fastest_float]["total_ms"]
+        lines.append(
+            f"- {combination}: {engine_label(fastest)} {best:.3f} of PaddleSeg's time "
+            f"({'target met' if best <= 0.5 else 'target missed'}); in float32 "
+            f"{engine_label(fastest_float)} {best_float:.3f} "
+            f"({'met' if best_float <= 0.5 else 'missed'}: the engine's model run is "
+            f"{model_share:.0%} of its time).")
     return lines

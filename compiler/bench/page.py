@@ -231,9 +231,11 @@ def notes_section(entries: list[dict]) -> list[str]:
         if e["params"]["eval"] is not None and e["params"]["total"] != e["params"]["eval"]:
             notes.append(f"{e['params']['total'] / 1e6:.2f} M parameters in all (layers "
                          "that only run in training included).")
-        if e.get("onnx_latency_ms"):
-            notes.append(f"onnxruntime: {e['onnx_latency_ms']['median']:.1f} ms median "
-                         "inference.")
+        engines = e.get("engine_latency_ms") or (
+            {"onnxruntime": e["onnx_latency_ms"]} if e.get("onnx_latency_ms") else {})
+        if engines:
+            notes.append("Model run per engine, median: " + ", ".join(
+                f"{name} {stats['median']:.1f} ms" for name, stats in engines.items()) + ".")
         if e.get("export"):
             notes.append(f"Export {e['export']['seconds']:.0f} s; "
                          f"{markdown_escape(e['export']['check'])}.")

@@ -111,6 +111,9 @@ ENTRY_SCHEMA = {
                 "warmup": {"type": "integer", "minimum": 0},
                 "runs": {"type": "integer", "minimum": 1},
                 "output_op": {"type": "string", "description": "export.py --output-op"},
+                "engines": {"type": "array", "items": {"type": "string"},
+                            "description": "export.py --engines; each one's model run is "
+                            "in engine_latency_ms"},
             },
         },
         "params": {
@@ -156,7 +159,16 @@ ENTRY_SCHEMA = {
             "additionalProperties": False,
             "properties": {stage: STATS_SCHEMA for stage in LATENCY_STAGES},
         }),
-        "onnx_latency_ms": _nullable(STATS_SCHEMA),
+        "onnx_latency_ms": _nullable({**STATS_SCHEMA, "description": (
+            "onnxruntime's model run, as `segc bench --onnx` recorded it before "
+            "engine_latency_ms (kept in older entries)")}),
+        "engine_latency_ms": _nullable({
+            "type": "object",
+            "description": "The model run alone (the preprocessed image in, the output "
+                           "out) on each engine `segc bench --engines` named, loaded as "
+                           "infer.py --engine loads it: paddle, onnxruntime, openvino",
+            "additionalProperties": STATS_SCHEMA,
+        }),
         "reference": {
             "type": "object",
             "description": "The spec's `reference:` (the seed's figures), carried as is.",

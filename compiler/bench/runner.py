@@ -103,7 +103,7 @@ def run_bench(args) -> int:
         "runs": args.runs,
         "flops": not args.no_flops,
         "latency": not args.no_latency,
-        "onnx": args.onnx,
+        "engines": bench_engines(args),
     }
     steps = [s for s, on in (("FLOPs", settings["flops"]), ("export + latency",
                                                              settings["latency"])) if on]
@@ -144,6 +144,20 @@ def run_bench(args) -> int:
     return 0
 
 
+BENCH_ENGINES = ("paddle", "onnxruntime", "openvino")
+
+
+def bench_engines(args) -> list[str]:
+    """--engines (and --onnx) as a list in BENCH_ENGINES' order, Paddle Inference first."""
+    named = {name.strip() for name in args.engines.split(",") if name.strip()}
+    unknown = named - set(BENCH_ENGINES)
+    if unknown:
+        raise UsageError(f"--engines: unknown engine(s) {', '.join(sorted(unknown))} "
+                         f"(choose from {', '.join(BENCH_ENGINES)})")
+    named |= {"paddle"} | ({"onnxruntime"} if args.onnx else set())
+    return [name for name in BENCH_ENGINES if name in named]
+
+
 def summary_line(entry: dict) -> str:
     parts = [f"params {entry['params']['total'] / 1e6:.2f} M"]
     if entry["flops"]:
@@ -155,8 +169,8 @@ def summary_line(entry: dict) -> str:
                      f"{latency['inference']['p90']:.1f}), preprocess "
                      f"{latency['preprocess']['median']:.2f} ms, postprocess "
                      f"{latency['postprocess']['median']:.2f} ms")
-    if entry.get("onnx_latency_ms"):
-        parts.append(f"onnxruntime {entry['onnx_latency_ms']['median']:.1f} ms")
+    for engine, stats in (entry.get("engine_latency_ms") or {}).items():
+        parts.append(f"{engine} {stats['median']:.1f} ms")
     parts += [f"ERROR {e}" for e in entry["errors"]]
     return ", ".join(parts)
 
@@ -239,8 +253,13 @@ def add_parser(sub) -> None:
     p.add_argument("--no-flops", action="store_true", help="skip the FLOPs count (~45 s for "
                    "a ResNet101 model on 2 cores)")
     p.add_argument("--no-latency", action="store_true", help="skip export and inference")
+    p.add_argument("--engines", default="paddle",
+                   help="comma-separated engines to time the model run on besides Paddle "
+                   "Inference's full latency: paddle, onnxruntime, openvino (export.py "
+                   "--engines; the ONNX ones need the onnx / openvino extras; default: "
+                   "%(default)s)")
     p.add_argument("--onnx", action="store_true",
-                   help="also export with --onnx and time onnxruntime (needs the onnx extra)")
+                   help="short for --engines paddle,onnxruntime")
     p.add_argument("--keep-exports", metavar="DIR",
                    help="keep each exported model in DIR/<combination> (default: a temporary "
                    "folder)")

@@ -88,11 +88,14 @@ def bench_image(width: int, height: int):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def run_export(folder: Path, export_dir: Path, onnx: bool) -> dict:
-    """Run the generated export.py as a user does; its seconds and its checks."""
-    command = [sys.executable, str(folder / "export.py"), "--save-dir", str(export_dir)]
-    if onnx:
-        command.append("--onnx")
+def run_export(folder: Path, export_dir: Path, engines: list[str],
+               input_shape: list[int] | None = None) -> dict:
+    """Run the generated export.py as a user does, for `engines` (at a static
+    `input_shape` when given); its seconds and its checks."""
+    command = [sys.executable, str(folder / "export.py"), "--save-dir", str(export_dir),
+               "--engines", ",".join(engines)]
+    if input_shape:
+        command += ["--input-shape", *map(str, input_shape)]
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -128,15 +131,36 @@ def measure_latency(infer, export_dir: Path, image_path: Path, settings: dict, d
     return dict(zip(LATENCY_STAGES, time_stages(stages, settings["warmup"], settings["runs"])))
 
 
-def measure_onnx_latency(infer, export_dir: Path, image, settings: dict, device: str):
+def measure_engine_latency(infer, export_dir: Path, image, settings: dict, device: str,
+                           engine_name: str):
+    """The model run alone on one of infer.py's engines (as infer.py --engine loads it),
+    on the preprocessed bench image."""
     config = infer.load_deploy_config(str(export_dir))
-    session = infer.create_onnx_session(str(export_dir / "model.onnx"), device,
-                                        settings["cpu_threads"])
+    engine = infer.load_engine(
+        engine_name, config, infer.default_onnx_file(config),
+        infer.engine_settings(device, settings["cpu_threads"], settings["onednn"]))
     scale, shift = infer.infer_normalize_coefficients(config["mean"], config["std"])
     batch = infer.infer_preprocess(image, scale, shift, config["resize"])
-    [result] = time_stages([lambda _: infer.run_onnx_session(session, batch)],
-                           settings["warmup"], settings["runs"])
+    [result] = time_stages([lambda _: engine.run(batch)], settings["warmup"], settings["runs"])
     return result
+
+
+def export_engines(folder: Path, engines: list[str], input_shape: list[int],
+                   errors: list[str]) -> tuple[list[str], list[int] | None]:
+    """The engines to export for, and the static input shape to export at: a model whose
+    ONNX conversion needs a fixed size (its export.py SPEC's onnx_fixed_input) gets the
+    bench's input shape when both sides are multiples of its step; otherwise its ONNX
+    engines are left out, with the reason among the entry's errors."""
+    fixed = load_script(folder / "export.py", f"segc_bench_{folder.name}_export").SPEC.get(
+        "onnx_fixed_input")
+    if not fixed or engines == ["paddle"]:
+        return engines, None
+    multiple = fixed["multiple"]
+    if all(side % multiple == 0 for side in input_shape[2:]):
+        return engines, input_shape
+    errors.append(f"engines: {', '.join(e for e in engines if e != 'paddle')} left out: "
+                  f"ONNX needs both sides multiples of {multiple} for this model")
+    return ["paddle"], None
 
 
 def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
@@ -168,12 +192,13 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
                      "onednn": settings["onednn"] if device == "cpu" else False,
                      "input_shape": input_shape, "warmup": settings["warmup"],
                      "runs": settings["runs"],
-                     "output_op": about.get("output_op", "argmax")},
+                     "output_op": about.get("output_op", "argmax"),
+                     "engines": settings["engines"]},
         "params": {"total": 0, "eval": None},
         "flops": None,
         "export": None,
         "latency_ms": None,
-        "onnx_latency_ms": None,
+        "engine_latency_ms": None,
         "reference": dict(about.get("reference") or {}),
         "errors": errors,
     }
@@ -192,10 +217,11 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
             errors.append(f"flops: {type(exc).__name__}: {exc}")
     del model
 
+    engines, static_shape = export_engines(folder, settings["engines"], input_shape, errors)
     if settings["latency"]:
         try:
             progress("export.py ...")
-            entry["export"] = run_export(folder, export_dir, settings["onnx"])
+            entry["export"] = run_export(folder, export_dir, engines, static_shape)
             progress(f"exported in {entry['export']['seconds']:.0f} s; "
                      f"{entry['export']['check']}")
         except Exception as exc:  # noqa: BLE001
@@ -213,13 +239,15 @@ def measure(folder: Path, export_dir: Path, settings: dict) -> dict:
                                                   device)
         except Exception as exc:  # noqa: BLE001
             errors.append(f"latency: {type(exc).__name__}: {exc}")
-        if settings["onnx"]:
+        for engine in engines:
             try:
-                progress("onnxruntime ...")
-                entry["onnx_latency_ms"] = measure_onnx_latency(infer, export_dir, image,
-                                                                settings, device)
+                progress(f"the model run on {engine} ...")
+                latency = measure_engine_latency(infer, export_dir, image, settings, device,
+                                                 engine)
+                entry["engine_latency_ms"] = (entry["engine_latency_ms"] or {}) | {
+                    engine: latency}
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - fail() exits
-                errors.append(f"onnx: {type(exc).__name__}: {exc}")
+                errors.append(f"{engine}: {type(exc).__name__}: {exc}")
     return entry
 
 
