@@ -363,8 +363,9 @@ def render_markdown(results):
             "as infer.py does); the QDQ file `model_int8.onnx` runs in onnxruntime and OpenVINO. "
             f"`python benchmarks/quantize_int8.py` measured on {load['cpu']} ({load['cores']} cores), "
             f"{results['threads']} threads, load average {fmt_load(load)}: "
-            "**the CPU was shared with other jobs, so the latencies are noisy**; float and int8 runs "
-            "alternate, so their ratio is fairer than either figure."
+            "above the benchmark's own threads it means other work shared the CPU and the "
+            "latencies are noisy; float and int8 runs alternate, so their ratio is fairer than "
+            "either figure."
         ),
         "",
         (
