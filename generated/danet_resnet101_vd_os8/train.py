@@ -1927,6 +1927,19 @@ def plot_run(save_dir):
 KEEP_CHECKPOINT_MAX = 5
 
 
+def check_dataset_overrides(parser, args):
+    """--num-classes and --ignore-index, for your own data (train.py, evaluate.py)."""
+    if args.num_classes is not None and not 2 <= args.num_classes <= 256:
+        parser.error("--num-classes must be between 2 and 256 (labels are 8-bit images)")
+    if args.ignore_index is not None and not 0 <= args.ignore_index <= 255:
+        parser.error("--ignore-index must be a label value, 0 to 255")
+    if args.data == "demo" and (args.num_classes, args.ignore_index) != (None, None):
+        parser.error(
+            "--num-classes and --ignore-index are for your own data; "
+            "the demo data has its own classes"
+        )
+
+
 def argparse_literal(text):
     """`text` shown as written in --help: argparse %-formats a description that contains
     "%(prog)", which a spec's title may (then every % must be doubled)."""
@@ -2083,15 +2096,7 @@ def train_arguments(spec, argv):
         math.isfinite(args.learning_rate) and args.learning_rate > 0
     ):
         parser.error("--learning-rate must be a positive finite number")
-    if args.num_classes is not None and not 2 <= args.num_classes <= 256:
-        parser.error("--num-classes must be between 2 and 256 (labels are 8-bit images)")
-    if args.ignore_index is not None and not 0 <= args.ignore_index <= 255:
-        parser.error("--ignore-index must be a label value, 0 to 255")
-    if args.data == "demo" and (args.num_classes, args.ignore_index) != (None, None):
-        parser.error(
-            "--num-classes and --ignore-index are for your own data; "
-            "the demo data has its own classes"
-        )
+    check_dataset_overrides(parser, args)
     if args.warmup_iters is not None and args.warmup_iters < 0:
         parser.error("--warmup-iters must be 0 or more")
     if args.crop_size is not None and min(args.crop_size) < 1:

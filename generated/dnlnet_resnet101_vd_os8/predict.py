@@ -231,6 +231,16 @@ def load_export_weights(model, path):
 # confusion matrix (CSV, and a PNG where matplotlib is installed).
 
 
+def add_model_path_argument(parser):
+    """--model-path, the trained weights evaluate.py and predict.py load."""
+    parser.add_argument(
+        "--model-path",
+        required=True,
+        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
+        " --save-dir (its best_model, else its latest checkpoint)",
+    )
+
+
 def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
     """PaddleSeg's evaluation and prediction mode flags (hyphens for its underscores)."""
     group = parser.add_argument_group(
@@ -334,12 +344,7 @@ def predict_arguments(spec, argv):
         description=f"Segment images with trained {spec['name']} weights (the dynamic "
         "model, no export needed), as PaddleSeg's tools/predict.py does."
     )
-    parser.add_argument(
-        "--model-path",
-        required=True,
-        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
-        " --save-dir (its best_model, else its latest checkpoint)",
-    )
+    add_model_path_argument(parser)
     parser.add_argument(
         "--image",
         required=True,

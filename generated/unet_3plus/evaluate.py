@@ -37,6 +37,7 @@ from train import (
     InferenceMode,
     SegDataError,
     build_transforms,
+    check_dataset_overrides,
     dataset_class_names,
     evaluate_confusion,
     fail,
@@ -145,6 +146,16 @@ def load_export_weights(model, path):
 # confusion matrix (CSV, and a PNG where matplotlib is installed).
 
 
+def add_model_path_argument(parser):
+    """--model-path, the trained weights evaluate.py and predict.py load."""
+    parser.add_argument(
+        "--model-path",
+        required=True,
+        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
+        " --save-dir (its best_model, else its latest checkpoint)",
+    )
+
+
 def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
     """PaddleSeg's evaluation and prediction mode flags (hyphens for its underscores)."""
     group = parser.add_argument_group(
@@ -241,12 +252,7 @@ def evaluate_arguments(spec, argv):
         description=f"Evaluate trained {spec['name']} weights on a validation set "
         "(mIoU, per-class IoU, accuracy, kappa, Dice), as PaddleSeg's tools/val.py does."
     )
-    parser.add_argument(
-        "--model-path",
-        required=True,
-        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
-        " --save-dir (its best_model, else its latest checkpoint)",
-    )
+    add_model_path_argument(parser)
     parser.add_argument(
         "--data",
         default=spec["dataset"]["root"],
@@ -278,15 +284,7 @@ def evaluate_arguments(spec, argv):
         default="gpu" if paddle.is_compiled_with_cuda() else "cpu",
     )
     args = parser.parse_args(argv)
-    if args.num_classes is not None and not 2 <= args.num_classes <= 256:
-        parser.error("--num-classes must be between 2 and 256 (labels are 8-bit images)")
-    if args.ignore_index is not None and not 0 <= args.ignore_index <= 255:
-        parser.error("--ignore-index must be a label value, 0 to 255")
-    if args.data == "demo" and (args.num_classes, args.ignore_index) != (None, None):
-        parser.error(
-            "--num-classes and --ignore-index are for your own data; "
-            "the demo data has its own classes"
-        )
+    check_dataset_overrides(parser, args)
     args.mode = inference_mode_from_arguments(parser, args, spec)
     return args
 

@@ -18,6 +18,17 @@ from .errors import fail
 from .evaluation import InferenceMode, dataset_class_names, evaluate_confusion
 from .exporting import export_num_classes, find_model_weights, load_export_weights
 from .metrics import segmentation_metrics
+from .training import check_dataset_overrides
+
+
+def add_model_path_argument(parser):
+    """--model-path, the trained weights evaluate.py and predict.py load."""
+    parser.add_argument(
+        "--model-path",
+        required=True,
+        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
+        " --save-dir (its best_model, else its latest checkpoint)",
+    )
 
 
 def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
@@ -116,12 +127,7 @@ def evaluate_arguments(spec, argv):
         description=f"Evaluate trained {spec['name']} weights on a validation set "
         "(mIoU, per-class IoU, accuracy, kappa, Dice), as PaddleSeg's tools/val.py does."
     )
-    parser.add_argument(
-        "--model-path",
-        required=True,
-        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
-        " --save-dir (its best_model, else its latest checkpoint)",
-    )
+    add_model_path_argument(parser)
     parser.add_argument(
         "--data",
         default=spec["dataset"]["root"],
@@ -153,15 +159,7 @@ def evaluate_arguments(spec, argv):
         default="gpu" if paddle.is_compiled_with_cuda() else "cpu",
     )
     args = parser.parse_args(argv)
-    if args.num_classes is not None and not 2 <= args.num_classes <= 256:
-        parser.error("--num-classes must be between 2 and 256 (labels are 8-bit images)")
-    if args.ignore_index is not None and not 0 <= args.ignore_index <= 255:
-        parser.error("--ignore-index must be a label value, 0 to 255")
-    if args.data == "demo" and (args.num_classes, args.ignore_index) != (None, None):
-        parser.error(
-            "--num-classes and --ignore-index are for your own data; "
-            "the demo data has its own classes"
-        )
+    check_dataset_overrides(parser, args)
     args.mode = inference_mode_from_arguments(parser, args, spec)
     return args
 

@@ -14,6 +14,7 @@ from ..data.image_files import ImageFileError, read_image_file
 from .errors import fail, report_error, stop
 from .evaluate_cli import (
     add_inference_mode_arguments,
+    add_model_path_argument,
     inference_mode_from_arguments,
     load_trained_model,
 )
@@ -32,12 +33,7 @@ def predict_arguments(spec, argv):
         description=f"Segment images with trained {spec['name']} weights (the dynamic "
         "model, no export needed), as PaddleSeg's tools/predict.py does."
     )
-    parser.add_argument(
-        "--model-path",
-        required=True,
-        help="trained weights: a .pdparams file, a checkpoint folder, or train.py's"
-        " --save-dir (its best_model, else its latest checkpoint)",
-    )
+    add_model_path_argument(parser)
     parser.add_argument(
         "--image",
         required=True,
