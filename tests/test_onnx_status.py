@@ -10,14 +10,11 @@
 - "ONNX: no": export.py --onnx stops with one line and exit 2 naming why, leaving no
   export folder behind.
 
-export.py runs once per architecture (twice for a fixed size, the first stopping before
-the export), on its cheapest combination (fewest GFLOPs), untrained, at the smallest
-input it takes: export.py's check size 128x256, or the smallest fitting fixed size. An
-architecture's other combinations (ResNet-101 beside ResNet-50, HRNet-W48 beside W18,
-STDC2 beside STDC1: the same layers, deeper or wider, so the same operators for
-paddle2onnx) are held to their card and to their architecture's: the same status, their
-own multiple refused and accepted in process; exporting them too would add about 5
-minutes on 2 cores. benchmarks/onnx_status.py exports all 60, and its record
+export.py runs once per combination (twice for a fixed size, the first stopping before
+the export), untrained, at the smallest input it takes: export.py's check size 128x256,
+or the smallest fitting fixed size. An architecture's combinations (ResNet-101 beside
+ResNet-50, HRNet-W48 beside W18, STDC2 beside STDC1: the same layers, deeper or wider)
+must also state the status of its cheapest one. benchmarks/onnx_status.py's record
 (benchmarks/results/onnx_status.json, which docs/model_zoo.md shows) is held to every
 card here, without exporting anything.
 """
@@ -53,7 +50,7 @@ def by_architecture():
             for arch, names in sorted(groups.items())}
 
 
-EXPORTED = sorted(names[0] for names in by_architecture().values())
+EXPORTED = sorted(combinations())
 SIBLINGS = sorted((name, names[0]) for names in by_architecture().values()
                   for name in names[1:])
 
