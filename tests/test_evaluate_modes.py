@@ -98,36 +98,29 @@ def run_script(script, argv, work, monkeypatch, capsys):
 
 
 @pytest.fixture(scope="module")
-def figures():
-    """Each mode's metrics.json, kept for the test that compares the modes."""
-    return {}
+def evaluated(setup):
+    """evaluate.py's metrics.json in each mode, its --save-dir work/<mode>. Built here,
+    not by the tests that compare them, so that no test depends on another having run
+    first (an xdist worker may tear module fixtures down between a module's tests)."""
+    work, _, _ = setup
+    results = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        for mode, flags, _ in MODES:
+            save_dir = work / mode.replace(" ", "_")
+            argv = ["--model-path", "weights.pdparams", "--data", "demo", "--val-list",
+                    "val_few.txt", "--save-dir", save_dir, *flags]
+            load_script(COMBINATION, "evaluate.py").main([str(a) for a in argv])
+            results[mode] = json.loads((save_dir / "metrics.json").read_text())
+    return results
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("mode", "flags", "oracle_args"), MODES, ids=[m[0] for m in MODES])
-def test_evaluate_equals_paddleseg_evaluate(
-    mode, flags, oracle_args, setup, figures, monkeypatch, capsys
-):
-    work, reference, dataset = setup
-    save_dir = work / mode.replace(" ", "_")
-    run_script(
-        "evaluate.py",
-        [
-            "--model-path",
-            "weights.pdparams",
-            "--data",
-            "demo",
-            "--val-list",
-            "val_few.txt",
-            "--save-dir",
-            save_dir,
-            *flags,
-        ],
-        work,
-        monkeypatch,
-        capsys,
-    )
-    ours = json.loads((save_dir / "metrics.json").read_text())
+@pytest.mark.parametrize(("mode", "oracle_args"), [(m[0], m[2]) for m in MODES],
+                         ids=[m[0] for m in MODES])
+def test_evaluate_equals_paddleseg_evaluate(mode, oracle_args, setup, evaluated):
+    _, reference, dataset = setup
+    ours = evaluated[mode]
     with oracle_fix(resolved_spec(COMBINATION)["arch"]):
         miou, accuracy, class_iou, class_precision, kappa = paddleseg_evaluate(
             reference, dataset, print_detail=False, **oracle_args
@@ -141,26 +134,24 @@ def test_evaluate_equals_paddleseg_evaluate(
         [c["precision"] for c in ours["classes"]], class_precision, atol=1e-6
     )
     assert [c["name"] for c in ours["classes"]] == list(DEMO_CLASS_NAMES)
-    figures[mode] = ours
 
 
 @pytest.mark.slow
-def test_the_modes_give_different_figures(figures):
+def test_the_modes_give_different_figures(evaluated):
     """Each mode changes the predictions, so the comparisons above can fail."""
-    assert len(figures) == len(MODES)
-    mious = [figures[mode]["miou"] for mode, _, _ in MODES]
+    mious = [evaluated[mode]["miou"] for mode, _, _ in MODES]
     assert len(set(mious)) == len(mious), mious
 
 
 @pytest.mark.slow
-def test_confusion_matrix_files_carry_the_class_names(setup, figures):
+def test_confusion_matrix_files_carry_the_class_names(setup, evaluated):
     work, _, _ = setup
     save_dir = work / "whole"
     rows = list(csv.reader((save_dir / "confusion_matrix.csv").open()))
     assert rows[0] == ["label \\ prediction", *DEMO_CLASS_NAMES]
     assert [row[0] for row in rows[1:]] == list(DEMO_CLASS_NAMES)
     counts = np.array([[int(v) for v in row[1:]] for row in rows[1:]])
-    assert counts.tolist() == figures["whole"]["confusion_matrix"]
+    assert counts.tolist() == evaluated["whole"]["confusion_matrix"]
     # the counts are the labelled pixels of the images, ignored ones left out
     labels = [np.asarray(dataset_label) for dataset_label in _labels(work)]
     assert counts.sum() == sum(int((label != 255).sum()) for label in labels)
@@ -177,7 +168,7 @@ def _labels(work):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["whole", "slide and aug"])
-def test_predict_masks_are_evaluate_predictions(mode, setup, monkeypatch, capsys):
+def test_predict_masks_are_evaluate_predictions(mode, setup, evaluated, monkeypatch, capsys):
     """predict.py's masks are the class maps evaluate.py scores, in the same mode: its
     confusion matrix recomputed from the masks is evaluate.py's."""
     work, _, _ = setup
@@ -213,8 +204,7 @@ def test_predict_masks_are_evaluate_predictions(mode, setup, monkeypatch, capsys
         assert mask.shape == label.shape and overlay.shape == (*label.shape, 3)
         keep = label != 255
         np.add.at(confusion, (label[keep], mask[keep]), 1)
-    expected = json.loads((work / mode.replace(" ", "_") / "metrics.json").read_text())
-    assert confusion.tolist() == expected["confusion_matrix"]
+    assert confusion.tolist() == evaluated[mode]["confusion_matrix"]
 
 
 BAD_INPUTS = [
