@@ -177,7 +177,8 @@ def onnx_fixed_input(variant: Variant) -> dict | None:
 
 def export_spec(variant: Variant) -> dict:
     """export.py's SPEC: the variant's, plus the export check its model asks for (catalog
-    `extra["export_check"]`, for a model whose output is not continuous in its input),
+    `extra["export_check"]`, for a model whose output is not continuous in its input, or
+    too sensitive to float32 summation order: SegNet, ISANet),
     the multiple both input sides must be for a model that takes no other size
     (`extra["input_multiple"]`: export.py checks an odd size in its steps) and the input
     multiple its ONNX conversion needs (`onnx_fixed_input`)."""

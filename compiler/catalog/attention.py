@@ -116,7 +116,14 @@ MODELS = [
         "short-range step within small blocks.",
         extra_outputs=(AUXILIARY,),
         backbones=("ResNet",),
-        extra={"num_backbone_indices": 2},
+        extra={"num_backbone_indices": 2,
+               # Trained, its attention logits reach the hundreds, so each softmax is
+               # nearly one-hot and float32 summation order moves the output: after 10
+               # demo iterations the dynamic float32 model itself is 0.12-0.17 away from
+               # float64 (largest logit 230-270), and Paddle Inference (oneDNN) was 0.81
+               # away from it at 115x263 (largest 335; 0.24 %, 2 pixels of 30245 changed
+               # class). Logits within 1 % of the largest, instead of 0.1 %.
+               "export_check": {"max_relative_diff": 0.01}},
         args=(
             _indices("Backbone feature maps used: [auxiliary head input, main head input]."),
             Arg("isa_channels", POS_INT, 256, "Key and query channels of both attention steps."),

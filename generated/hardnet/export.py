@@ -1473,7 +1473,7 @@ def export_tolerance(spec):
     """(least share of pixels with equal classes, largest difference relative to the
     largest logit, share of pixels that bound holds at or None for all): the defaults,
     or the model's own where its output is not continuous in its input (SPEC's
-    `export_check`, from segc's catalog: SegNet)."""
+    `export_check`, from segc's catalog: SegNet, and ISANet's near one-hot attention)."""
     check = spec.get("export_check", {})
     return (
         check.get("min_pixel_agreement", EXPORT_MIN_PIXEL_AGREEMENT),
