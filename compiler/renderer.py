@@ -154,7 +154,8 @@ def onnx_unsupported(variant: Variant) -> str | None:
     components = [catalog.MODELS[variant.model.type]]
     if variant.backbone:
         components.append(catalog.BACKBONES[variant.backbone.type])
-    reasons = [c.extra["onnx_unsupported"] for c in components if "onnx_unsupported" in c.extra]
+    reasons = [c.extra[key] for c in components for key in ("onnx_unsupported", "onnx_wrong")
+               if key in c.extra]
     return "; ".join(reasons) or None
 
 
@@ -181,7 +182,8 @@ def export_spec(variant: Variant) -> dict:
     too sensitive to float32 summation order: SegNet, ISANet),
     the multiple both input sides must be for a model that takes no other size
     (`extra["input_multiple"]`: export.py checks an odd size in its steps) and the input
-    multiple its ONNX conversion needs (`onnx_fixed_input`)."""
+    multiple its ONNX conversion needs (`onnx_fixed_input`), and why ONNX is refused for a
+    model paddle2onnx converts wrong (`onnx_wrong`)."""
     spec = variant.export_spec()
     extra = catalog.MODELS[variant.model.type].extra
     check = extra.get("export_check")
@@ -189,6 +191,8 @@ def export_spec(variant: Variant) -> dict:
         spec["export_check"] = dict(check)
     if extra.get("input_multiple"):
         spec["input_multiple"] = extra["input_multiple"]
+    if extra.get("onnx_wrong"):  # converts without an error, but wrong: refused first
+        spec["onnx_wrong"] = extra["onnx_wrong"]
     fixed = onnx_fixed_input(variant)
     if fixed:
         spec["onnx_fixed_input"] = {k: fixed[k] for k in ("what", "multiple", "example")}

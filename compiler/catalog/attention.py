@@ -123,7 +123,17 @@ MODELS = [
                # float64 (largest logit 230-270), and Paddle Inference (oneDNN) was 0.81
                # away from it at 115x263 (largest 335; 0.24 %, 2 pixels of 30245 changed
                # class). Logits within 1 % of the largest, instead of 0.1 %.
-               "export_check": {"max_relative_diff": 0.01}},
+               "export_check": {"max_relative_diff": 0.01},
+               # paddle2onnx 2.1 converts the whole model without an error, but wrong
+               # where the 1/8 map needs zero padding to whole 8x8 blocks (its interlaced
+               # attention alone converts exactly): onnxruntime's logits were 16-22 % off
+               # Paddle Inference's at 120x264 and 115x263, exact at 128x256 and 125x250.
+               # A fixed size of whole blocks would not do: the recipe evaluates padded to
+               # 2049x1025. So export.py refuses ONNX before converting.
+               "onnx_wrong": "its zero padding of the 1/8 feature map to whole 8x8 "
+                             "blocks correctly: the model converts, but onnxruntime's "
+                             "logits are up to 22 % off Paddle Inference's wherever the "
+                             "map needs padding, as at the recipe's 2049x1025"},
         args=(
             _indices("Backbone feature maps used: [auxiliary head input, main head input]."),
             Arg("isa_channels", POS_INT, 256, "Key and query channels of both attention steps."),
