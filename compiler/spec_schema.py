@@ -236,7 +236,7 @@ def build() -> dict:
                         "items": {"type": "string", "minLength": 1, "pattern": ONE_LINE},
                         "description": "Names of the classes in class-id order, one per class "
                         "(evaluate.py reports per-class figures by them); default: the dataset "
-                        "type's own (Cityscapes', EG1800's), else 'class 0', 'class 1'...",
+                        "type's own (Cityscapes', ADE20K's, EG1800's), else 'class 0', 'class 1'...",
                         "examples": [["background", "person"]]},
                 },
             },

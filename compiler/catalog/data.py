@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .types import NUM, PROB, RGB, SIZE, Arg, Component, Requirement
+from .types import MAX_SIDE, NUM, PROB, RGB, SIZE, Arg, Component, Requirement
 
 # Training batches samples, so every training sample must leave the transforms at one size.
 ONE_SIZE = Requirement("fixed_size", "training batches samples, so the training transforms "
@@ -65,6 +65,17 @@ TRANSFORMS = [
         ),
     ),
     Component(
+        name="ResizeByShort",
+        symbol="ResizeByShort",
+        description="Scale image (bilinear) and label (nearest) so that the shorter side has "
+        "a given length, keeping the aspect ratio (PaddleSeg's ResizeByShort; its max_size "
+        "is not offered). For evaluation: the logits are resized back to the label's size.",
+        args=(
+            Arg("short_size", {"type": "integer", "minimum": 1, "maximum": MAX_SIDE}, 512,
+                "Length of the shorter side after resizing, in pixels."),
+        ),
+    ),
+    Component(
         name="Padding",
         symbol="Padding",
         provides=("fixed_size",),
@@ -114,6 +125,29 @@ CITYSCAPES_CLASS_NAMES = (
     "motorcycle", "bicycle",
 )
 
+# ADE20K's 150 classes in class-id order (the SceneParsing benchmark's objectInfo150, one name
+# each), after the zero-label reduction: id 0 is the wall, the unlabelled 0 is ignored.
+ADE20K_CLASS_NAMES = (
+    "wall", "building", "sky", "floor", "tree", "ceiling", "road", "bed", "windowpane", "grass",
+    "cabinet", "sidewalk", "person", "earth", "door", "table", "mountain", "plant", "curtain",
+    "chair", "car", "water", "painting", "sofa", "shelf", "house", "sea", "mirror", "rug", "field",
+    "armchair", "seat", "fence", "desk", "rock", "wardrobe", "lamp", "bathtub", "railing",
+    "cushion", "base", "box", "column", "signboard", "chest of drawers", "counter", "sand", "sink",
+    "skyscraper", "fireplace", "refrigerator", "grandstand", "path", "stairs", "runway", "case",
+    "pool table", "pillow", "screen door", "stairway", "river", "bridge", "bookcase", "blind",
+    "coffee table", "toilet", "flower", "book", "hill", "bench", "countertop", "stove", "palm",
+    "kitchen island", "computer", "swivel chair", "boat", "bar", "arcade machine", "hovel", "bus",
+    "towel", "light", "truck", "tower", "chandelier", "awning", "streetlight", "booth",
+    "television receiver", "airplane", "dirt track", "apparel", "pole", "land", "bannister",
+    "escalator", "ottoman", "bottle", "buffet", "poster", "stage", "van", "ship", "fountain",
+    "conveyer belt", "canopy", "washer", "plaything", "swimming pool", "stool", "barrel", "basket",
+    "waterfall", "tent", "bag", "minibike", "cradle", "oven", "ball", "food", "step", "tank",
+    "trade name", "microwave", "pot", "animal", "bicycle", "lake", "dishwasher", "screen",
+    "blanket", "sculpture", "hood", "sconce", "vase", "traffic light", "tray", "ashcan", "fan",
+    "pier", "crt screen", "plate", "monitor", "bulletin board", "shower", "radiator", "glass",
+    "clock", "flag",
+)
+
 # A dataset's `extra["class_names"]`: its classes' names in class-id order, which the
 # resolver gives a spec's dataset that names none itself (evaluate.py reports by them).
 # A dataset is not built by a rendered call: `load_dataset` (data/datasets) reads the
@@ -128,6 +162,15 @@ DATASETS = [
         "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
         # the 19 evaluated classes in train-id order (cityscapesScripts' labels.py)
         extra={"class_names": CITYSCAPES_CLASS_NAMES},
+    ),
+    Component(
+        name="ADE20K",
+        symbol="ade20k_samples",
+        requires=(ONE_SIZE,),
+        description="ADE20K (PaddleSeg's ADE20K, the ADEChallengeData2016 folder): "
+        "images/<training|validation>/*.jpg with annotations/<training|validation>/*.png of "
+        "the same name; label 0 (unlabelled) is ignored and classes 1..150 become 0..149.",
+        extra={"class_names": ADE20K_CLASS_NAMES},
     ),
     Component(
         name="FileList",

@@ -235,7 +235,8 @@ def run_inference_predictor(predictor, batch):
 
 # ---- data/infer_transforms.py ---------------------------------------------
 #
-# infer.py's image side: deploy.yaml's Resize, Padding (or ScalePadding) and Normalize
+# infer.py's image side: deploy.yaml's Resize (or ResizeByShort), Padding (or
+# ScalePadding) and Normalize
 # as one step into the model's input, and the model's output back to a class-id mask of
 # the image.
 
@@ -247,18 +248,28 @@ def infer_normalize_coefficients(mean, std):
     return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
 
 
+def short_side_size(height, width, short_size):
+    """(width, height) after scaling the shorter side to short_size and the other in
+    proportion, rounded half to even as PaddleSeg's resize_short rounds."""
+    factor = short_size / min(height, width)
+    return round(width * factor), round(height * factor)
+
+
 def scale_padding_square(height, width):
     """ScalePadding's square: its side and the image's (top, left) in it."""
     side = max(height, width)
     return side, int((side - height) / 2), int((side - width) / 2)
 
 
-def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_padding=None):
+def infer_preprocess(
+    image, scale, shift, resize=None, padding=None, scale_padding=None, resize_short=None
+):
     """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
 
     One multiply-add per channel plane straight into the output (no float64, no
     HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
-    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    `resize` an optional (width, height); `resize_short` an optional length of the
+    shorter side (ResizeByShort: the aspect ratio kept); `padding` an optional {"size": (width,
     height), "value": v}: the (resized) image is placed top-left and the rest filled
     with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
     than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
@@ -278,6 +289,8 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_paddi
             value=scale_padding["value"],
         )
         image = cv2.resize(image, tuple(scale_padding["size"]), interpolation=cv2.INTER_CUBIC)
+    if resize_short is not None:
+        resize = short_side_size(*image.shape[:2], resize_short)
     if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
         image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
     height, width = image.shape[:2]
@@ -335,7 +348,7 @@ def infer_postprocess(output, size=None, valid=None, square=False):
 # block-style YAML subset these files use (no YAML package needed).
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ScalePadding")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ResizeByShort", "ScalePadding")
 
 # What the exported model appends to the logits (export.py --output-op); infer.py reads
 # class ids, probabilities or logits accordingly.
@@ -578,7 +591,8 @@ def load_deploy_config(path):
 
     Keys: path, model_file and params_file (absolute), transforms, input_shape
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
-    per RGB channel), resize ((width, height) of a Resize transform, or None) and
+    per RGB channel), resize ((width, height) of a Resize transform, or None),
+    resize_short (a ResizeByShort transform's short_size, or None) and
     padding (a Padding transform's {"size": (width, height), "value": image padding
     value}, or None) and scale_padding (a ScalePadding transform's {"size": (width,
     height), "value": (B, G, R) padding value}, or None).
@@ -636,6 +650,7 @@ def deploy_config_fields(deploy, folder):
         "mean": [0.5, 0.5, 0.5],
         "std": [0.5, 0.5, 0.5],
         "resize": None,
+        "resize_short": None,
         "padding": None,
         "scale_padding": None,
     }
@@ -651,10 +666,15 @@ def deploy_config_fields(deploy, folder):
             size = transform.get("target_size", [512, 512])
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
-            if config["padding"] is not None:
+            if config["padding"] is not None or config["resize_short"] is not None:
                 raise ValueError(
-                    "a Resize after a Padding is not supported; infer.py resizes first, then pads"
+                    "a Resize after a Padding or ResizeByShort is not supported; infer.py "
+                    "resizes first, then pads"
                 )
+        elif transform.get("type") == "ResizeByShort":
+            config["resize_short"] = int(transform["short_size"])  # PaddleSeg: no default
+            if config["resize"] is not None or config["padding"] is not None:
+                raise ValueError("a ResizeByShort after a Resize or Padding is not supported")
         elif transform.get("type") == "Padding":
             size = transform["target_size"]  # PaddleSeg's Padding has no default size
             size = [size, size] if isinstance(size, int) else size
@@ -673,8 +693,10 @@ def deploy_config_fields(deploy, folder):
                 "size": (int(size[0]), int(size[1])),
                 "value": tuple(float(int(v)) for v in value[::-1]),
             }
-    if config["scale_padding"] is not None and (config["resize"] or config["padding"]):
-        raise ValueError("ScalePadding with a Resize or Padding is not supported")
+    if config["scale_padding"] is not None and (
+        config["resize"] or config["resize_short"] or config["padding"]
+    ):
+        raise ValueError("ScalePadding with a Resize, ResizeByShort or Padding is not supported")
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
@@ -686,6 +708,7 @@ def deploy_config_fields(deploy, folder):
             )
     elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
+        config["resize_short"] = None
     return config
 
 
@@ -1410,6 +1433,10 @@ def infer_main(spec, argv=None):
                 *config["resize"]
             )
         )
+    if config["resize_short"] is not None:
+        print(
+            f"note: images are resized to a shorter side of {config['resize_short']} and masks back"
+        )
     if config["padding"] is not None:
         print(
             "note: images are padded bottom/right to {}x{} and masks cropped back".format(
@@ -1428,7 +1455,13 @@ def infer_main(spec, argv=None):
         """The class map of one BGR image; appends stage end times to `clock`."""
         try:
             batch = infer_preprocess(
-                image, scale, shift, config["resize"], config["padding"], config["scale_padding"]
+                image,
+                scale,
+                shift,
+                config["resize"],
+                config["padding"],
+                config["scale_padding"],
+                config["resize_short"],
             )
         except ValueError as error:
             fail(f"{where}: {error} of {config['path']}")

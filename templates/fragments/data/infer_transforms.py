@@ -1,4 +1,5 @@
-"""infer.py's image side: deploy.yaml's Resize, Padding (or ScalePadding) and Normalize
+"""infer.py's image side: deploy.yaml's Resize (or ResizeByShort), Padding (or
+ScalePadding) and Normalize
 as one step into the model's input, and the model's output back to a class-id mask of
 the image."""
 
@@ -13,18 +14,28 @@ def infer_normalize_coefficients(mean, std):
     return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
 
 
+def short_side_size(height, width, short_size):
+    """(width, height) after scaling the shorter side to short_size and the other in
+    proportion, rounded half to even as PaddleSeg's resize_short rounds."""
+    factor = short_size / min(height, width)
+    return round(width * factor), round(height * factor)
+
+
 def scale_padding_square(height, width):
     """ScalePadding's square: its side and the image's (top, left) in it."""
     side = max(height, width)
     return side, int((side - height) / 2), int((side - width) / 2)
 
 
-def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_padding=None):
+def infer_preprocess(
+    image, scale, shift, resize=None, padding=None, scale_padding=None, resize_short=None
+):
     """BGR uint8 HxWx3 image -> normalized RGB float32 1x3xHxW batch.
 
     One multiply-add per channel plane straight into the output (no float64, no
     HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
-    `resize` an optional (width, height); `padding` an optional {"size": (width,
+    `resize` an optional (width, height); `resize_short` an optional length of the
+    shorter side (ResizeByShort: the aspect ratio kept); `padding` an optional {"size": (width,
     height), "value": v}: the (resized) image is placed top-left and the rest filled
     with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
     than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
@@ -44,6 +55,8 @@ def infer_preprocess(image, scale, shift, resize=None, padding=None, scale_paddi
             value=scale_padding["value"],
         )
         image = cv2.resize(image, tuple(scale_padding["size"]), interpolation=cv2.INTER_CUBIC)
+    if resize_short is not None:
+        resize = short_side_size(*image.shape[:2], resize_short)
     if resize is not None and (image.shape[1], image.shape[0]) != tuple(resize):
         image = cv2.resize(image, tuple(resize), interpolation=cv2.INTER_LINEAR)
     height, width = image.shape[:2]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .datasets import SegDataError
+from .infer_transforms import short_side_size
 
 
 class Compose:
@@ -185,6 +186,26 @@ class Resize:
         image = cv2.resize(image, self.target_size, interpolation=self.interpolation)
         if label is not None:
             label = cv2.resize(label, self.target_size, interpolation=cv2.INTER_NEAREST)
+        return image, label
+
+
+class ResizeByShort:
+    """Scale the image (bilinear) and label (nearest) so that the shorter side is
+    `short_size`, keeping the aspect ratio: PaddleSeg's ResizeByShort (its max_size,
+    unlimited by default, is not offered). Segmenter evaluates ADE20K so, at the scale
+    its 512x512 training crops saw. In evaluation the logits are resized back (bilinear)
+    to the label's size."""
+
+    restore_kind = "resize"
+
+    def __init__(self, short_size=512):
+        self.short_size = int(short_size)
+
+    def __call__(self, image, label, rng):
+        size = short_side_size(*image.shape[:2], self.short_size)
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        if label is not None:
+            label = cv2.resize(label, size, interpolation=cv2.INTER_NEAREST)
         return image, label
 
 

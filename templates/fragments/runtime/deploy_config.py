@@ -10,7 +10,7 @@ import re
 from .errors import fail
 
 # Deploy transforms infer.py applies; anything else in a deploy.yaml is refused.
-INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ScalePadding")
+INFER_SUPPORTED_TRANSFORMS = ("Normalize", "Padding", "Resize", "ResizeByShort", "ScalePadding")
 # What the exported model appends to the logits (export.py --output-op); infer.py reads
 # class ids, probabilities or logits accordingly.
 DEPLOY_OUTPUT_OPS = ("argmax", "softmax", "none")
@@ -252,7 +252,8 @@ def load_deploy_config(path):
 
     Keys: path, model_file and params_file (absolute), transforms, input_shape
     ([N, C, H, W], -1 for dynamic), output_op, output_dtype, mean and std (Normalize's,
-    per RGB channel), resize ((width, height) of a Resize transform, or None) and
+    per RGB channel), resize ((width, height) of a Resize transform, or None),
+    resize_short (a ResizeByShort transform's short_size, or None) and
     padding (a Padding transform's {"size": (width, height), "value": image padding
     value}, or None) and scale_padding (a ScalePadding transform's {"size": (width,
     height), "value": (B, G, R) padding value}, or None).
@@ -310,6 +311,7 @@ def deploy_config_fields(deploy, folder):
         "mean": [0.5, 0.5, 0.5],
         "std": [0.5, 0.5, 0.5],
         "resize": None,
+        "resize_short": None,
         "padding": None,
         "scale_padding": None,
     }
@@ -325,10 +327,15 @@ def deploy_config_fields(deploy, folder):
             size = transform.get("target_size", [512, 512])
             size = [size, size] if isinstance(size, int) else size
             config["resize"] = (int(size[0]), int(size[1]))
-            if config["padding"] is not None:
+            if config["padding"] is not None or config["resize_short"] is not None:
                 raise ValueError(
-                    "a Resize after a Padding is not supported; infer.py resizes first, then pads"
+                    "a Resize after a Padding or ResizeByShort is not supported; infer.py "
+                    "resizes first, then pads"
                 )
+        elif transform.get("type") == "ResizeByShort":
+            config["resize_short"] = int(transform["short_size"])  # PaddleSeg: no default
+            if config["resize"] is not None or config["padding"] is not None:
+                raise ValueError("a ResizeByShort after a Resize or Padding is not supported")
         elif transform.get("type") == "Padding":
             size = transform["target_size"]  # PaddleSeg's Padding has no default size
             size = [size, size] if isinstance(size, int) else size
@@ -347,8 +354,10 @@ def deploy_config_fields(deploy, folder):
                 "size": (int(size[0]), int(size[1])),
                 "value": tuple(float(int(v)) for v in value[::-1]),
             }
-    if config["scale_padding"] is not None and (config["resize"] or config["padding"]):
-        raise ValueError("ScalePadding with a Resize or Padding is not supported")
+    if config["scale_padding"] is not None and (
+        config["resize"] or config["resize_short"] or config["padding"]
+    ):
+        raise ValueError("ScalePadding with a Resize, ResizeByShort or Padding is not supported")
     if len(config["input_shape"]) != 4:
         raise ValueError("input_shape needs 4 values, N C H W")
     height, width = config["input_shape"][2:]
@@ -360,6 +369,7 @@ def deploy_config_fields(deploy, folder):
             )
     elif config["resize"] is None and height > 0 and width > 0:
         config["resize"] = (width, height)  # a fixed-shape export takes only that size
+        config["resize_short"] = None
     return config
 
 

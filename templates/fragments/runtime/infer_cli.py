@@ -385,6 +385,10 @@ def infer_main(spec, argv=None):
                 *config["resize"]
             )
         )
+    if config["resize_short"] is not None:
+        print(
+            f"note: images are resized to a shorter side of {config['resize_short']} and masks back"
+        )
     if config["padding"] is not None:
         print(
             "note: images are padded bottom/right to {}x{} and masks cropped back".format(
@@ -403,7 +407,13 @@ def infer_main(spec, argv=None):
         """The class map of one BGR image; appends stage end times to `clock`."""
         try:
             batch = infer_preprocess(
-                image, scale, shift, config["resize"], config["padding"], config["scale_padding"]
+                image,
+                scale,
+                shift,
+                config["resize"],
+                config["padding"],
+                config["scale_padding"],
+                config["resize_short"],
             )
         except ValueError as error:
             fail(f"{where}: {error} of {config['path']}")

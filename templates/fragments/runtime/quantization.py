@@ -154,6 +154,7 @@ def calibration_batches(config, paths):
                     config["resize"],
                     config["padding"],
                     config["scale_padding"],
+                    config["resize_short"],
                 )
             )
         except ImageFileError as error:

@@ -167,8 +167,8 @@ def read_image_file(path, flags=cv2.IMREAD_COLOR):
 
 # ---- data/datasets.py -----------------------------------------------------
 #
-# Datasets: PaddleSeg file lists, the Cityscapes and EG1800 layouts and the built-in demo
-# data.
+# Datasets: PaddleSeg file lists, the Cityscapes, ADE20K and EG1800 layouts and the
+# built-in demo data.
 #
 # A dataset is a list of (image path, label path) pairs; SegDataset reads pair
 # `key % len` for any key >= 0 and augments it with the generator
@@ -394,6 +394,51 @@ class EG1800Dataset(SegDataset):
         # the rounded mean of 25 zeros and ones is 1 exactly when 13 or more are ones
         smoothed = cv2.blur(portrait, (5, 5)).astype(label.dtype)
         return np.where(label == self.ignore_index, label, smoothed)
+
+
+class ADE20KDataset(SegDataset):
+    """ADE20K's scenes (PaddleSeg's ADE20K dataset): annotation 0 marks pixels of no
+    class ("other"), so the label as read is reduced by one in uint8, as PaddleSeg
+    reduces it: 0 wraps to 255, the ignore value, and classes 1..150 become 0..149,
+    before the transforms (their padding stays ignored) and in evaluation alike."""
+
+    def prepare_label(self, label):
+        return label - np.uint8(1)
+
+    def check_label(self, label, label_path, image_shape):
+        try:
+            super().check_label(label, label_path, image_shape)
+        except SegDataError as error:
+            if "is not a class" not in str(error):
+                raise
+            raise SegDataError(
+                f"{error} (ADE20K labels are read less one: file value v is class v - 1, "
+                "file value 0 is ignored)"
+            ) from None
+
+
+def ade20k_samples(root, split):
+    """Pairs from the ADEChallengeData2016 layout, sorted: root/images/training/*.jpg
+    with root/annotations/training/*.png of the same name (train), the same under
+    validation/ (val)."""
+    folder = "training" if split == "train" else "validation"
+    image_dir = os.path.join(root, "images", folder)
+    label_dir = os.path.join(root, "annotations", folder)
+    layout = (
+        f"expected {image_dir}/*.jpg with {label_dir}/*.png of the same name "
+        "(the ADEChallengeData2016 folder), or pass a file list"
+    )
+    images = sorted(glob.glob(os.path.join(glob.escape(image_dir), "*.jpg")))
+    if not images:
+        raise SegDataError(f"{root}: no ADE20K {split} images; {layout}")
+    samples = []
+    for image_path in images:
+        stem = os.path.basename(image_path)[: -len(".jpg")]
+        label_path = os.path.join(label_dir, f"{stem}.png")
+        if not os.path.isfile(label_path):
+            raise SegDataError(f"{label_path}: label of {image_path} does not exist; {layout}")
+        samples.append((image_path, label_path))
+    return samples
 
 
 def eg1800_samples(root, split):
@@ -661,11 +706,16 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         samples = file_list_samples(root, list_path)
     elif dataset_spec["type"] == "Cityscapes":
         samples = cityscapes_samples(root, split)
+    elif dataset_spec["type"] == "ADE20K":
+        samples = ade20k_samples(root, split)
     elif dataset_spec["type"] == "EG1800":
         samples = eg1800_samples(root, split)
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
-    dataset_class = EG1800Dataset if dataset_spec["type"] == "EG1800" else SegDataset
+    # the dataset type's label rules hold for its file lists too
+    dataset_class = {"ADE20K": ADE20KDataset, "EG1800": EG1800Dataset}.get(
+        dataset_spec["type"], SegDataset
+    )
     return dataset_class(
         samples,
         transforms,
