@@ -247,10 +247,12 @@ class VisionTransformer(nn.Layer):
         cls_tokens = self.cls_token.expand([grid_shape[0], -1, -1])
         x = paddle.concat([cls_tokens, tokens], axis=1)
         # As PaddleSeg decides: the learned embedding as it is when the token count
-        # matches it, resized otherwise. (An exported program, whose token count is
+        # matches it, resized otherwise. An exported program, whose token count is
         # unknown when traced, always resizes: the same numbers at the learned grid,
-        # where bicubic resizing to the same size is the identity.)
-        if x.shape[1] == self.pos_embed.shape[1]:
+        # where bicubic resizing to the same size is the identity. (Tracing the test
+        # itself would export an ONNX If, which OpenVINO 2026.4 runs wrongly: NaNs, or
+        # cannot read at all behind Segmenter's mask decoder.)
+        if paddle.in_dynamic_mode() and x.shape[1] == self.pos_embed.shape[1]:
             x = x + self.pos_embed
         else:
             x = x + self.position_embedding(grid_shape[2:])
@@ -375,13 +377,16 @@ class SegmenterMaskHead(nn.Layer):
 
     def forward(self, tokens, grid_shape):
         x = self.proj_input(tokens)
+        num_patches = paddle.shape(x)[1]
         classes = self.cls_token.expand([paddle.shape(x)[0], -1, -1])
         x = paddle.concat([x, classes], axis=1)
         for block in self.blocks:
             x = block(x)
         x = self.decoder_norm(x)
-        patches = self.proj_patch(x[:, : -self.num_classes])
-        classes = self.proj_class(x[:, -self.num_classes :])
+        # split where the patches end, not `num_classes` before the end: OpenVINO 2026.4
+        # cannot read the model sliced from the end (it loses the length of the patches)
+        patches = self.proj_patch(x[:, :num_patches])
+        classes = self.proj_class(x[:, num_patches:])
         patches = patches / paddle.norm(patches, axis=-1, keepdim=True)
         classes = classes / paddle.norm(classes, axis=-1, keepdim=True)
         masks = self.mask_norm(paddle.matmul(patches, classes, transpose_y=True))

@@ -106,13 +106,16 @@ class SegmenterMaskHead(nn.Layer):
 
     def forward(self, tokens, grid_shape):
         x = self.proj_input(tokens)
+        num_patches = paddle.shape(x)[1]
         classes = self.cls_token.expand([paddle.shape(x)[0], -1, -1])
         x = paddle.concat([x, classes], axis=1)
         for block in self.blocks:
             x = block(x)
         x = self.decoder_norm(x)
-        patches = self.proj_patch(x[:, : -self.num_classes])
-        classes = self.proj_class(x[:, -self.num_classes :])
+        # split where the patches end, not `num_classes` before the end: OpenVINO 2026.4
+        # cannot read the model sliced from the end (it loses the length of the patches)
+        patches = self.proj_patch(x[:, :num_patches])
+        classes = self.proj_class(x[:, num_patches:])
         patches = patches / paddle.norm(patches, axis=-1, keepdim=True)
         classes = classes / paddle.norm(classes, axis=-1, keepdim=True)
         masks = self.mask_norm(paddle.matmul(patches, classes, transpose_y=True))
