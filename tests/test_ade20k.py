@@ -165,6 +165,9 @@ train:
   iters: 1
   batch_size: 1
 val:
+  slide:
+    crop_size: [32, 32]
+    stride: [24, 24]
   transforms:
     - type: ResizeByShort
       short_size: 32
@@ -182,7 +185,8 @@ variants:
 def test_a_generated_train_py_reads_the_ade20k_tree(run_segc, project, ade_root):
     """A spec whose dataset is ADE20K: its train.py lists the layout's samples, reduces
     the labels (--check-data's histogram has no value 150, 255 for the 0s), trains on
-    them and evaluates with ResizeByShort; evaluation knows the 150 class names."""
+    them and evaluates with ResizeByShort in sliding windows (Segmenter's evaluation);
+evaluation knows the 150 class names."""
     (project / "zoo_specs" / "ade_tiny.yaml").write_text(TINY_SPEC)
     code, _, err = run_segc("compile", "zoo_specs/ade_tiny.yaml", cwd=project)
     assert code == 0, err

@@ -64,8 +64,9 @@ def written(ours, theirs):
 
 @pytest.mark.parametrize("combination", SEGMENTERS)
 def test_recipe_is_paddlesegs_config(combination):
-    """Model, backbone, batch size, iterations, optimizer, schedule, loss, dataset and
-    transforms are what PaddleSeg's config (with its _base_) sets."""
+    """Model, backbone, batch size, iterations, optimizer, schedule, loss, dataset,
+    transforms and sliding-window evaluation are what PaddleSeg's config (with its
+    _base_) sets."""
     spec = resolved_spec(combination)
     parts = spec["components"]
     config = paddleseg_config(CONFIGS / spec["reference"]["config"]).dic
@@ -85,6 +86,9 @@ def test_recipe_is_paddlesegs_config(combination):
         expected = config[theirs]["transforms"]
         assert [written(t, e) for t, e in zip(parts[ours], expected)] == expected
         assert len(parts[ours]) == len(expected)
+    test = config["test_config"]
+    assert test["is_slide"] is True
+    assert spec["val"]["slide"] == {"crop_size": test["crop_size"], "stride": test["stride"]}
     assert config["train_dataset"]["type"] == spec["dataset"]["type"] == "ADE20K"
     assert spec["dataset"]["num_classes"] == 150
 

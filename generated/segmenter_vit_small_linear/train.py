@@ -223,7 +223,7 @@ SPEC = {
         "warmup_iters": 0,
         "crop_size": [512, 512],
     },
-    "val": {"scales": [1.0], "slide": None},
+    "val": {"scales": [1.0], "slide": {"crop_size": [512, 512], "stride": [512, 512]}},
 }
 
 

@@ -11,7 +11,8 @@ classifies each of the last block's patch tokens on its own; the mask transforme
 appends one learned embedding per class to the patch tokens, runs two transformer blocks
 over both and scores each class at each patch by the cosine similarity of the two,
 normalised over the classes. The class scores on the patch grid are bilinearly upsampled
-to the input. Evaluation resizes each image to a shorter side of 512.
+to the input. Evaluation resizes each image to a shorter side of 512 and runs the model
+on 512x512 windows, as it was trained.
 
 `build_model()` returns the untrained network; train.py and export.py import it from
 here. Parameter names and shapes follow PaddleSeg 2.8, so its checkpoints load as they
