@@ -57,6 +57,27 @@ def test_outputs_match_paddleseg_at_a_second_patch_grid(combination, oracle_pair
           f"{total / 1e6:.2f} M parameters in all")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("combination", SEGMENTERS, scope="session")
+def test_learning_rates_and_stochastic_depth_are_paddlesegs(combination, oracle_pair):
+    """Every parameter's learning-rate multiplier is PaddleSeg's (1 throughout: neither
+    Segmenter nor its configs set any), and each block, the backbone's and the mask
+    decoder's, drops its branches at PaddleSeg's rate."""
+    reference, ours = oracle_pair.reference, oracle_pair.ours
+    theirs = {name: p.optimize_attr["learning_rate"] for name, p in reference.named_parameters()}
+    mine = {name: p.optimize_attr["learning_rate"] for name, p in ours.named_parameters()}
+    assert mine == theirs and set(mine.values()) == {1.0}
+
+    def rates(model):
+        return {name: float(getattr(layer.drop_path, "drop_prob", 0.0))
+                for name, layer in model.named_sublayers() if hasattr(layer, "drop_path")}
+
+    expected = rates(reference)
+    assert len(expected) == 12 + (2 if "mask" in combination else 0)
+    assert rates(ours) == pytest.approx(expected, abs=1e-12)
+    assert max(expected.values()) == pytest.approx(0.1)
+
+
 def written(ours, theirs):
     """The arguments PaddleSeg's config writes (`theirs`) as `ours` holds them."""
     return {key: ours[key] for key in theirs}
