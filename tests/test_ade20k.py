@@ -212,3 +212,28 @@ evaluation knows the 150 class names."""
     trained = run("--iters", "1", "--eval-interval", "1")
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert "mIoU" in trained.stdout
+
+
+def test_infer_py_reads_resize_by_short_from_deploy_yaml(tmp_path, capsys):
+    """deploy.yaml's ResizeByShort reaches infer.py's preprocessing as the short side; a
+    fixed-shape export takes its own size instead; with a Resize it is refused."""
+    infer = load_script("segmenter_vit_small_linear", "infer.py")
+    for name in ("model.json", "model.pdiparams"):
+        (tmp_path / name).write_bytes(b"")
+
+    def config(transforms, shape="[1, 3, -1, -1]"):
+        (tmp_path / "deploy.yaml").write_text(
+            "Deploy:\n  model: model.json\n  params: model.pdiparams\n"
+            f"  transforms: {transforms}\n  input_shape: {shape}\n")
+        return infer.load_deploy_config(str(tmp_path))
+
+    by_short = "[{type: ResizeByShort, short_size: 512}, {type: Normalize}]"
+    loaded = config(by_short)
+    assert loaded["resize_short"] == 512 and loaded["resize"] is None
+    fixed = config(by_short, "[1, 3, 512, 640]")
+    assert fixed["resize_short"] is None and fixed["resize"] == (640, 512)
+    with pytest.raises(SystemExit) as stopped:
+        config("[{type: ResizeByShort, short_size: 512}, {type: Resize, target_size: [64, 64]},"
+               " {type: Normalize}]")
+    assert stopped.value.code == 2
+    assert "a Resize after a Padding or ResizeByShort is not supported" in capsys.readouterr().err
