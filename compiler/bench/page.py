@@ -230,7 +230,8 @@ def notes_section(entries: list[dict]) -> list[str]:
             notes.append(f"PaddleSeg config `{markdown_escape(e['reference']['config'])}`.")
         if e["params"]["eval"] is not None and e["params"]["total"] != e["params"]["eval"]:
             notes.append(f"{e['params']['total'] / 1e6:.2f} M parameters in all (layers "
-                         "that only run in training included).")
+                         "that only run in training, and parameters a model holds outside "
+                         "its layers, such as position embeddings, included).")
         engines = e.get("engine_latency_ms") or (
             {"onnxruntime": e["onnx_latency_ms"]} if e.get("onnx_latency_ms") else {})
         if engines:
