@@ -14,7 +14,14 @@ hold a 3x3 depthwise convolution that gives the tokens their position, so there 
 position embedding to interpolate and any input size works. The decoder projects each
 map to one width with a linear layer, upsamples them to 1/4, concatenates them and fuses
 them with a 1x1 convolution before the classifier. Stochastic depth (rising linearly to
-0.1 over the blocks) in training only; no auxiliary loss.
+0.1 over the blocks) in training only; no auxiliary loss. The GFLOPs (the model zoo's
+and segc bench's, both paddle.flops) count the layers only: the attention's two matrix
+products (queries times keys, weights times values), its softmax and the resizes are not
+in them. PaddleSeg's 1024x1024 configs (segformer_b*_cityscapes_1024x1024_160k.yml)
+train the same models on 1024x1024 crops with batch size 2 and evaluate them by sliding
+1024x1024 windows with a stride of 768; here that is train.py with --crop-size 1024 1024
+and --batch-size 2, then evaluate.py with --is-slide --crop-size 1024 1024 --stride 768
+768.
 
 `build_model()` returns the untrained network; train.py and export.py import it from
 here. Parameter names and shapes follow PaddleSeg 2.8, so its checkpoints load as they
