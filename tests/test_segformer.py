@@ -2,7 +2,7 @@
 PaddleSeg 2.8's at input sizes that are not multiples of 32 (the overlapping patch
 embeddings pad, and there is no position embedding to interpolate), stochastic depth
 (PaddleSeg's rates, random in training only, the same draws as PaddleSeg's), and the
-recipe's optimizer: one step of train.py's AdamW and schedule moves the weights as
+recipe's optimizer: two steps of train.py's AdamW and schedule move the weights as
 PaddleSeg's AdamW built from the config's values does.
 
 The models are the session-scoped oracle pairs test_parity uses (tests/conftest.py); the
@@ -140,7 +140,7 @@ def test_training_outputs_match_paddleseg_with_the_same_draws(combination, oracl
 
 
 @pytest.mark.parametrize("combination", ["segformer_b0"], scope="session")
-def test_one_adamw_step_moves_the_weights_as_paddlesegs_optimizer(combination, oracle_pair):
+def test_two_adamw_steps_move_the_weights_as_paddlesegs_optimizer(combination, oracle_pair):
     # train.py's optimizer and schedule against PaddleSeg's AdamW and Paddle's
     # PolynomialDecay with the config's values: the same update of every parameter
     # (decoupled weight decay on all of them, no per-parameter learning rates).
