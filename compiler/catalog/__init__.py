@@ -27,6 +27,7 @@ from . import (
     optim,
     portrait,
     pyramid,
+    segformer,
     segmenter,
     small_nets,
     stdc,
@@ -55,7 +56,7 @@ __all__ = [
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
             hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets,
-            unet_variants, segmenter)
+            unet_variants, segformer, segmenter)
 
 
 def _collect(attribute: str) -> dict[str, Component]:
