@@ -19,7 +19,8 @@ from .oracle import (
 
 
 def test_the_registry_names_paddleseg_model_types():
-    assert set(MODEL_FIXES) == {"DecoupledSegNet", "PointRend", "SFNet"}
+    assert set(MODEL_FIXES) == {"DecoupledSegNet", "PointRend", "SFNet", "SegmentationTransformer",
+                                "LinearSegmenter", "MaskSegmenter"}
     assert set(MODEL_FIXES) <= paddleseg_model_types()
     assert check_registry(MODEL_FIXES) is MODEL_FIXES
 

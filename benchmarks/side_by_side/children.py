@@ -215,8 +215,8 @@ def child_paddleseg_train(impl, s):
     paddle.set_device(s["device"])
     paddle.seed(0)
     builder = paddleseg_builder(s)
-    model = builder.model
     with oracle.oracle_fix(builder.config.model_cfg["type"]):
+        model = builder.model  # some build only with the fix (its init_weight)
         train(model, builder.train_dataset, optimizer=builder.optimizer,
               save_dir=os.path.join(s["work"], "paddleseg_train"), iters=s["iters"],
               batch_size=s["batch_size"], save_interval=s["iters"] + 1, log_iters=1,
@@ -263,7 +263,8 @@ def child_breakdown(impl, s):
 
         builder = paddleseg_builder(s)
         dataset = builder.train_dataset
-        model = builder.model
+        with oracle.oracle_fix(builder.config.model_cfg["type"]):
+            model = builder.model  # some build only with the fix (its init_weight)
         losses = builder.loss
         optimizer = builder.optimizer
         np.random.seed(0)
