@@ -89,3 +89,33 @@ def test_stochastic_depth_only_in_training():
         paddle.seed(3)
         trained = ours(x)[0][-1].numpy()
     assert np.abs(trained - first).max() > 1e-3
+
+
+def test_the_exported_program_resizes_without_a_branch(tmp_path):
+    # A traced program always resizes the embedding (the identity at the learned grid)
+    # rather than branching on the token count: an If operator made OpenVINO compute NaN
+    # features from paddle2onnx's ONNX. Same outputs as the dynamic model either way.
+    from .generated_scripts import load_script
+
+    _, ours = build_pair(CONFIGS["final_norm"])
+
+    class LastFeature(paddle.nn.Layer):
+        def __init__(self, backbone):
+            super().__init__()
+            self.backbone = backbone
+
+        def forward(self, x):
+            return self.backbone(x)[0][-1]
+
+    static = paddle.jit.to_static(
+        LastFeature(ours), input_spec=[paddle.static.InputSpec([1, 3, -1, -1], "float32")], full_graph=True)
+    paddle.jit.save(static, str(tmp_path / "model"))
+    ops = load_script("setr_naive", "export.py").program_op_names(str(tmp_path / "model.json"))
+    assert "bicubic_interp" in ops and "if" not in ops
+    loaded = paddle.jit.load(str(tmp_path / "model"))
+    for shape in [(1, 3, 128, 128), (1, 3, 64, 96)]:  # the learned 8 x 8 grid, and 4 x 6
+        x = random_input(shape)
+        with paddle.no_grad():
+            expected = ours(x)[0][-1].numpy()
+            got = loaded(x).numpy()
+        assert float(np.abs(got - expected).max()) <= 1e-5

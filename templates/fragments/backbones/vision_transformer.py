@@ -162,10 +162,11 @@ class VisionTransformer(nn.Layer):
         cls_tokens = self.cls_token.expand([grid_shape[0], -1, -1])
         x = paddle.concat([cls_tokens, tokens], axis=1)
         # As PaddleSeg decides: the learned embedding as it is when the token count
-        # matches it, resized otherwise. (An exported program, whose token count is
-        # unknown when traced, always resizes: the same numbers at the learned grid,
-        # where bicubic resizing to the same size is the identity.)
-        if x.shape[1] == self.pos_embed.shape[1]:
+        # matches it, resized otherwise. A traced (exported) program always resizes: the
+        # same numbers at the learned grid, where bicubic resizing to the same size is
+        # the identity, and no data-dependent branch in the graph (an If operator, which
+        # OpenVINO computed wrongly from paddle2onnx's ONNX: NaN features).
+        if paddle.in_dynamic_mode() and x.shape[1] == self.pos_embed.shape[1]:
             x = x + self.pos_embed
         else:
             x = x + self.position_embedding(grid_shape[2:])
