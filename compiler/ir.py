@@ -62,7 +62,10 @@ class Variant:
     losses: tuple[Loss, ...]
     train_transforms: tuple[Call, ...]
     val_transforms: tuple[Call, ...]
-    eval_scales: tuple[float, ...]  # evaluation at these input scales, scores summed
+    eval_scales: tuple[float, ...]  # evaluation at these input scales, logits averaged
+    # sliding-window evaluation ({crop_size, stride}, [width, height] each), or None: the
+    # whole image at once
+    eval_slide: MappingProxyType | None
     optimizer: Call
     lr_scheduler: Call
     dataset: MappingProxyType
@@ -104,7 +107,7 @@ class Variant:
             "spec_file": self.spec_file,
             "dataset": thaw(self.dataset),
             "train": train,
-            "val": {"scales": list(self.eval_scales)},
+            "val": {"scales": list(self.eval_scales), "slide": thaw(self.eval_slide)},
         }
 
     def export_spec(self) -> dict:
@@ -134,7 +137,7 @@ class Variant:
             "spec_file": self.spec_file,
             "dataset": thaw(self.dataset),
             "train": train,
-            "val": {"scales": list(self.eval_scales)},
+            "val": {"scales": list(self.eval_scales), "slide": thaw(self.eval_slide)},
             "export": thaw(self.export),
             "components": {
                 "model": _plain_call(self.model),

@@ -101,6 +101,7 @@ def resolve(doc: Document, project_root: Path, figures: MeasuredFigures) -> list
             train_transforms=tuple(_call("transform", t) for t in spec["train"]["transforms"]),
             val_transforms=tuple(_call("transform", t) for t in data["val"]["transforms"]),
             eval_scales=tuple(float(s) for s in data["val"].get("scales", VAL_DEFAULTS["scales"])),
+            eval_slide=freeze(data["val"].get("slide", VAL_DEFAULTS["slide"])),
             optimizer=_call("optimizer", spec["optimizer"]),
             lr_scheduler=_call("lr_scheduler", spec["lr_scheduler"]),
             dataset=freeze(_ordered(_dataset(spec["dataset"]),

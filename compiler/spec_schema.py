@@ -11,6 +11,7 @@ import json
 
 from . import catalog
 from .catalog.sections import DATASET_DEFAULTS, EXPORT_DEFAULTS, TRAIN_DEFAULTS, VAL_DEFAULTS
+from .catalog.types import SIZE
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 ONE_LINE = "^[^\\r\\n]*$"
@@ -166,6 +167,30 @@ def build() -> dict:
                         "evaluates each image as it is. train.py's --eval-scales "
                         "overrides it.",
                         "examples": [[0.5], [0.75, 1.0, 1.25]],
+                    },
+                    "slide": {
+                        "oneOf": [
+                            {"type": "null", "description": "The whole image at once."},
+                            {
+                                "type": "object", "additionalProperties": False,
+                                "required": ["crop_size", "stride"],
+                                "description": "Sliding windows.",
+                                "properties": {
+                                    "crop_size": dict(SIZE, description="Window [width, "
+                                                      "height] in pixels."),
+                                    "stride": dict(SIZE, description="Step between windows, "
+                                                   "[width, height]; at most crop_size."),
+                                },
+                            },
+                        ],
+                        "default": VAL_DEFAULTS["slide"],
+                        "description": "Sliding-window evaluation (PaddleSeg's test_config "
+                        "is_slide, crop_size, stride): windows of crop_size every stride "
+                        "pixels, the last one moved back to the border, logits averaged where "
+                        "they overlap; for models trained on crops smaller than the "
+                        "evaluation images (SETR, Segmenter). train.py's evaluation and "
+                        "evaluate.py use it; evaluate.py's --whole-image turns it off.",
+                        "examples": [{"crop_size": [769, 769], "stride": [512, 512]}],
                     },
                 },
             },

@@ -217,6 +217,10 @@ def _semantic_check(doc: Document) -> list[Diagnostic]:
                            or val_names.count("Normalize") != 1):
             found.append(doc.diagnostic(("val", "transforms"), "the transform list must end "
                                                                "with exactly one Normalize"))
+        slide = data["val"].get("slide")
+        if index == 0 and slide and any(s > c for s, c in zip(slide["stride"], slide["crop_size"])):
+            found.append(doc.diagnostic(("val", "slide", "stride"), "a stride larger than the "
+                                        "crop size leaves pixels out; make it at most crop_size"))
 
         name = output_name(data, index)
         if name in seen_names:

@@ -223,7 +223,7 @@ def test_evaluation_scales_reach_train_py_and_the_model_card(run_segc, project):
     code, _, err = run_segc("compile", "zoo_specs/half_unet.yaml", cwd=project)
     assert code == 0, err
     folder = project / "generated" / "half_unet"
-    assert '"val": {"scales": [0.5]}' in (folder / "train.py").read_text()
+    assert '"val": {"scales": [0.5], "slide": None}' in (folder / "train.py").read_text()
     assert "| evaluation scales | 0.5 " in (folder / "README.md").read_text()
     plain = (project / "generated" / "unet" / "README.md")
     code, _, err = run_segc("compile", "zoo_specs/unet.yaml", cwd=project)

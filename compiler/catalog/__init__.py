@@ -27,6 +27,7 @@ from . import (
     optim,
     portrait,
     pyramid,
+    segformer,
     setr,
     small_nets,
     stdc,
@@ -55,7 +56,7 @@ __all__ = [
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
             hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets,
-            unet_variants, setr)
+            unet_variants, segformer, setr)
 
 
 def _collect(attribute: str) -> dict[str, Component]:

@@ -9,4 +9,4 @@ DATASET_DEFAULTS = {"root": "data", "ignore_index": 255, "train_list": None, "va
 TRAIN_DEFAULTS = {"save_interval": 1000, "eval_interval": 1000, "log_interval": 10,
                   "num_workers": 2, "seed": None}
 EXPORT_DEFAULTS = {"output_op": "argmax"}
-VAL_DEFAULTS = {"scales": [1.0]}
+VAL_DEFAULTS = {"scales": [1.0], "slide": None}

@@ -242,15 +242,29 @@ def add_model_path_argument(parser):
 
 
 def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
-    """PaddleSeg's evaluation and prediction mode flags (hyphens for its underscores)."""
+    """PaddleSeg's evaluation and prediction mode flags (hyphens for its underscores);
+    the spec's evaluation (its test_config: scales, sliding windows) is the default."""
+    slide = spec["val"]["slide"]
     group = parser.add_argument_group(
         "inference mode",
-        "PaddleSeg's modes; by default the whole image"
+        "PaddleSeg's modes; by default "
+        + (
+            "the whole image"
+            if slide is None
+            else "the spec's sliding {}x{} windows every {}x{} pixels".format(
+                *slide["crop_size"], *slide["stride"]
+            )
+        )
         + (
             ""
             if spec["val"]["scales"] == [1.0]
             else f" at the spec's evaluation scales ({', '.join(map(str, spec['val']['scales']))})"
         ),
+    )
+    group.add_argument(
+        "--whole-image",
+        action="store_true",
+        help="each image at once" + ("" if slide is None else ", not in the spec's windows"),
     )
     group.add_argument(
         "--is-slide",
@@ -261,10 +275,18 @@ def add_inference_mode_arguments(parser, spec, aug_flags=("--aug-eval",)):
         "they overlap (for images larger than the model was trained on)",
     )
     group.add_argument(
-        "--crop-size", type=int, nargs=2, metavar=("W", "H"), help="sliding window size"
+        "--crop-size",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        help="sliding window size" + ("" if slide is None else " (default: the spec's)"),
     )
     group.add_argument(
-        "--stride", type=int, nargs=2, metavar=("W", "H"), help="sliding window step"
+        "--stride",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        help="sliding window step" + ("" if slide is None else " (default: the spec's)"),
     )
     group.add_argument(
         *aug_flags,
@@ -293,11 +315,21 @@ def inference_mode_from_arguments(parser, args, spec):
     """The InferenceMode the mode flags ask for; a bad combination stops with one line.
     Augmentation is on with --aug-eval, a flip, or scales other than just 1 (--scales, or
     else the spec's: PP-LiteSeg's recipe evaluates at half scale, as training does);
-    --scales 1 alone is the whole image at its size."""
+    --scales 1 alone is the whole image at its size. Windows are the spec's when it
+    slides (SETR's, Segmenter's recipes), unless --whole-image; --crop-size and --stride
+    replace the spec's."""
+    slide = spec["val"]["slide"]
+    if args.whole_image and args.is_slide:
+        parser.error("--whole-image and --is-slide exclude each other")
+    windows_given = args.crop_size is not None or args.stride is not None
+    if windows_given and not args.is_slide and (slide is None or args.whole_image):
+        parser.error("--crop-size and --stride go with --is-slide")
+    if slide is not None and not args.whole_image:
+        args.is_slide = True
+        args.crop_size = args.crop_size or slide["crop_size"]
+        args.stride = args.stride or slide["stride"]
     if args.is_slide and (args.crop_size is None or args.stride is None):
         parser.error("--is-slide needs --crop-size W H and --stride W H")
-    if not args.is_slide and (args.crop_size is not None or args.stride is not None):
-        parser.error("--crop-size and --stride go with --is-slide")
     if args.is_slide:
         if min(args.crop_size) < 1 or min(args.stride) < 1:
             parser.error("--crop-size and --stride must be positive W H")

@@ -92,7 +92,7 @@ SPEC = {
         "warmup_iters": 0,
         "crop_size": [769, 769],
     },
-    "val": {"scales": [1.0]},
+    "val": {"scales": [1.0], "slide": {"crop_size": [769, 769], "stride": [512, 512]}},
 }
 
 
@@ -1739,10 +1739,17 @@ class InferenceMode:
         self.stride = None if stride is None else tuple(int(v) for v in stride)
 
     @classmethod
-    def at_scales(cls, scales):
+    def at_scales(cls, scales, slide=None):
         """Training's evaluation: the whole image, or augmentation by `scales` alone (a
-        recipe such as PP-LiteSeg's, evaluated at half scale)."""
-        return cls(aug=list(scales) != [1.0], scales=scales)
+        recipe such as PP-LiteSeg's, evaluated at half scale); with `slide` (the spec's
+        {"crop_size", "stride"}: SETR's and Segmenter's recipes) in sliding windows."""
+        slide = slide or {}
+        return cls(
+            aug=list(scales) != [1.0],
+            scales=scales,
+            crop_size=slide.get("crop_size"),
+            stride=slide.get("stride"),
+        )
 
     def describe(self):
         """The mode in a few words, for the log and metrics.json."""
@@ -1898,12 +1905,12 @@ def evaluate_confusion(model, dataset, mode, progress=None):
     return confusion
 
 
-def evaluate(model, dataset, scales=(1.0,)):
+def evaluate(model, dataset, scales=(1.0,), slide=None):
     """mIoU and friends (`segmentation_metrics`) of the model's main output over the
-    whole dataset at the given input scales, as training evaluates; the model is left
-    in training mode."""
+    whole dataset at the given input scales (in sliding windows with `slide`), as
+    training evaluates; the model is left in training mode."""
     model.eval()
-    confusion = evaluate_confusion(model, dataset, InferenceMode.at_scales(scales))
+    confusion = evaluate_confusion(model, dataset, InferenceMode.at_scales(scales, slide))
     model.train()
     return segmentation_metrics(confusion)
 
@@ -2121,7 +2128,20 @@ def train_arguments(spec, argv):
         nargs="+",
         metavar="S",
         default=spec["val"]["scales"],
-        help="evaluate at these input scales, logits summed (default: %(default)s)",
+        help="evaluate at these input scales, logits averaged (default: %(default)s)",
+    )
+    slide = spec["val"]["slide"]
+    parser.add_argument(
+        "--eval-whole-image",
+        action="store_true",
+        help="evaluate each image at once"
+        + (
+            ""
+            if slide is None
+            else ", not in the spec's sliding {}x{} windows every {}x{} pixels".format(
+                *slide["crop_size"], *slide["stride"]
+            )
+        ),
     )
     parser.add_argument(
         "--resume",
@@ -2650,7 +2670,12 @@ def train_main(
             if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
                 try:
                     with precision.autocast():
-                        metrics = evaluate(model, val_set, args.eval_scales)
+                        metrics = evaluate(
+                            model,
+                            val_set,
+                            args.eval_scales,
+                            None if args.eval_whole_image else spec["val"]["slide"],
+                        )
                 except SegDataError as error:
                     fail(str(error))
                 print(

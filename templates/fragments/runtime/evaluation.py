@@ -44,10 +44,17 @@ class InferenceMode:
         self.stride = None if stride is None else tuple(int(v) for v in stride)
 
     @classmethod
-    def at_scales(cls, scales):
+    def at_scales(cls, scales, slide=None):
         """Training's evaluation: the whole image, or augmentation by `scales` alone (a
-        recipe such as PP-LiteSeg's, evaluated at half scale)."""
-        return cls(aug=list(scales) != [1.0], scales=scales)
+        recipe such as PP-LiteSeg's, evaluated at half scale); with `slide` (the spec's
+        {"crop_size", "stride"}: SETR's and Segmenter's recipes) in sliding windows."""
+        slide = slide or {}
+        return cls(
+            aug=list(scales) != [1.0],
+            scales=scales,
+            crop_size=slide.get("crop_size"),
+            stride=slide.get("stride"),
+        )
 
     def describe(self):
         """The mode in a few words, for the log and metrics.json."""
@@ -203,12 +210,12 @@ def evaluate_confusion(model, dataset, mode, progress=None):
     return confusion
 
 
-def evaluate(model, dataset, scales=(1.0,)):
+def evaluate(model, dataset, scales=(1.0,), slide=None):
     """mIoU and friends (`segmentation_metrics`) of the model's main output over the
-    whole dataset at the given input scales, as training evaluates; the model is left
-    in training mode."""
+    whole dataset at the given input scales (in sliding windows with `slide`), as
+    training evaluates; the model is left in training mode."""
     model.eval()
-    confusion = evaluate_confusion(model, dataset, InferenceMode.at_scales(scales))
+    confusion = evaluate_confusion(model, dataset, InferenceMode.at_scales(scales, slide))
     model.train()
     return segmentation_metrics(confusion)
 

@@ -160,7 +160,20 @@ def train_arguments(spec, argv):
         nargs="+",
         metavar="S",
         default=spec["val"]["scales"],
-        help="evaluate at these input scales, logits summed (default: %(default)s)",
+        help="evaluate at these input scales, logits averaged (default: %(default)s)",
+    )
+    slide = spec["val"]["slide"]
+    parser.add_argument(
+        "--eval-whole-image",
+        action="store_true",
+        help="evaluate each image at once"
+        + (
+            ""
+            if slide is None
+            else ", not in the spec's sliding {}x{} windows every {}x{} pixels".format(
+                *slide["crop_size"], *slide["stride"]
+            )
+        ),
     )
     parser.add_argument(
         "--resume",
@@ -689,7 +702,12 @@ def train_main(
             if is_main and val_set is not None and (iteration % args.eval_interval == 0 or last):
                 try:
                     with precision.autocast():
-                        metrics = evaluate(model, val_set, args.eval_scales)
+                        metrics = evaluate(
+                            model,
+                            val_set,
+                            args.eval_scales,
+                            None if args.eval_whole_image else spec["val"]["slide"],
+                        )
                 except SegDataError as error:
                     fail(str(error))
                 print(
