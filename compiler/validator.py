@@ -250,6 +250,8 @@ def _backbone_check(doc: Document, index: int, model, model_args: dict,
     backbone = catalog.BACKBONES[backbone_spec["type"]]
     indices = model_args.get("backbone_indices", [])
     wanted = model.extra.get("num_backbone_indices")
+    if callable(wanted):  # depends on other arguments (SETR's head)
+        wanted = wanted(model_args)
     at = where(data, index, "model") + ("backbone_indices",)
     if wanted is not None and len(indices) != wanted:
         found.append(doc.diagnostic(at, f"{model.name} reads {wanted} backbone feature "

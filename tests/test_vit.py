@@ -119,3 +119,19 @@ def test_the_exported_program_resizes_without_a_branch(tmp_path):
             expected = ours(x)[0][-1].numpy()
             got = loaded(x).numpy()
         assert float(np.abs(got - expected).max()) <= 1e-5
+
+
+def test_stochastic_depth_draws_as_paddleseg_does():
+    # drop path 0.5 (Segmenter trains with 0.1): seeded training passes give PaddleSeg's
+    # features (the same rates per block, the same draws in the same order)
+    reference, ours = build_pair({**CONFIGS["final_norm"], "drop_path_rate": 0.5})
+    reference.train()
+    ours.train()
+    x = random_input((4, 3, 64, 96))
+    with paddle.no_grad():
+        paddle.seed(7)
+        expected = reference(x)[0]
+        paddle.seed(7)
+        got = ours(x)[0]
+    for a, b in zip(got, expected):
+        assert float(np.abs(a.numpy() - b.numpy()).max()) <= 1e-5

@@ -29,6 +29,7 @@ from . import (
     pyramid,
     segformer,
     segmenter,
+    setr,
     small_nets,
     stdc,
     two_branch,
@@ -56,7 +57,7 @@ __all__ = [
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
             hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets,
-            unet_variants, segformer, segmenter)
+            unet_variants, segformer, segmenter, setr)
 
 
 def _collect(attribute: str) -> dict[str, Component]:

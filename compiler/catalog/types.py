@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -21,8 +22,16 @@ class ExtraOutput:
     """A training output of a model after its main logits, consumed by one loss each."""
 
     name: str  # what it is, for messages and model cards, e.g. "auxiliary"
-    # the model argument that, when true, adds this output; None: always there
-    when: str | None = None
+    # the model argument that, when true, adds this output; or a predicate of all the
+    # model's arguments (SETR: how many auxiliary heads depends on its head and indices);
+    # None: always there
+    when: str | Callable[[dict], bool] | None = None
+
+    def present(self, args: dict) -> bool:
+        """Whether a model built with `args` returns this output."""
+        if self.when is None:
+            return True
+        return bool(self.when(args) if callable(self.when) else args[self.when])
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class Component:
 
     def output_names(self, args: dict) -> list[str]:
         """Names of the training outputs a model built with `args` returns, main first."""
-        return ["main"] + [o.name for o in self.extra_outputs if o.when is None or args[o.when]]
+        return ["main"] + [o.name for o in self.extra_outputs if o.present(args)]
 
     def target(self, args: dict) -> str:
         """What a loss built with `args` compares its output with: "label" or "edge"."""

@@ -267,6 +267,13 @@ class VisionTransformer(nn.Layer):
         return features, grid_shape
 
 
+def tokens_to_map(tokens, grid_shape):
+    """Patch tokens (N x h*w x C, row by row) folded into an N x C x h x w map, as the
+    heads on a ViT need them; `grid_shape` is the backbone's [N, C, h, w] patch grid."""
+    height, width = grid_shape[2], grid_shape[3]
+    return tokens.reshape([0, height, width, tokens.shape[-1]]).transpose([0, 3, 1, 2])
+
+
 # ---- layers/basic.py ------------------------------------------------------
 #
 # Building blocks shared by backbones and heads.
@@ -319,13 +326,6 @@ def segmenter_init_weights(layer):
             nn.initializer.TruncatedNormal(std=0.02)(sublayer.weight)
             if sublayer.bias is not None:
                 nn.initializer.Constant(0.0)(sublayer.bias)
-
-
-def tokens_to_map(tokens, grid_shape):
-    """N x (h*w) x C tokens -> N x C x h x w, `grid_shape` being the backbone's
-    [N, C, h, w] patch grid."""
-    height, width = grid_shape[2], grid_shape[3]
-    return tokens.reshape([0, height, width, tokens.shape[-1]]).transpose([0, 3, 1, 2])
 
 
 class SegmenterLinearHead(nn.Layer):

@@ -181,6 +181,13 @@ class VisionTransformer(nn.Layer):
         return features, grid_shape
 
 
+def tokens_to_map(tokens, grid_shape):
+    """Patch tokens (N x h*w x C, row by row) folded into an N x C x h x w map, as the
+    heads on a ViT need them; `grid_shape` is the backbone's [N, C, h, w] patch grid."""
+    height, width = grid_shape[2], grid_shape[3]
+    return tokens.reshape([0, height, width, tokens.shape[-1]]).transpose([0, 3, 1, 2])
+
+
 def ViT_large_patch16_384(**kwargs):
     """ViT-L/16 pre-trained at 384x384: 24 blocks of width 1024, 16 heads, MLP ratio 4,
     query/key/value biases, LayerNorm epsilon 1e-6 (what SETR builds on)."""

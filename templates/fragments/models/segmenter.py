@@ -22,7 +22,7 @@ blocks' own follow PaddleSeg 2.8 so that its checkpoints load unchanged.
 import paddle
 from paddle import nn
 
-from ..backbones.vision_transformer import ViTBlock
+from ..backbones.vision_transformer import ViTBlock, tokens_to_map
 from ..layers.basic import resize_to_input
 from ..layers.transformer import drop_path_rates
 
@@ -36,13 +36,6 @@ def segmenter_init_weights(layer):
             nn.initializer.TruncatedNormal(std=0.02)(sublayer.weight)
             if sublayer.bias is not None:
                 nn.initializer.Constant(0.0)(sublayer.bias)
-
-
-def tokens_to_map(tokens, grid_shape):
-    """N x (h*w) x C tokens -> N x C x h x w, `grid_shape` being the backbone's
-    [N, C, h, w] patch grid."""
-    height, width = grid_shape[2], grid_shape[3]
-    return tokens.reshape([0, height, width, tokens.shape[-1]]).transpose([0, 3, 1, 2])
 
 
 class SegmenterLinearHead(nn.Layer):
