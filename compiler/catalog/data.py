@@ -114,6 +114,15 @@ CITYSCAPES_CLASS_NAMES = (
     "motorcycle", "bicycle",
 )
 
+# IDD's 26 level-3 classes in level3Id order (the AutoNUE 2021 challenge's; IDD's
+# anue_labels.py), which PaddleSeg's contrib AutoNue dataset trains on.
+IDD_LEVEL3_CLASS_NAMES = (
+    "road", "drivable fallback", "sidewalk", "non-drivable fallback", "person", "rider",
+    "motorcycle", "bicycle", "autorickshaw", "car", "truck", "bus", "vehicle fallback", "curb",
+    "wall", "fence", "guard rail", "billboard", "traffic sign", "traffic light", "pole",
+    "obs-str-bar-fallback", "building", "bridge", "vegetation", "sky",
+)
+
 # A dataset's `extra["class_names"]`: its classes' names in class-id order, which the
 # resolver gives a spec's dataset that names none itself (evaluate.py reports by them).
 # A dataset is not built by a rendered call: `load_dataset` (data/datasets) reads the
@@ -128,6 +137,16 @@ DATASETS = [
         "gtFine/<split>/<city>/*_gtFine_labelTrainIds.png.",
         # the 19 evaluated classes in train-id order (cityscapesScripts' labels.py)
         extra={"class_names": CITYSCAPES_CLASS_NAMES},
+    ),
+    Component(
+        name="AutoNue",
+        symbol="autonue_samples",
+        requires=(ONE_SIZE,),
+        description="IDD (India Driving Dataset) as PaddleSeg's contrib AutoNue dataset reads "
+        "it: leftImg8bit/<split>/<folder>/*_leftImg8bit.<ext> with "
+        "gtFine/<split>/<folder>/*_gtFine_labellevel3Ids.png (26 level-3 classes, 255 "
+        "ignored; IDD's createLabels.py writes them).",
+        extra={"class_names": IDD_LEVEL3_CLASS_NAMES},
     ),
     Component(
         name="FileList",
