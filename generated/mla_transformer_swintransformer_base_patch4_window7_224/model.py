@@ -124,19 +124,20 @@ def swin_window_partition(x, window_size):
     windows in row-major order within each image."""
     channels = x.shape[-1]
     size = paddle.shape(x)
-    x = x.reshape(
-        [-1, size[1] // window_size, window_size, size[2] // window_size, window_size, channels]
+    rows, cols = size[1] // window_size, size[2] // window_size
+    x = x.reshape([size[0], rows, window_size, cols, window_size, channels])
+    return x.transpose([0, 1, 3, 2, 4, 5]).reshape(
+        [size[0] * rows * cols, window_size * window_size, channels]
     )
-    return x.transpose([0, 1, 3, 2, 4, 5]).reshape([-1, window_size * window_size, channels])
 
 
 def swin_window_reverse(windows, window_size, height, width):
     """The inverse of swin_window_partition: (N * windows) x w*w x C -> N x H x W x C."""
     channels = windows.shape[-1]
-    x = windows.reshape(
-        [-1, height // window_size, width // window_size, window_size, window_size, channels]
-    )
-    return x.transpose([0, 1, 3, 2, 4, 5]).reshape([-1, height, width, channels])
+    rows, cols = height // window_size, width // window_size
+    batch = paddle.shape(windows)[0] // (rows * cols)
+    x = windows.reshape([batch, rows, cols, window_size, window_size, channels])
+    return x.transpose([0, 1, 3, 2, 4, 5]).reshape([batch, height, width, channels])
 
 
 def swin_relative_position_index(window_size):
@@ -192,20 +193,22 @@ class SwinWindowAttention(nn.Layer):
     def forward(self, x, mask=None):
         tokens = self.window_size * self.window_size
         head_dim = self.dim // self.num_heads
-        qkv = self.qkv(x).reshape([-1, tokens, 3, self.num_heads, head_dim])
+        count = paddle.shape(x)[0]  # windows times images
+        qkv = self.qkv(x).reshape([count, tokens, 3, self.num_heads, head_dim])
         q, k, v = qkv.transpose([2, 0, 3, 1, 4]).unbind(0)
         attn = paddle.matmul(q * self.scale, k, transpose_y=True)
         bias = paddle.index_select(
             self.relative_position_bias_table, self.relative_position_index.reshape([-1])
         )
-        attn = attn + bias.reshape([tokens, tokens, -1]).transpose([2, 0, 1]).unsqueeze(0)
+        bias = bias.reshape([tokens, tokens, self.num_heads]).transpose([2, 0, 1])
+        attn = attn + bias.unsqueeze(0)
         if mask is not None:
             windows = paddle.shape(mask)[0]
-            attn = attn.reshape([-1, windows, self.num_heads, tokens, tokens])
+            attn = attn.reshape([count // windows, windows, self.num_heads, tokens, tokens])
             attn = attn + mask.unsqueeze(1).unsqueeze(0)
-            attn = attn.reshape([-1, self.num_heads, tokens, tokens])
+            attn = attn.reshape([count, self.num_heads, tokens, tokens])
         attn = self.attn_drop(F.softmax(attn, axis=-1))
-        x = paddle.matmul(attn, v).transpose([0, 2, 1, 3]).reshape([-1, tokens, self.dim])
+        x = paddle.matmul(attn, v).transpose([0, 2, 1, 3]).reshape([count, tokens, self.dim])
         return self.proj_drop(self.proj(x))
 
 
