@@ -140,6 +140,20 @@ def swin_window_reverse(windows, window_size, height, width):
     return x.transpose([0, 1, 3, 2, 4, 5]).reshape([batch, height, width, channels])
 
 
+def swin_pad_nhwc(x, multiple):
+    """N x H x W x C zero-padded at the bottom and right to sides that are multiples of
+    `multiple`. Padded by multiple - 1 and cropped back rather than padded by a computed
+    amount: the computed amount, (m - H % m) % m, has a negative lower bound in
+    OpenVINO's shape-bound analysis, which then refused the exported ONNX model. The pad
+    names all four axes: paddle2onnx 2.1 converts a constant 4-value pad with
+    data_format="NHWC" wrong (the ONNX model's padded map held garbage)."""
+    size = paddle.shape(x)
+    x = F.pad(x, [0, 0, 0, multiple - 1, 0, multiple - 1, 0, 0])
+    height = (size[1] + multiple - 1) // multiple * multiple
+    width = (size[2] + multiple - 1) // multiple * multiple
+    return x[:, :height, :width, :]
+
+
 def swin_relative_position_index(window_size):
     """For every pair (i, j) of the w*w tokens of a window, the row of the bias table
     that holds their relative offset: (dy + w - 1) * (2w - 1) + (dx + w - 1), int64."""
@@ -243,9 +257,7 @@ class SwinBlock(nn.Layer):
         height, width = size[1], size[2]
         w = self.window_size
         # pad bottom and right to whole windows (zeros after the norm, as PaddleSeg pads)
-        padded = F.pad(
-            self.norm1(x), [0, (w - width % w) % w, 0, (w - height % w) % w], data_format="NHWC"
-        )
+        padded = swin_pad_nhwc(self.norm1(x), w)
         padded_size = paddle.shape(padded)
         if self.shift_size > 0:
             padded = paddle.roll(padded, shifts=(-self.shift_size, -self.shift_size), axis=(1, 2))
@@ -270,8 +282,7 @@ class SwinPatchMerging(nn.Layer):
         self.norm = nn.LayerNorm(4 * dim)
 
     def forward(self, x):
-        size = paddle.shape(x)
-        x = F.pad(x, [0, size[2] % 2, 0, size[1] % 2], data_format="NHWC")
+        x = swin_pad_nhwc(x, 2)
         x = paddle.concat(
             [x[:, 0::2, 0::2, :], x[:, 1::2, 0::2, :], x[:, 0::2, 1::2, :], x[:, 1::2, 1::2, :]],
             axis=-1,
@@ -343,9 +354,7 @@ class SwinPatchEmbed(nn.Layer):
 
     def forward(self, x):
         """N x C x H x W image -> N x H/p x W/p x embed_dim map (sides rounded up)."""
-        size = paddle.shape(x)
-        p = self.patch_size
-        x = F.pad(x, [0, (p - size[3] % p) % p, 0, (p - size[2] % p) % p], value=0.0)
+        x = swin_pad_nhwc(x.transpose([0, 2, 3, 1]), self.patch_size).transpose([0, 3, 1, 2])
         x = self.proj(x).transpose([0, 2, 3, 1])
         return self.norm(x) if self.norm is not None else x
 
