@@ -158,3 +158,22 @@ def test_autonue_dataset_reads_the_idd_layout(tmp_path):
         train.load_dataset(spec, str(root), "train", transforms)
     with pytest.raises(train.SegDataError, match="no IDD test images"):
         train.load_dataset(spec, str(root), "test", transforms)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("combination", MLA_COMBINATIONS, scope="session")
+def test_no_learning_rate_multipliers_as_in_paddleseg(combination, oracle_pair):
+    """PaddleSeg's Swin and MLA heads set no per-parameter learning rate (unlike its ViT
+    models' heads): every parameter trains at the schedule's rate, on both sides, and
+    the generated optimizer is the config's SGD with momentum 0.9 and L2 decay 1e-4."""
+    for model in (oracle_pair.reference, oracle_pair.ours):
+        rates = {p.optimize_attr["learning_rate"] for p in model.parameters()}
+        assert rates == {1.0}
+    train = load_script(combination)
+    optimizer, schedule = train.build_optimizer(oracle_pair.ours, None, 160000)
+    assert isinstance(optimizer, paddle.optimizer.Momentum)
+    assert optimizer._momentum == 0.9
+    # a float weight_decay: Momentum's fused L2 decay over every parameter
+    assert optimizer._regularization_method == "l2_decay"
+    assert optimizer._regularization_coeff == pytest.approx(1e-4)
+    assert schedule.get_lr() == pytest.approx(0.005)
