@@ -10,6 +10,7 @@ import numpy as np
 import paddle
 import pytest
 
+from .conftest import ZOO, write_spec
 from .generated_scripts import combinations, load_script
 from .oracle import oracle_fix
 
@@ -177,3 +178,18 @@ def test_no_learning_rate_multipliers_as_in_paddleseg(combination, oracle_pair):
     assert optimizer._regularization_method == "l2_decay"
     assert optimizer._regularization_coeff == pytest.approx(1e-4)
     assert schedule.get_lr() == pytest.approx(0.005)
+
+
+def test_in_channels_other_than_the_backbones_are_a_spec_error(run_segc, project):
+    """The head's convs are built for Swin-B's map widths: other in_channels would fail at
+    the first forward pass, so segc compile refuses them, pointing at the key."""
+    text = (ZOO / "mla_transformer.yaml").read_text(encoding="utf-8")
+    wrong = text.replace("in_channels: [128, 256, 512, 1024]", "in_channels: [96, 192, 384, 768]")
+    assert wrong != text
+    spec = write_spec(project, "mla_transformer.yaml", wrong)
+    code, _, err = run_segc("compile", spec, "--out", project / "generated", cwd=project)
+    assert code != 0
+    lines = [line for line in err.splitlines() if ": error: " in line]
+    assert len(lines) == 1, err
+    assert "model.in_channels: SwinTransformer_base_patch4_window7_224 returns maps of " \
+           "[128, 256, 512, 1024] channels" in lines[0]

@@ -50,6 +50,7 @@ MODELS = [
         "only.",
         extra_outputs=(ExtraOutput("auxiliary"),),
         backbones=("SwinTransformer",),
+        extra={"backbone_channels_arg": "in_channels"},  # checked against the backbone's
         args=(
             Arg("in_channels", {"type": "array", "items": POS_INT, "minItems": 4, "maxItems": 4},
                 [128, 256, 512, 1024],
