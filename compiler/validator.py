@@ -261,6 +261,15 @@ def _backbone_check(doc: Document, index: int, model, model_args: dict,
             found.append(doc.diagnostic(
                 at, f"index {i} is out of range: {backbone.name} returns "
                     f"{backbone.num_features} feature map(s)"))
+    # a head built for the backbone's map widths (`extra["backbone_channels_arg"]`) gets
+    # those the backbone returns (`extra["feat_channels"]`), else its first conv fails
+    channels_arg, channels = model.extra.get("backbone_channels_arg"), backbone.extra.get(
+        "feat_channels")
+    if channels_arg and channels and list(model_args[channels_arg]) != list(channels):
+        found.append(doc.diagnostic(
+            where(data, index, "model") + (channels_arg,),
+            f"{backbone.name} returns maps of {channels} channels; {model.name}'s "
+            f"{channels_arg} must be {channels}"))
     if model.backbones and not any(backbone.name.startswith(b) for b in model.backbones):
         found.append(doc.diagnostic(
             ("variants", index, "backbone", "type"),

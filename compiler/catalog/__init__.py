@@ -24,6 +24,7 @@ from . import (
     hardnet,
     hrnet_heads,
     losses,
+    mla_transformer,
     optim,
     portrait,
     pyramid,
@@ -57,7 +58,7 @@ __all__ = [
 
 _MODULES = (backbones, losses, data, optim, classic, deeplab, attention, context, pyramid, unets,
             hardnet, ddrnet, two_branch, stdc, hrnet_heads, portrait, small_nets, u2nets,
-            unet_variants, segformer, segmenter, setr)
+            unet_variants, segformer, segmenter, setr, mla_transformer)
 
 
 def _collect(attribute: str) -> dict[str, Component]:

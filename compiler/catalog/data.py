@@ -148,6 +148,15 @@ ADE20K_CLASS_NAMES = (
     "clock", "flag",
 )
 
+# IDD's 26 level-3 classes in level3Id order (the AutoNUE 2021 challenge's; IDD's
+# anue_labels.py), which PaddleSeg's contrib AutoNue dataset trains on.
+IDD_LEVEL3_CLASS_NAMES = (
+    "road", "drivable fallback", "sidewalk", "non-drivable fallback", "person", "rider",
+    "motorcycle", "bicycle", "autorickshaw", "car", "truck", "bus", "vehicle fallback", "curb",
+    "wall", "fence", "guard rail", "billboard", "traffic sign", "traffic light", "pole",
+    "obs-str-bar-fallback", "building", "bridge", "vegetation", "sky",
+)
+
 # A dataset's `extra["class_names"]`: its classes' names in class-id order, which the
 # resolver gives a spec's dataset that names none itself (evaluate.py reports by them).
 # A dataset is not built by a rendered call: `load_dataset` (data/datasets) reads the
@@ -171,6 +180,16 @@ DATASETS = [
         "images/<training|validation>/*.jpg with annotations/<training|validation>/*.png of "
         "the same name; label 0 (unlabelled) is ignored and classes 1..150 become 0..149.",
         extra={"class_names": ADE20K_CLASS_NAMES},
+    ),
+    Component(
+        name="AutoNue",
+        symbol="autonue_samples",
+        requires=(ONE_SIZE,),
+        description="IDD (India Driving Dataset) as PaddleSeg's contrib AutoNue dataset reads "
+        "it: leftImg8bit/<split>/<folder>/*_leftImg8bit.<ext> with "
+        "gtFine/<split>/<folder>/*_gtFine_labellevel3Ids.png (26 level-3 classes, 255 "
+        "ignored; IDD's createLabels.py writes them).",
+        extra={"class_names": IDD_LEVEL3_CLASS_NAMES},
     ),
     Component(
         name="FileList",

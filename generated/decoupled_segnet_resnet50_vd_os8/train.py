@@ -213,8 +213,8 @@ def read_image_file(path, flags=cv2.IMREAD_COLOR):
 
 # ---- data/datasets.py -----------------------------------------------------
 #
-# Datasets: PaddleSeg file lists, the Cityscapes, ADE20K and EG1800 layouts and the
-# built-in demo data.
+# Datasets: PaddleSeg file lists, the Cityscapes, ADE20K, EG1800 and IDD (PaddleSeg's
+# contrib AutoNue) layouts and the built-in demo data.
 #
 # A dataset is a list of (image path, label path) pairs; SegDataset reads pair
 # `key % len` for any key >= 0 and augments it with the generator
@@ -575,6 +575,39 @@ def cityscapes_samples(root, split):
     return samples
 
 
+def autonue_samples(root, split):
+    """Pairs from the IDD layout PaddleSeg's contrib AutoNue dataset reads, sorted:
+    root/leftImg8bit/<split>/<folder>/*_leftImg8bit.<ext> with
+    root/gtFine/<split>/<folder>/*_gtFine_labellevel3Ids.png (the 26 level-3 classes).
+    PaddleSeg pairs the two sorted lists by position; here each image finds its label by
+    name, so a missing label is an error rather than a shifted pairing."""
+    layout = (
+        f"expected {os.path.join(root, 'leftImg8bit', split, '<folder>')}/"
+        f"*_leftImg8bit.png with {os.path.join(root, 'gtFine', split, '<folder>')}/"
+        "*_gtFine_labellevel3Ids.png, or pass a file list"
+    )
+    pattern = os.path.join(
+        glob.escape(root), "leftImg8bit", glob.escape(split), "*", "*_leftImg8bit.*"
+    )
+    images = sorted(glob.glob(pattern))
+    if not images:
+        raise SegDataError(f"{root}: no IDD {split} images; {layout}")
+    samples = []
+    for image_path in images:
+        folder = os.path.basename(os.path.dirname(image_path))
+        stem = os.path.basename(image_path).rsplit("_leftImg8bit.", 1)[0]
+        label_path = os.path.join(
+            root, "gtFine", split, folder, f"{stem}_gtFine_labellevel3Ids.png"
+        )
+        if not os.path.isfile(label_path):
+            raise SegDataError(
+                f"{label_path}: label of {image_path} does not exist; {layout} "
+                "(IDD's public-code createLabels.py --id-type level3Id writes them)"
+            )
+        samples.append((image_path, label_path))
+    return samples
+
+
 def demo_scene(rng):
     """One synthetic street scene (RGB uint8 image, uint8 label): sky over a row of
     buildings with windows and trees, a road with lane marks and cars, and an
@@ -756,6 +789,8 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
         samples = ade20k_samples(root, split)
     elif dataset_spec["type"] == "EG1800":
         samples = eg1800_samples(root, split)
+    elif dataset_spec["type"] == "AutoNue":
+        samples = autonue_samples(root, split)
     else:
         raise SegDataError(f"{root}: the spec names no {split} file list; pass --{split}-list")
     # the dataset type's label rules hold for its file lists too

@@ -1021,8 +1021,8 @@ def read_image_file(path, flags=cv2.IMREAD_COLOR):
 
 # ---- data/datasets.py -----------------------------------------------------
 #
-# Datasets: PaddleSeg file lists, the Cityscapes, ADE20K and EG1800 layouts and the
-# built-in demo data.
+# Datasets: PaddleSeg file lists, the Cityscapes, ADE20K, EG1800 and IDD (PaddleSeg's
+# contrib AutoNue) layouts and the built-in demo data.
 #
 # A dataset is a list of (image path, label path) pairs; SegDataset reads pair
 # `key % len` for any key >= 0 and augments it with the generator

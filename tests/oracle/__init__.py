@@ -31,16 +31,19 @@ from .models import (
     randomise_batch_norm_statistics,
 )
 from .runtime import (
+    CONTRIB_DATASETS,
     RUNTIME_FIXES,
     fix_cross_entropy_loss,
     import_deploy_infer,
     losses_of_shape_one,
     paddleseg_config,
     predict_config_class,
+    with_generic_datasets,
     without_pretrained,
 )
 
 __all__ = [
+    "CONTRIB_DATASETS",
     "MODEL_FIXES",
     "RUNTIME_FIXES",
     "ModelPair",
@@ -57,5 +60,6 @@ __all__ = [
     "paddleseg_model_types",
     "predict_config_class",
     "randomise_batch_norm_statistics",
+    "with_generic_datasets",
     "without_pretrained",
 ]

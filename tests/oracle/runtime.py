@@ -31,6 +31,12 @@ PaddleSeg runs in, each fix for a stated incompatibility.
 6. Downloads: PaddleSeg's configs name pretrained backbone URLs; this machine has no
    network, and segc's train.py starts from scratch unless given --pretrained, so both
    sides start from random weights.
+7. Contrib datasets: a contrib config (AutoNUE's) names a dataset type that only its
+   contrib folder registers, not PaddleSeg's pip package, and SegBuilder looks the train
+   dataset's class up before it builds the model (to check num_classes). Such a type
+   (`CONTRIB_DATASETS`) becomes PaddleSeg's generic `Dataset`, for which SegBuilder
+   takes num_classes from the model section, which such configs set: the model is built
+   from the config's model section alone. Its datasets cannot be built that way.
 """
 
 from __future__ import annotations
@@ -51,7 +57,15 @@ RUNTIME_FIXES = (
     "gave [1])"),
     "model forward: tests/oracle/fixes for the model type (Paddle 3.3 dtype promotion)",
     "configs: pretrained URLs removed (no network; both sides start from random weights)",
+    ("configs: contrib dataset types (AutoNue) replaced by the generic Dataset, so that "
+     "SegBuilder builds the model from the model section"),
 )
+
+# Dataset types of PaddleSeg's contrib configs that its pip package does not register
+# (fix 7): the type, and where it lives.
+CONTRIB_DATASETS = {
+    "AutoNue": "contrib/AutoNUE/datasets/auto_nue.py (IDD level-3 labels)",
+}
 
 
 def predict_config_class(drop_placement_pass):
@@ -100,13 +114,25 @@ def without_pretrained(config: dict) -> dict:
     return config
 
 
+def with_generic_datasets(config: dict) -> dict:
+    """A PaddleSeg config dict whose contrib dataset types (`CONTRIB_DATASETS`) are
+    PaddleSeg's generic `Dataset` (fix 7); other keys unchanged."""
+    fixed = dict(config)
+    for key in ("train_dataset", "val_dataset", "test_dataset"):
+        section = fixed.get(key)
+        if isinstance(section, dict) and section.get("type") in CONTRIB_DATASETS:
+            fixed[key] = {**section, "type": "Dataset"}
+    return fixed
+
+
 def paddleseg_config(path, **overrides):
     """PaddleSeg's `Config` of config file `path` (keyword overrides such as batch_size
-    and iters as Config takes them) with every pretrained URL removed (fix 5)."""
+    and iters as Config takes them) with every pretrained URL removed (fix 6) and
+    contrib dataset types made generic (fix 7)."""
     from paddleseg.cvlibs import Config
 
     config = Config(str(path), **overrides)
-    config.dic = without_pretrained(config.dic)
+    config.dic = with_generic_datasets(without_pretrained(config.dic))
     return config
 
 
