@@ -98,14 +98,25 @@ def cmd_list(args) -> int:
     if diagnostics:
         return _report(diagnostics)
     rows = [("combination", "architecture", "backbone", "mIoU%", "GFLOPs", "Params(M)")]
+    measured_shown = False
     for v in variants:
         ref = v.reference
+        figures = []
+        for key in ("gflops", "params_m"):
+            # PaddleSeg's figure where its model zoo gives one, else segc bench's, starred
+            if ref.get(key) is None and v.measured.get(key) is not None:
+                figures.append(_figure(v.measured[key]) + "*")
+                measured_shown = True
+            else:
+                figures.append(_figure(ref.get(key)))
         rows.append((v.name, v.variant_title or v.title, v.backbone.type if v.backbone else "-",
-                     _figure(ref.get("miou")),
-                     _figure(ref.get("gflops")), _figure(ref.get("params_m"))))
+                     _figure(ref.get("miou")), *figures))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    if measured_shown:
+        print("\n* measured by segc bench (1x3x512x1024, eval); PaddleSeg's model zoo gives no "
+              "figure for these")
     return 0
 
 

@@ -127,8 +127,12 @@ def test_repository_generated_folder_is_up_to_date(run_segc):
 def test_list_and_show(run_segc, project):
     code, out, _ = run_segc("list", cwd=project)
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    table, _, footnote = out.partition("\n\n")
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
     assert rows["pspnet_resnet101_vd_os8"][-3:] == ["80.48", "686.89", "86.97"]
+    # no seed row: segc bench's figures, starred and explained
+    assert rows["segmenter_vit_small_linear"][-3:] == ["-", "44.23*", "21.65*"]
+    assert footnote.startswith("* measured by segc bench")
     assert rows["fcn_hrnet_w48"][-3:] == ["80.70", "187.50", "65.94"]
     assert sorted(rows) == sorted(p.parent.name for p in GENERATED.glob("*/train.py"))
     code, out, _ = run_segc("show", "zoo_specs/pspnet.yaml", "--variant",

@@ -23,7 +23,7 @@ WINDOW = 7
 
 
 def test_the_zoo_has_the_swin_b_combination():
-    assert MLA_COMBINATIONS == ["mla_transformer_swintransformer_base_patch4_window7_224"]
+    assert MLA_COMBINATIONS == ["mla_transformer_swin_b"]
 
 
 def _outputs(pair, x):
