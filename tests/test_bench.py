@@ -133,6 +133,33 @@ def test_rerunning_a_subset_replaces_only_its_entries(small_results, tmp_path):
         assert again["entries"][name] == small_results["entries"][name]
 
 
+
+def test_a_run_that_skipped_a_part_keeps_the_earlier_figures_of_that_part(small_results):
+    """segc bench --no-flops (a latency-only run) keeps the FLOPs an earlier run counted
+    at the same input size, --no-latency the latency; what was measured is replaced, and
+    a skipped part measured at another size is not carried over."""
+    earlier = small_results["entries"]["pspnet_resnet101_vd_os8"]
+    latency_only = entry("pspnet_resnet101_vd_os8", "PSPNet", "ResNet101_vd",
+                         earlier["reference"], inference=7777.0)
+    kept = merge_entries(small_results, [latency_only], not_measured=["flops"])
+    new = kept["entries"]["pspnet_resnet101_vd_os8"]
+    assert new["flops"] == earlier["flops"] and new["params"]["eval"] == 86_970_000
+    assert new["latency_ms"]["inference"]["median"] == 7777.0
+    flops_only = entry("pspnet_resnet101_vd_os8", "PSPNet", "ResNet101_vd",
+                       earlier["reference"], gflops=700.0, eval_params=86_970_000)
+    new = merge_entries(small_results, [flops_only], not_measured=["latency"])[
+        "entries"]["pspnet_resnet101_vd_os8"]
+    assert new["flops"]["gflops"] == 700.0
+    assert new["latency_ms"] == earlier["latency_ms"] and new["export"] == earlier["export"]
+    # without not_measured the entry replaces the old one whole, as before
+    assert merge_entries(small_results, [latency_only])["entries"][
+        "pspnet_resnet101_vd_os8"]["flops"] is None
+    elsewhere = copy.deepcopy(latency_only)
+    elsewhere["settings"]["input_shape"] = [1, 3, 256, 512]
+    assert merge_entries(small_results, [elsewhere], not_measured=["flops"])["entries"][
+        "pspnet_resnet101_vd_os8"]["flops"] is None
+    assert validation_errors(kept) == []
+
 def test_stats_median_percentiles_and_spread():
     figures = stage_stats([5.0, 1.0, 3.0, 2.0, 4.0], [10.0, 2.0, 6.0, 4.0, 8.0])
     assert figures["median"] == 3.0 and figures["mean"] == 3.0

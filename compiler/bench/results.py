@@ -11,6 +11,7 @@ Imports nothing heavy: `segc bench --report-only` and the tests use it without P
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -255,10 +256,27 @@ def load_results(path: Path, missing_ok: bool = False) -> dict:
     return data
 
 
-def merge_entries(results: dict, entries: list[dict]) -> dict:
-    """`results` with `entries` replacing those of the same combinations, keys sorted."""
+# What a run can leave out (segc bench --no-flops / --no-latency), and the entry fields
+# that part fills.
+PART_FIELDS = {"flops": ("flops",), "latency": ("export", "latency_ms", "engine_latency_ms")}
+
+
+def merge_entries(results: dict, entries: list[dict], not_measured=()) -> dict:
+    """`results` with `entries` replacing those of the same combinations, keys sorted.
+    The parts named in `not_measured` ("flops", "latency": what this run skipped) keep
+    the replaced entry's figures where it measured them at the same input size, so that
+    a latency-only run does not erase the FLOPs an earlier run counted."""
     merged = dict(results["entries"])
     for entry in entries:
+        previous = merged.get(entry["combination"])
+        if previous is not None and (previous["settings"]["input_shape"]
+                                     == entry["settings"]["input_shape"]):
+            entry = copy.deepcopy(entry)
+            for part in not_measured:
+                for field in PART_FIELDS[part]:
+                    entry[field] = previous.get(field)
+                if part == "flops":
+                    entry["params"]["eval"] = previous["params"].get("eval")
         merged[entry["combination"]] = entry
     return {**results, "entries": dict(sorted(merged.items()))}
 

@@ -123,7 +123,8 @@ def run_bench(args) -> int:
                   "entry, if any, is kept", flush=True)
         else:
             # saved after each combination: an interrupted run keeps what it measured
-            results = merge_entries(results, [entry])
+            skipped = [part for part in ("flops", "latency") if not settings[part]]
+            results = merge_entries(results, [entry], not_measured=skipped)
             save_results(results_path, results)
             write_figures(args.zoo, [entry])
             if entry["errors"]:
