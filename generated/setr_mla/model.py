@@ -388,7 +388,23 @@ def set_learning_rate_multiple(layer, multiple):
         param.optimize_attr["learning_rate"] = multiple
 
 
-class SETRNaiveHead(nn.Layer):
+class SETRTokenHead(nn.Layer):
+    """What the naive and PUP heads share: `cls_head` on the layer-normed tokens of the
+    last chosen block and, in training, the shared auxiliary head on the chosen blocks
+    (as many as it has norms: all but the last for the naive head, all for PUP)."""
+
+    def forward(self, features, grid_shape):
+        feat = tokens_to_map(self.cls_head_norm(features[self.backbone_indices[-1]]), grid_shape)
+        logits = [self.cls_head(feat)]
+        if self.training:
+            for index, norm, head in zip(
+                self.backbone_indices, self.aux_head_norms, self.aux_heads
+            ):
+                logits.append(head(tokens_to_map(norm(features[index]), grid_shape)))
+        return logits
+
+
+class SETRNaiveHead(SETRTokenHead):
     """LayerNorm, 1x1 ConvBNReLU to 256 channels, 1x1 classifier on the last chosen
     block; in training the same (shared) head on each earlier chosen block."""
 
@@ -407,18 +423,8 @@ class SETRNaiveHead(nn.Layer):
         )
         set_learning_rate_multiple(self, lr_multiple)
 
-    def forward(self, features, grid_shape):
-        feat = tokens_to_map(self.cls_head_norm(features[self.backbone_indices[-1]]), grid_shape)
-        logits = [self.cls_head(feat)]
-        if self.training:
-            for index, norm, head in zip(
-                self.backbone_indices, self.aux_head_norms, self.aux_heads
-            ):
-                logits.append(head(tokens_to_map(norm(features[index]), grid_shape)))
-        return logits
 
-
-class SETRPUPHead(nn.Layer):
+class SETRPUPHead(SETRTokenHead):
     """Progressive upsampling: four 3x3 ConvBNReLUs (256 channels) with 2x bilinear
     upsampling between them, then a 1x1 classifier (1/2 resolution); in training a
     shared auxiliary head (3x3 ConvBNReLU, 4x upsampling, 1x1 classifier) on every
@@ -453,16 +459,6 @@ class SETRPUPHead(nn.Layer):
             * num_aux
         )
         set_learning_rate_multiple(self, lr_multiple)
-
-    def forward(self, features, grid_shape):
-        feat = tokens_to_map(self.cls_head_norm(features[self.backbone_indices[-1]]), grid_shape)
-        logits = [self.cls_head(feat)]
-        if self.training:
-            for index, norm, head in zip(
-                self.backbone_indices, self.aux_head_norms, self.aux_heads
-            ):
-                logits.append(head(tokens_to_map(norm(features[index]), grid_shape)))
-        return logits
 
 
 class SETRConvMLA(nn.Layer):
