@@ -2,7 +2,8 @@
 
 One combination per architecture (its smallest backbone) runs as a user runs it:
 train.py for a few iterations on two demo images, export.py, then the exported model
-under Paddle Inference against the dynamic model with the trained weights. Parity with
+under Paddle Inference against the dynamic model with the trained weights, and infer.py
+on a whole demo image. Parity with
 PaddleSeg is test_parity.py's job; this checks that the recipe runs and learns.
 
 "The loss falls" is judged on a fixed batch (the two training images, whole), before
@@ -185,3 +186,12 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
           f"{agreement:.6f}")
     assert agreement >= needed and difference <= allowed
     assert (tmp_path / "export" / "deploy.yaml").is_file()
+
+    # infer.py runs the exported program (dynamic height and width) on a whole demo
+    # image, not the training crop's size, and writes a mask of the image's size
+    image_path = tmp_path / "demo_data" / "images" / f"{TRAIN_IMAGES[0]}.png"
+    run(combination, "infer.py", ["--config", "export/deploy.yaml", "--image", str(image_path),
+                                  "--save-dir", "result"], tmp_path)
+    mask = cv2.imread(str(tmp_path / "result" / f"{TRAIN_IMAGES[0]}.png"), cv2.IMREAD_UNCHANGED)
+    assert mask is not None and mask.shape == cv2.imread(str(image_path)).shape[:2]
+    assert mask.max() < num_classes
