@@ -188,7 +188,13 @@ def test_trains_on_demo_data_and_exports_faithfully(combination, tmp_path):
     assert (tmp_path / "export" / "deploy.yaml").is_file()
 
     # infer.py runs the exported program (dynamic height and width) on a whole demo
-    # image, not the training crop's size, and writes a mask of the image's size
+    # image, not the training crop's size, and writes a mask of the image's size. Not
+    # where the recipe pads every image to a fixed evaluation size (CCNet and ISANet to
+    # 2049x1025, SETR to 2048x1024): deploy.yaml pads too, and SETR's ViT-L takes minutes
+    # a run there on CPU; test_padding checks that infer.py pads and crops back.
+    val_transforms = resolved_spec(combination)["components"]["val_transforms"]
+    if any(t["type"] == "Padding" for t in val_transforms):
+        return
     image_path = tmp_path / "demo_data" / "images" / f"{TRAIN_IMAGES[0]}.png"
     run(combination, "infer.py", ["--config", "export/deploy.yaml", "--image", str(image_path),
                                   "--save-dir", "result"], tmp_path)
