@@ -929,9 +929,8 @@ def load_dataset(dataset_spec, data, split, transforms, list_path=None, seed=0, 
 # ---- data/infer_transforms.py ---------------------------------------------
 #
 # infer.py's image side: deploy.yaml's Resize (or ResizeByShort), Padding (or
-# ScalePadding) and Normalize
-# as one step into the model's input, and the model's output back to a class-id mask of
-# the image.
+# ScalePadding) and Normalize as one step into the model's input, and the model's output
+# back to a class-id mask of the image.
 
 
 def short_side_size(height, width, short_size):

@@ -236,9 +236,8 @@ def run_inference_predictor(predictor, batch):
 # ---- data/infer_transforms.py ---------------------------------------------
 #
 # infer.py's image side: deploy.yaml's Resize (or ResizeByShort), Padding (or
-# ScalePadding) and Normalize
-# as one step into the model's input, and the model's output back to a class-id mask of
-# the image.
+# ScalePadding) and Normalize as one step into the model's input, and the model's output
+# back to a class-id mask of the image.
 
 
 def infer_normalize_coefficients(mean, std):
@@ -269,8 +268,8 @@ def infer_preprocess(
     One multiply-add per channel plane straight into the output (no float64, no
     HWC->CHW transpose); `scale`, `shift` from infer_normalize_coefficients;
     `resize` an optional (width, height); `resize_short` an optional length of the
-    shorter side (ResizeByShort: the aspect ratio kept); `padding` an optional {"size": (width,
-    height), "value": v}: the (resized) image is placed top-left and the rest filled
+    shorter side (ResizeByShort: the aspect ratio kept); `padding` an optional {"size":
+    (width, height), "value": v}: the (resized) image is placed top-left and the rest filled
     with v normalized, as PaddleSeg's Padding then Normalize give. An image larger
     than the padding size is a ValueError. `scale_padding` an optional {"size": (width,
     height), "value": (B, G, R)}: the image is padded to a square around its centre
