@@ -1142,6 +1142,20 @@ def infer_postprocess(output, size=None, valid=None, square=False):
 INFER_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
+def preprocess_as_deployed(image, scale, shift, config):
+    """A BGR image through deploy.yaml's size steps (`config` from load_deploy_config)
+    and Normalize (`scale`, `shift`), as the exported model takes it: 1x3xHxW."""
+    return infer_preprocess(
+        image,
+        scale,
+        shift,
+        config["resize"],
+        config["padding"],
+        config["scale_padding"],
+        config["resize_short"],
+    )
+
+
 def list_infer_images(path):
     """Image paths --image names: a file, a folder (sorted) or a .txt list (first column)."""
     if os.path.isdir(path):
@@ -1306,17 +1320,7 @@ def calibration_batches(config, paths):
     for path in paths:
         try:
             image = read_image_file(path)
-            batches.append(
-                infer_preprocess(
-                    image,
-                    scale,
-                    shift,
-                    config["resize"],
-                    config["padding"],
-                    config["scale_padding"],
-                    config["resize_short"],
-                )
-            )
+            batches.append(preprocess_as_deployed(image, scale, shift, config))
         except ImageFileError as error:
             fail(f"--calib-data: {error}")
         except ValueError as error:

@@ -1095,6 +1095,20 @@ def segmentation_palette(num_colors=256):
     return np.ascontiguousarray(palette[:, ::-1]).reshape(1, num_colors, 3)
 
 
+def preprocess_as_deployed(image, scale, shift, config):
+    """A BGR image through deploy.yaml's size steps (`config` from load_deploy_config)
+    and Normalize (`scale`, `shift`), as the exported model takes it: 1x3xHxW."""
+    return infer_preprocess(
+        image,
+        scale,
+        shift,
+        config["resize"],
+        config["padding"],
+        config["scale_padding"],
+        config["resize_short"],
+    )
+
+
 def overlay_segmentation(image, mask, palette, alpha=0.5):
     """The BGR image blended (1 - alpha : alpha) with the mask's pseudo colours."""
     ids = mask if mask.dtype == np.uint8 else (mask % 256).astype(np.uint8)
@@ -1453,15 +1467,7 @@ def infer_main(spec, argv=None):
     def segment(image, where="video frame", clock=None):
         """The class map of one BGR image; appends stage end times to `clock`."""
         try:
-            batch = infer_preprocess(
-                image,
-                scale,
-                shift,
-                config["resize"],
-                config["padding"],
-                config["scale_padding"],
-                config["resize_short"],
-            )
+            batch = preprocess_as_deployed(image, scale, shift, config)
         except ValueError as error:
             fail(f"{where}: {error} of {config['path']}")
         if clock is not None:

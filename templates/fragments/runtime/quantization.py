@@ -30,11 +30,10 @@ from ..data.image_files import ImageFileError, read_image_file
 from ..data.infer_transforms import (
     infer_normalize_coefficients,
     infer_postprocess,
-    infer_preprocess,
 )
 from .deploy_config import load_deploy_config
 from .errors import fail
-from .infer_cli import list_infer_images
+from .infer_cli import list_infer_images, preprocess_as_deployed
 from .onnx_export import ONNX_MODEL_FILE, create_onnx_session, run_onnx_session
 
 # Files export.py --quantize int8 writes beside deploy.yaml.
@@ -146,17 +145,7 @@ def calibration_batches(config, paths):
     for path in paths:
         try:
             image = read_image_file(path)
-            batches.append(
-                infer_preprocess(
-                    image,
-                    scale,
-                    shift,
-                    config["resize"],
-                    config["padding"],
-                    config["scale_padding"],
-                    config["resize_short"],
-                )
-            )
+            batches.append(preprocess_as_deployed(image, scale, shift, config))
         except ImageFileError as error:
             fail(f"--calib-data: {error}")
         except ValueError as error:
